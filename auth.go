@@ -1,0 +1,117 @@
+package mcpjweauth
+
+import (
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// bearerToken takes the token from the request's one Authorization header
+// with the Bearer scheme (any case, surrounding spaces ignored). Tokens in
+// other schemes, query parameters or cookies are not looked at.
+func bearerToken(r *http.Request) (string, error) {
+	values := r.Header.Values("Authorization")
+	switch {
+	case len(values) == 0:
+		return "", ErrNoToken
+	case len(values) > 1:
+		return "", ErrMultipleAuthorization
+	}
+	value := strings.TrimSpace(values[0])
+	scheme, token, _ := strings.Cut(value, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", ErrNoToken
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return "", ErrEmptyToken
+	}
+	return token, nil
+}
+
+// authenticate returns the identity of the request's token, from the cache
+// when the token was verified before, otherwise by verifying it once no
+// matter how many requests bring it at the same time.
+func (h *Handler) authenticate(r *http.Request) (*identity, error) {
+	token, err := bearerToken(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(token) > h.verifier.maxTokenBytes {
+		return nil, ErrTokenTooLarge
+	}
+	key := sha256.Sum256([]byte(token))
+	if id, ok := h.cache.get(key); ok {
+		if err := id.token.checkTime(h.verifier.now(), h.verifier.leeway); err != nil {
+			h.cache.remove(key)
+			return nil, err
+		}
+		return id, nil
+	}
+	return h.cache.load(key, func() (*identity, bool, error) {
+		id, err := h.verifyUncached(r, token)
+		if err != nil {
+			return nil, false, err
+		}
+		return id, len(h.missingScopes(id.token)) == 0, nil
+	})
+}
+
+// verifyUncached verifies a token that is not in the cache: the cheap checks
+// first, then the private-key operation in one of the bounded slots.
+func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, error) {
+	sealed, err := h.verifier.inspect(token)
+	if err != nil {
+		return nil, err
+	}
+	release, err := h.gate.acquire(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	verified, err := h.verifier.open(sealed)
+	release()
+	if err != nil {
+		return nil, err
+	}
+	return h.injector.newIdentity(verified), nil
+}
+
+// missingScopes lists the configured scopes the token lacks (absent or null).
+func (h *Handler) missingScopes(t *verifiedToken) []string {
+	var missing []string
+	for _, scope := range h.Scopes {
+		if raw, ok := t.claims[scope]; !ok || string(raw) == "null" {
+			missing = append(missing, scope)
+		}
+	}
+	return missing
+}
+
+// refuse answers a failed authentication: 503 when no key-operation slot
+// was free, otherwise 401 invalid_token. The reason is only logged.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) error {
+	if errors.Is(err, ErrBusy) {
+		h.logDebug("token not checked: busy", err)
+		return writeBusy(w)
+	}
+	h.logDebug("token refused", err)
+	return h.writeInvalidToken(w, r, !errors.Is(err, ErrNoToken))
+}
+
+// logDebug logs a client-caused failure at debug level with its reason.
+func (h *Handler) logDebug(msg string, err error) {
+	if ce := h.logger.Check(zapcore.DebugLevel, msg); ce != nil {
+		ce.Write(zap.String("reason", err.Error()))
+	}
+}
+
+// logMissingScopes logs which scopes a valid token lacked (names only).
+func (h *Handler) logMissingScopes(missing []string) {
+	if ce := h.logger.Check(zapcore.DebugLevel, "token lacks required scopes"); ce != nil {
+		ce.Write(zap.Strings("missing", missing))
+	}
+}

@@ -1,0 +1,228 @@
+package mcpjweauth
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("mcp_jwe_auth", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("mcp_jwe_auth", httpcaddyfile.Before, "basic_auth")
+}
+
+// parseCaddyfile sets up the handler from Caddyfile tokens.
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	if err := m.UnmarshalCaddyfile(h.Dispenser); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// UnmarshalCaddyfile implements caddyfile.Unmarshaler. Syntax:
+//
+//	mcp_jwe_auth [<matcher>] {
+//	    key_file        <path>                # private JWK or JWKS; default {env.MCP_KEY_FILE_PATH}
+//	    scopes          <claim> [<claim>...]  # required, at least one; repeatable; duplicates are an error
+//	    issuer_keys     <path|https-url>      # issuer's public JWKS: tokens must be signed, then encrypted
+//	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
+//	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
+//	    leeway          <duration>            # clock skew for iat/exp/nbf; default 30s; 0 to 5m
+//	    algorithms      <alg>...              # key-management algorithms accepted (default: see 3.2)
+//	    encryptions     <enc>...              # content encryptions accepted (default: see 3.2)
+//	    claim_header    <claim> <Header-Name> # repeatable
+//	    claims_header   <Header-Name>         # all claims as base64url(JSON), no padding
+//	    user_id_claim   <claim>               # default sub, falling back to email
+//	    forward_authorization                 # pass the Authorization header on (default: removed)
+//	    cache_size      <entries>             # verified-token cache; 0 disables; default 10000
+//	    max_token_bytes <bytes>               # default 16384
+//	    issuer          <url>                 # base URL published in discovery; default: the request's
+//	    authorization_servers <url>...        # listed in the protected-resource metadata
+//	    jwks_path                  <path>|off # default /.well-known/jwks.json
+//	    scopes_path                <path>|off # default /.well-known/fhswf-scopes
+//	    openid_configuration_path  <path>|off # default /.well-known/openid-configuration
+//	    resource_metadata_path     <path>|off # default /.well-known/oauth-protected-resource
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := make(map[string]bool)
+	for d.NextBlock(0) {
+		name := d.Val()
+		if seen[name] && name != "scopes" && name != "claim_header" {
+			return d.Errf("subdirective '%s' is given twice", name)
+		}
+		seen[name] = true
+		if err := h.unmarshalSubdirective(d, name); err != nil {
+			return err
+		}
+	}
+	if err := h.checkSettings(); err != nil {
+		return d.Errf("mcp_jwe_auth: %v", err)
+	}
+	return nil
+}
+
+// unmarshalSubdirective reads one line of the block.
+func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) error {
+	switch name {
+	case "key_file":
+		return oneArg(d, &h.KeyFile)
+	case "scopes":
+		return h.unmarshalScopes(d)
+	case "issuer_keys":
+		return oneArg(d, &h.IssuerKeys)
+	case "allow_unsigned":
+		return noArgs(d, &h.AllowUnsigned)
+	case "audience":
+		return someArgs(d, &h.Audience)
+	case "leeway":
+		return h.unmarshalLeeway(d)
+	case "algorithms":
+		if err := someArgs(d, &h.Algorithms); err != nil {
+			return err
+		}
+		if _, err := parseAlgorithms(h.Algorithms); err != nil {
+			return d.Err(err.Error())
+		}
+	case "encryptions":
+		if err := someArgs(d, &h.Encryptions); err != nil {
+			return err
+		}
+		if _, err := parseEncryptions(h.Encryptions); err != nil {
+			return d.Err(err.Error())
+		}
+	case "claim_header":
+		return h.unmarshalClaimHeader(d)
+	case "claims_header":
+		return oneArg(d, &h.ClaimsHeader)
+	case "user_id_claim":
+		return oneArg(d, &h.UserIDClaim)
+	case "forward_authorization":
+		return noArgs(d, &h.ForwardAuthorization)
+	case "cache_size":
+		size, err := intArg(d, name, 0)
+		h.CacheSize = &size
+		return err
+	case "max_token_bytes":
+		size, err := intArg(d, name, 1)
+		h.MaxTokenBytes = size
+		return err
+	case "issuer":
+		return oneArg(d, &h.Issuer)
+	case "authorization_servers":
+		return someArgs(d, &h.AuthorizationServers)
+	case "jwks_path":
+		return oneArg(d, &h.JWKSPath)
+	case "scopes_path":
+		return oneArg(d, &h.ScopesPath)
+	case "openid_configuration_path":
+		return oneArg(d, &h.OpenIDConfigurationPath)
+	case "resource_metadata_path":
+		return oneArg(d, &h.ResourceMetadataPath)
+	default:
+		return d.Errf("unrecognized subdirective '%s'", name)
+	}
+	return nil
+}
+
+// unmarshalScopes adds one line of scopes, refusing bad and repeated ones.
+func (h *Handler) unmarshalScopes(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	h.Scopes = append(h.Scopes, args...)
+	if err := checkScopes(h.Scopes); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// unmarshalLeeway reads a duration between 0 and 5m.
+func (h *Handler) unmarshalLeeway(d *caddyfile.Dispenser) error {
+	var text string
+	if err := oneArg(d, &text); err != nil {
+		return err
+	}
+	leeway, err := caddy.ParseDuration(text)
+	if err != nil {
+		return d.Errf("leeway: invalid duration '%s': %v", text, err)
+	}
+	if err := checkLeeway(leeway); err != nil {
+		return d.Err(err.Error())
+	}
+	duration := caddy.Duration(leeway)
+	h.Leeway = &duration
+	return nil
+}
+
+// unmarshalClaimHeader reads `claim_header <claim> <Header-Name>`.
+func (h *Handler) unmarshalClaimHeader(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) != 2 {
+		return d.ArgErr()
+	}
+	if h.ClaimHeaders == nil {
+		h.ClaimHeaders = make(map[string]string)
+	}
+	if _, dup := h.ClaimHeaders[args[0]]; dup {
+		return d.Errf("claim_header: claim '%s' already has a header", args[0])
+	}
+	h.ClaimHeaders[args[0]] = args[1]
+	if err := h.checkHeaderNames(); err != nil {
+		return d.Err(err.Error())
+	}
+	return nil
+}
+
+// oneArg reads exactly one argument into dst.
+func oneArg(d *caddyfile.Dispenser, dst *string) error {
+	args := d.RemainingArgs()
+	if len(args) != 1 {
+		return d.ArgErr()
+	}
+	*dst = args[0]
+	return nil
+}
+
+// someArgs reads one or more arguments into dst.
+func someArgs(d *caddyfile.Dispenser, dst *[]string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	*dst = args
+	return nil
+}
+
+// noArgs sets a flag that takes no argument.
+func noArgs(d *caddyfile.Dispenser, dst *bool) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	*dst = true
+	return nil
+}
+
+// intArg reads one whole number of at least minimum for subdirective name.
+func intArg(d *caddyfile.Dispenser, name string, minimum int) (int, error) {
+	var text string
+	if err := oneArg(d, &text); err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || n < minimum {
+		return 0, d.Errf("%s: '%s' is not a whole number of at least %d", name, text, minimum)
+	}
+	return n, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

@@ -1,0 +1,193 @@
+package mcpjweauth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Default paths of the discovery routes.
+const (
+	defaultJWKSPath                = "/.well-known/jwks.json"
+	defaultScopesPath              = "/.well-known/fhswf-scopes"
+	defaultOpenIDConfigurationPath = "/.well-known/openid-configuration"
+	defaultResourceMetadataPath    = "/.well-known/oauth-protected-resource"
+)
+
+// discovery answers the well-known routes. Documents that do not depend on
+// the request are encoded once, at Provision.
+type discovery struct {
+	jwksPath, scopesPath, openIDPath, resourcePath string // "" when off
+
+	issuer               string // base URL without trailing '/'; "" means from the request
+	scopes               []string
+	authorizationServers []string
+
+	jwksBody, scopesBody []byte
+	openIDBody           []byte // only when issuer is set
+	resourceBody         []byte // only when issuer is set
+}
+
+// openIDConfiguration is the document at openid_configuration_path.
+type openIDConfiguration struct {
+	Issuer          string   `json:"issuer"`
+	JWKSURI         string   `json:"jwks_uri,omitempty"`
+	ScopesSupported []string `json:"scopes_supported"`
+}
+
+// protectedResourceMetadata is the RFC 9728 document at resource_metadata_path.
+type protectedResourceMetadata struct {
+	Resource               string   `json:"resource"`
+	JWKSURI                string   `json:"jwks_uri,omitempty"`
+	ScopesSupported        []string `json:"scopes_supported"`
+	BearerMethodsSupported []string `json:"bearer_methods_supported"`
+	AuthorizationServers   []string `json:"authorization_servers,omitempty"`
+}
+
+// newDiscovery prepares the routes of h.
+func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
+	d := &discovery{
+		jwksPath:             routePath(h.JWKSPath, defaultJWKSPath),
+		scopesPath:           routePath(h.ScopesPath, defaultScopesPath),
+		openIDPath:           routePath(h.OpenIDConfigurationPath, defaultOpenIDConfigurationPath),
+		resourcePath:         routePath(h.ResourceMetadataPath, defaultResourceMetadataPath),
+		issuer:               strings.TrimRight(h.Issuer, "/"),
+		scopes:               h.Scopes,
+		authorizationServers: h.AuthorizationServers,
+		jwksBody:             publicJWKS,
+	}
+	mentions := make([]scopeMention, len(h.Scopes))
+	for i, scope := range h.Scopes {
+		mentions[i] = scopeMention{scope}
+	}
+	d.scopesBody = mustJSON(struct {
+		ScopesSupported []scopeMention `json:"scopes_supported"`
+	}{mentions})
+	if d.issuer != "" {
+		d.openIDBody = d.openIDDocument(d.issuer)
+		d.resourceBody = d.resourceDocument(d.issuer, d.issuer)
+	}
+	return d
+}
+
+// routePath resolves a configured route path: "off" disables it.
+func routePath(configured, fallback string) string {
+	switch configured {
+	case "":
+		return fallback
+	case routeOff:
+		return ""
+	}
+	return configured
+}
+
+// mustJSON encodes documents made of strings only, which cannot fail.
+func mustJSON(v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+// jwksURI is the JWKS address under base, or "" when that route is off.
+func (d *discovery) jwksURI(base string) string {
+	if d.jwksPath == "" {
+		return ""
+	}
+	return base + d.jwksPath
+}
+
+func (d *discovery) openIDDocument(base string) []byte {
+	return mustJSON(openIDConfiguration{Issuer: base, JWKSURI: d.jwksURI(base), ScopesSupported: d.scopes})
+}
+
+func (d *discovery) resourceDocument(base, resource string) []byte {
+	return mustJSON(protectedResourceMetadata{
+		Resource:               resource,
+		JWKSURI:                d.jwksURI(base),
+		ScopesSupported:        d.scopes,
+		BearerMethodsSupported: []string{"header"},
+		AuthorizationServers:   d.authorizationServers,
+	})
+}
+
+// baseURL is the configured issuer, or the request's scheme and host.
+func (d *discovery) baseURL(r *http.Request) string {
+	if d.issuer != "" {
+		return d.issuer
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// resourceMetadataURL is the address of the protected-resource metadata
+// announced in WWW-Authenticate, or "" when that route is off.
+func (d *discovery) resourceMetadataURL(r *http.Request) string {
+	if d.resourcePath == "" {
+		return ""
+	}
+	return d.baseURL(r) + d.resourcePath
+}
+
+// serve answers r when its path is a discovery route, and reports whether it did.
+func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
+	path := r.URL.Path
+	var body []byte
+	fromRequest := d.issuer == ""
+	switch {
+	case path == "":
+		return false
+	case path == d.jwksPath:
+		body, fromRequest = d.jwksBody, false
+	case path == d.scopesPath:
+		body, fromRequest = d.scopesBody, false
+	case path == d.openIDPath:
+		if body = d.openIDBody; fromRequest {
+			body = d.openIDDocument(d.baseURL(r))
+		}
+	case path == d.resourcePath:
+		if body = d.resourceBody; fromRequest {
+			base := d.baseURL(r)
+			body = d.resourceDocument(base, base)
+		}
+	case d.resourcePath != "" && strings.HasPrefix(path, d.resourcePath+"/") && len(path) > len(d.resourcePath)+1:
+		base := d.baseURL(r)
+		body = d.resourceDocument(base, base+path[len(d.resourcePath):])
+	default:
+		return false
+	}
+	writeDiscovery(w, r, body, fromRequest)
+	return true
+}
+
+// writeDiscovery answers a discovery request by its method, with CORS headers.
+func writeDiscovery(w http.ResponseWriter, r *http.Request, body []byte, fromRequest bool) {
+	header := w.Header()
+	header.Set("Access-Control-Allow-Origin", "*")
+	header.Set("Access-Control-Allow-Methods", "GET")
+	header.Set("Access-Control-Allow-Headers", "*")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		if fromRequest {
+			// The document embeds the Host header: shared caches must not keep it.
+			header.Set("Cache-Control", "private")
+			header.Add("Vary", "Host")
+		}
+		header.Set("Content-Type", "application/json")
+		header.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		header.Set("Allow", "GET, HEAD, OPTIONS")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}

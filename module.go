@@ -1,0 +1,282 @@
+package mcpjweauth
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Defaults of the optional settings.
+const (
+	defaultLeeway        = 30 * time.Second
+	maxLeeway            = 5 * time.Minute
+	defaultCacheSize     = 10000
+	defaultMaxTokenBytes = 16384
+	defaultUserIDClaim   = "sub"
+	fallbackUserIDClaim  = "email"
+	keyFileEnv           = "MCP_KEY_FILE_PATH"
+)
+
+// Handler guards an MCP server: it takes the bearer token of each request,
+// decrypts it as a compact JWE with the server's private key, validates it,
+// and rejects bad tokens (401) and tokens that lack a required claim (403)
+// with JSON answers of its own. It also answers the discovery routes (the
+// public JWKS, the supported scopes, an OpenID configuration and the OAuth
+// protected-resource metadata of RFC 9728) without authentication.
+//
+// A request whose token passes gets these placeholders:
+//
+// Placeholder | Description
+// ------------|-------------
+// `{http.auth.user.id}` | the `user_id_claim` claim (default `sub`, falling back to `email`); empty when the token has neither
+// `{http.auth.user.<claim>}` | every top-level claim: strings as they are, other values as compact JSON
+//
+// and, when configured, the `claim_header` and `claims_header` request
+// headers. Client-supplied copies of those headers are always removed, as is
+// the `Authorization` header unless `forward_authorization` is set.
+type Handler struct {
+	// Path of the private key file: one private JWK, or a JWKS with several
+	// keys (key rotation). Default: the value of the environment variable
+	// MCP_KEY_FILE_PATH. Placeholders such as {env.NAME} are replaced. The
+	// file should be readable by Caddy's user alone; a file that group or
+	// others can read is accepted with a warning.
+	KeyFile string `json:"key_file,omitempty"`
+
+	// Claims every token must carry (not null). Required, at least one.
+	// A token that lacks any of them is answered with 403 missing_scopes.
+	Scopes []string `json:"scopes,omitempty"`
+
+	// Path of a JWKS file with the token issuer's public signature keys.
+	// When set, tokens must be signed by one of these keys and then
+	// encrypted (nested JWT); encrypted-only tokens are refused. Requires
+	// `audience`. Exactly one of `issuer_keys` and `allow_unsigned` must be set.
+	IssuerKeys string `json:"issuer_keys,omitempty"`
+
+	// Accept encrypted-only tokens, as the Python mcp-auth-middleware does.
+	// Security: the public key is published, so anyone can mint such a token
+	// with any claims they like; only a signed token proves who made it.
+	// Default: false.
+	AllowUnsigned bool `json:"allow_unsigned,omitempty"`
+
+	// Accepted audiences: the token's aud claim (a string or an array of
+	// strings) must contain one of them. Required with `issuer_keys`, so that
+	// tokens the issuer signed for other services cannot be replayed here.
+	Audience []string `json:"audience,omitempty"`
+
+	// Clock skew allowed when checking iat, exp and nbf, between 0 and 5m.
+	// Default: 30s.
+	Leeway *caddy.Duration `json:"leeway,omitempty"`
+
+	// Key-management algorithms accepted. Default: the key's own alg when
+	// its JWK names one; otherwise RSA-OAEP and RSA-OAEP-256 for RSA keys
+	// and the ECDH-ES family for EC and OKP keys. When set, a key is used
+	// with the algorithms in both lists. none, dir, RSA1_5, PBES2-* and
+	// symmetric key wrap are never accepted.
+	Algorithms []string `json:"algorithms,omitempty"`
+
+	// Content encryptions accepted. Default: A128GCM, A192GCM, A256GCM.
+	// The CBC-HS family is accepted only when listed here.
+	Encryptions []string `json:"encryptions,omitempty"`
+
+	// Request headers to set from single claims, as claim name → header
+	// name. Values are the claim as text (strings as they are, other values
+	// as compact JSON) with every byte outside printable ASCII, `%`, and a
+	// space at either end percent-encoded (RFC 3986).
+	ClaimHeaders map[string]string `json:"claim_header,omitempty"`
+
+	// Request header that carries all claims as base64url (no padding) of
+	// their compact JSON. Default: none.
+	ClaimsHeader string `json:"claims_header,omitempty"`
+
+	// Claim used for {http.auth.user.id}. Default: sub, falling back to email.
+	UserIDClaim string `json:"user_id_claim,omitempty"`
+
+	// Pass the Authorization header (the bearer token) on to the next
+	// handler. Default: false, the header is removed so the token never
+	// reaches the backend.
+	ForwardAuthorization bool `json:"forward_authorization,omitempty"`
+
+	// Number of verified tokens remembered, so a token that was already
+	// checked costs no decryption. 0 disables the cache. Default: 10000.
+	CacheSize *int `json:"cache_size,omitempty"`
+
+	// Longest accepted token in bytes, not counting the scheme. Longer
+	// tokens are refused before any decryption. Default: 16384.
+	MaxTokenBytes int `json:"max_token_bytes,omitempty"`
+
+	// Base URL published in the discovery documents and in the
+	// resource_metadata of WWW-Authenticate. Default: the scheme and host
+	// of the request.
+	Issuer string `json:"issuer,omitempty"`
+
+	// Authorization servers listed in the protected-resource metadata.
+	AuthorizationServers []string `json:"authorization_servers,omitempty"`
+
+	// Path of the public JWKS, or "off". Default: /.well-known/jwks.json.
+	JWKSPath string `json:"jwks_path,omitempty"`
+
+	// Path of the supported-scopes document, or "off". Default: /.well-known/fhswf-scopes.
+	ScopesPath string `json:"scopes_path,omitempty"`
+
+	// Path of the OpenID configuration, or "off". Default: /.well-known/openid-configuration.
+	OpenIDConfigurationPath string `json:"openid_configuration_path,omitempty"`
+
+	// Path of the RFC 9728 protected-resource metadata, or "off". It is
+	// also answered in the path-suffixed form <path>/<resource path>.
+	// Default: /.well-known/oauth-protected-resource.
+	ResourceMetadataPath string `json:"resource_metadata_path,omitempty"`
+
+	verifier  *verifier
+	cache     *tokenCache
+	gate      *keyOperationGate
+	discovery *discovery
+	injector  *injector
+	logger    *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.mcp_jwe_auth",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision loads the keys and prepares everything the request path needs.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	keyFile, err := h.keyFilePath()
+	if err != nil {
+		return err
+	}
+	h.warnIfShared(keyFile)
+	if h.verifier, err = h.newVerifier(keyFile); err != nil {
+		return err
+	}
+	cacheSize := defaultCacheSize
+	if h.CacheSize != nil {
+		cacheSize = *h.CacheSize
+	}
+	h.cache = newTokenCache(cacheSize)
+	h.gate = newKeyOperationGate()
+	h.discovery = newDiscovery(h, h.verifier.keys.publicJWKS)
+	h.injector = newInjector(h)
+	if h.AllowUnsigned {
+		h.logger.Warn("allow_unsigned is set: the public key is published, so anyone who reads it can encrypt a token with any claims they like; only a token signed by a trusted issuer (issuer_keys) proves who made it")
+	}
+	return nil
+}
+
+// Validate checks the settings; Provision has already loaded the keys.
+func (h *Handler) Validate() error {
+	return h.checkSettings()
+}
+
+// keyFilePath resolves key_file, or MCP_KEY_FILE_PATH when it is unset.
+func (h *Handler) keyFilePath() (string, error) {
+	if h.KeyFile != "" {
+		path := caddy.NewReplacer().ReplaceKnown(h.KeyFile, "")
+		if path == "" {
+			return "", fmt.Errorf("key_file '%s' is empty after replacing placeholders", h.KeyFile)
+		}
+		return path, nil
+	}
+	path := os.Getenv(keyFileEnv)
+	if path == "" {
+		return "", fmt.Errorf("no key_file is set and %s is unset: name the private key file", keyFileEnv)
+	}
+	return path, nil
+}
+
+// warnIfShared warns when group or others can read the private key file.
+// It is accepted: Kubernetes mounts Secrets as symlinks, often with mode 0644.
+func (h *Handler) warnIfShared(path string) {
+	info, err := os.Stat(path)
+	if err == nil && info.Mode().Perm()&0o077 != 0 {
+		h.logger.Warn("private key file can be read by group or others",
+			zap.String("key_file", path), zap.String("mode", info.Mode().Perm().String()))
+	}
+}
+
+// ServeHTTP answers discovery routes, authenticates every other request and
+// passes it on with the user's claims.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h.injector.removeSpoofedHeaders(r.Header)
+	if h.discovery.serve(w, r) {
+		return nil
+	}
+	if isCORSPreflight(r) {
+		return next.ServeHTTP(w, r)
+	}
+	id, err := h.authenticate(r)
+	if err != nil {
+		return h.refuse(w, r, err)
+	}
+	if missing := h.missingScopes(id.token); len(missing) > 0 {
+		h.logMissingScopes(missing)
+		return h.writeMissingScopes(w, r, missing)
+	}
+	h.injector.apply(r, id)
+	return next.ServeHTTP(w, r)
+}
+
+// isCORSPreflight reports whether r is a CORS preflight request, which
+// browsers send without credentials.
+func isCORSPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions &&
+		r.Header.Get("Origin") != "" &&
+		r.Header.Get("Access-Control-Request-Method") != "" &&
+		len(r.Header.Values("Authorization")) == 0
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)
+
+// newVerifier loads the keys and builds the token verifier.
+func (h *Handler) newVerifier(keyFile string) (*verifier, error) {
+	algorithms, err := parseAlgorithms(h.Algorithms)
+	if err != nil {
+		return nil, err
+	}
+	encryptions, err := parseEncryptions(h.Encryptions)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := loadDecryptionKeys(keyFile, algorithms)
+	if err != nil {
+		return nil, err
+	}
+	v := &verifier{
+		keys:          keys,
+		encryptions:   encryptions,
+		audience:      h.Audience,
+		leeway:        defaultLeeway,
+		maxTokenBytes: defaultMaxTokenBytes,
+		now:           time.Now,
+	}
+	if h.IssuerKeys != "" {
+		if v.issuers, err = loadIssuerKeys(h.IssuerKeys); err != nil {
+			return nil, err
+		}
+	}
+	if h.Leeway != nil {
+		v.leeway = time.Duration(*h.Leeway)
+	}
+	if h.MaxTokenBytes > 0 {
+		v.maxTokenBytes = h.MaxTokenBytes
+	}
+	return v, nil
+}

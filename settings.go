@@ -1,0 +1,232 @@
+package mcpjweauth
+
+import (
+	"errors"
+	"fmt"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+)
+
+// routeOff disables a discovery route.
+const routeOff = "off"
+
+// checkSettings reports the first setting that is wrong. It is shared by the
+// Caddyfile parser and Validate, so a JSON config is held to the same rules.
+func (h *Handler) checkSettings() error {
+	if len(h.Scopes) == 0 {
+		return errors.New("scopes: at least one scope is required")
+	}
+	if err := checkScopes(h.Scopes); err != nil {
+		return err
+	}
+	if err := checkTokenMode(h.IssuerKeys != "", h.AllowUnsigned, len(h.Audience) > 0); err != nil {
+		return err
+	}
+	if h.Leeway != nil {
+		if err := checkLeeway(time.Duration(*h.Leeway)); err != nil {
+			return err
+		}
+	}
+	if _, err := parseAlgorithms(h.Algorithms); err != nil {
+		return err
+	}
+	if _, err := parseEncryptions(h.Encryptions); err != nil {
+		return err
+	}
+	if h.CacheSize != nil && *h.CacheSize < 0 {
+		return fmt.Errorf("cache_size: %d is negative", *h.CacheSize)
+	}
+	if h.MaxTokenBytes < 0 {
+		return fmt.Errorf("max_token_bytes: %d is negative", h.MaxTokenBytes)
+	}
+	if err := h.checkDiscovery(); err != nil {
+		return err
+	}
+	return h.checkHeaderNames()
+}
+
+// checkDiscovery checks the issuer URL and the discovery route paths.
+func (h *Handler) checkDiscovery() error {
+	if h.Issuer != "" {
+		if err := checkBaseURL(h.Issuer); err != nil {
+			return fmt.Errorf("issuer: %v", err)
+		}
+	}
+	for _, server := range h.AuthorizationServers {
+		if err := checkBaseURL(server); err != nil {
+			return fmt.Errorf("authorization_servers: %v", err)
+		}
+	}
+	seen := make(map[string]string)
+	for setting, path := range map[string]string{
+		"jwks_path":                 h.JWKSPath,
+		"scopes_path":               h.ScopesPath,
+		"openid_configuration_path": h.OpenIDConfigurationPath,
+		"resource_metadata_path":    h.ResourceMetadataPath,
+	} {
+		if path == "" || path == routeOff {
+			continue
+		}
+		if !strings.HasPrefix(path, "/") {
+			return fmt.Errorf("%s: '%s' must start with '/' or be 'off'", setting, path)
+		}
+		if other, dup := seen[path]; dup {
+			return fmt.Errorf("%s: '%s' is also the %s", setting, path, other)
+		}
+		seen[path] = setting
+	}
+	return nil
+}
+
+// checkBaseURL requires an absolute http or https URL without query or fragment.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("'%s' is not an absolute http(s) URL without query or fragment", raw)
+	}
+	return nil
+}
+
+// checkScopes refuses empty and duplicate scopes and scopes that cannot be
+// written inside a quoted WWW-Authenticate parameter.
+func checkScopes(scopes []string) error {
+	seen := make(map[string]bool, len(scopes))
+	for _, scope := range scopes {
+		if err := checkScope(scope); err != nil {
+			return err
+		}
+		if seen[scope] {
+			return fmt.Errorf("scopes: '%s' is listed twice", scope)
+		}
+		seen[scope] = true
+	}
+	return nil
+}
+
+// checkScope checks one scope name.
+func checkScope(scope string) error {
+	if scope == "" {
+		return errors.New("scopes: a scope is empty")
+	}
+	if strings.ContainsAny(scope, " \"\\") {
+		return fmt.Errorf("scopes: '%s' contains a space, '\"' or '\\'", scope)
+	}
+	return nil
+}
+
+// checkTokenMode requires exactly one of issuer_keys and allow_unsigned, and
+// audience with issuer_keys.
+func checkTokenMode(issuerKeys, allowUnsigned, audience bool) error {
+	switch {
+	case issuerKeys && allowUnsigned:
+		return errors.New("issuer_keys and allow_unsigned exclude each other: choose signed tokens (issuer_keys) or encrypted-only tokens (allow_unsigned)")
+	case !issuerKeys && !allowUnsigned:
+		return errors.New("neither issuer_keys nor allow_unsigned is set: name the issuer's public keys, or accept encrypted-only tokens with allow_unsigned")
+	case issuerKeys && !audience:
+		return errors.New("issuer_keys requires audience: without it, tokens the issuer signed for other services could be replayed here")
+	}
+	return nil
+}
+
+// checkLeeway keeps the leeway between 0 and 5m.
+func checkLeeway(leeway time.Duration) error {
+	if leeway < 0 || leeway > maxLeeway {
+		return fmt.Errorf("leeway: %s is outside 0 to %s", leeway, maxLeeway)
+	}
+	return nil
+}
+
+// parseAlgorithms parses the algorithms setting.
+func parseAlgorithms(names []string) ([]jwa.KeyEncryptionAlgorithm, error) {
+	algs := make([]jwa.KeyEncryptionAlgorithm, 0, len(names))
+	for _, name := range names {
+		alg, err := parseKeyManagementAlgorithm(name)
+		if err != nil {
+			return nil, fmt.Errorf("algorithms: %v", err)
+		}
+		algs = append(algs, alg)
+	}
+	return algs, nil
+}
+
+// parseEncryptions parses the encryptions setting; empty means the defaults.
+func parseEncryptions(names []string) ([]jwa.ContentEncryptionAlgorithm, error) {
+	if len(names) == 0 {
+		return defaultContentEncryptions, nil
+	}
+	encs := make([]jwa.ContentEncryptionAlgorithm, 0, len(names))
+	for _, name := range names {
+		enc, err := parseContentEncryption(name)
+		if err != nil {
+			return nil, fmt.Errorf("encryptions: %v", err)
+		}
+		encs = append(encs, enc)
+	}
+	return encs, nil
+}
+
+// checkHeaderNames refuses invalid header names and two settings that would
+// set one header.
+func (h *Handler) checkHeaderNames() error {
+	seen := make(map[string]string)
+	add := func(name, setting string) error {
+		if !validHeaderName(name) {
+			return fmt.Errorf("%s: '%s' is not a valid header name", setting, name)
+		}
+		key := normalizedHeaderName(name)
+		if other, dup := seen[key]; dup {
+			return fmt.Errorf("%s: header '%s' is already set by %s", setting, name, other)
+		}
+		if key == "authorization" {
+			return fmt.Errorf("%s: the Authorization header cannot carry claims", setting)
+		}
+		seen[key] = setting
+		return nil
+	}
+	for claim, header := range h.ClaimHeaders {
+		if claim == "" {
+			return errors.New("claim_header: the claim name is empty")
+		}
+		if err := add(header, "claim_header "+claim); err != nil {
+			return err
+		}
+	}
+	if h.ClaimsHeader != "" {
+		return add(h.ClaimsHeader, "claims_header")
+	}
+	return nil
+}
+
+// validHeaderName reports whether name is an HTTP field name (RFC 9110 token).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isTokenChar reports whether c may appear in an RFC 9110 token.
+func isTokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// normalizedHeaderName folds the spellings some backends treat as one name:
+// any letter case, and '_' for '-'.
+func normalizedHeaderName(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// canonicalHeaderName is the form net/http stores a header name under.
+func canonicalHeaderName(name string) string {
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
