@@ -1,0 +1,75 @@
+# caddy-mcp-jwe-auth: build, run the demo, test.
+# The two commands a newcomer needs: `make run` and `make test`.
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+CADDY     := $(BIN)/caddy
+WHOAMI    := $(BIN)/whoami
+KEYS_DIR  ?= .keys
+PORT      ?= 8080
+FUZZTIME  ?= 60s
+
+# Tests keep Caddy's autosave and storage out of the user's home.
+TEST_HOME := $(CURDIR)/bin/test-home
+TEST_ENV  := HOME=$(TEST_HOME) XDG_CONFIG_HOME=$(TEST_HOME)/config XDG_DATA_HOME=$(TEST_HOME)/data CADDY_BIN=$(CADDY) WHOAMI_BIN=$(WHOAMI)
+
+.PHONY: build run keys test lint bench loadbench loadbench-smoke fuzz fuzz-smoke xcaddy clean
+
+## build: the custom Caddy (standard modules + mcp_jwe_auth + `caddy mcp-keys`) and the demo MCP server
+build:
+	$(GO) build -o $(CADDY) ./cmd/caddy
+	$(GO) build -o $(WHOAMI) ./examples/whoami
+
+## keys: development keys in $(KEYS_DIR), made only when there are none
+keys: build
+	@if [ -f $(KEYS_DIR)/mcp-private.json ]; then \
+		echo "using the development keys in $(KEYS_DIR)"; \
+	else \
+		$(CADDY) mcp-keys generate -o $(KEYS_DIR); \
+	fi
+
+## run: the demo MCP server behind Caddy with Caddyfile.example, on http://127.0.0.1:$(PORT)
+run: keys
+	@CADDY=$(CADDY) WHOAMI=$(WHOAMI) KEYS_DIR=$(KEYS_DIR) PORT=$(PORT) ./examples/run-demo.sh
+
+## test: formatting, vet, every test (with a race run of the module), smoke runs of fuzzing and load
+test: build lint
+	@mkdir -p $(TEST_HOME)
+	$(TEST_ENV) $(GO) test -count=1 ./...
+	$(TEST_ENV) $(GO) test -count=1 -race .
+	$(MAKE) --no-print-directory loadbench-smoke
+
+## lint: gofmt and go vet
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: Go benchmarks of the verifier, the cache and ServeHTTP
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s .
+
+## loadbench: the HTTP load benchmark of docs/benchmarks.md
+loadbench: build
+	$(GO) run ./examples/loadbench -caddy $(CADDY)
+
+## loadbench-smoke: a few seconds of the load benchmark, every answer must be 200
+loadbench-smoke: build
+	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
+
+## fuzz: each fuzz target for FUZZTIME (default 60s)
+fuzz:
+	@for target in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
+		echo "== $$target"; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	done
+
+## xcaddy: build with xcaddy and check the module and subcommand are present
+xcaddy:
+	$(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
+	cd $(BIN) && $$($(GO) env GOPATH)/bin/xcaddy build --output $(BIN)/caddy-xcaddy --with github.com/fhswf/caddy-mcp-jwe-auth=$(CURDIR)
+	$(BIN)/caddy-xcaddy list-modules | grep -qx 'http.handlers.mcp_jwe_auth'
+	$(BIN)/caddy-xcaddy mcp-keys --help >/dev/null
+	@echo "xcaddy build lists http.handlers.mcp_jwe_auth and runs mcp-keys"
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,72 @@
+package mcpjweauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+)
+
+// The in-process Caddy of caddytest is shared by the whole test binary, so
+// its admin endpoint gets one port, chosen at run time.
+var (
+	adminPortOnce sync.Once
+	adminPort     int
+)
+
+// freePort returns a loopback TCP port that is free right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newCaddy starts (once) the in-process Caddy and loads caddyfile into it.
+// caddyfile must not have a global options block: newCaddy adds one with
+// the admin endpoint and plain HTTP on loopback.
+func newCaddy(t *testing.T, caddyfile string) *caddytest.Tester {
+	t.Helper()
+	adminPortOnce.Do(func() { adminPort = freePort(t) })
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
+	global := fmt.Sprintf("{\n\tadmin localhost:%d\n\tauto_https off\n\thttp_port %d\n\thttps_port %d\n}\n", adminPort, freePort(t), freePort(t))
+	tester.InitServer(global+caddyfile, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	return tester
+}
+
+// echoBackend is a real HTTP backend on 127.0.0.1 that answers every request
+// with the request headers it received, as JSON, and counts the requests.
+type echoBackend struct {
+	*httptest.Server
+	requests atomic.Int64
+}
+
+// newEchoBackend starts an echo backend that stops with the test.
+func newEchoBackend(t *testing.T) *echoBackend {
+	t.Helper()
+	b := &echoBackend{}
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.requests.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(r.Header)
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// port is the backend's port.
+func (b *echoBackend) port() int {
+	return b.Listener.Addr().(*net.TCPAddr).Port
+}
