@@ -1,0 +1,274 @@
+package mcpjweauth
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/spf13/cobra"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "mcp-keys",
+		Usage: "<generate|k8s|clean|token> [flags]",
+		Short: "Manages the mcp_jwe_auth key pair and mints test tokens",
+		Long: `
+Manages the key pair of the mcp_jwe_auth handler and mints tokens for testing.
+
+  generate  writes a new key pair: DIR/mcp-private.json and DIR/mcp-public.json
+  k8s       prints a Kubernetes Secret holding the private key set
+  clean     overwrites and removes the key pair
+  token     mints a token the handler accepts
+
+Results go to stdout, hints to stderr. Run 'caddy mcp-keys <verb> --help'
+for a verb's flags.
+`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Args = cobra.NoArgs
+			cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+			cmd.AddCommand(generateCommand(), k8sCommand(), cleanCommand(), tokenCommand())
+		},
+	})
+}
+
+// console is where a verb writes: results to out (stdout), hints to hints
+// (stderr).
+type console struct {
+	out, hints io.Writer
+}
+
+// runVerb adapts a verb to cobra's RunE. It does not use
+// caddycmd.WrapCommandFuncForCobra, which logs a returned error through
+// Caddy's logger (a JSON entry when stderr is not a terminal): it hands the
+// error to cobra, which prints it as one plain line, "Error: ...", on
+// stderr, and caddycmd.Main then exits with status 1.
+func runVerb(verb func(console, caddycmd.Flags) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		c := console{out: cmd.OutOrStdout(), hints: cmd.ErrOrStderr()}
+		return verb(c, caddycmd.Flags{FlagSet: cmd.Flags()})
+	}
+}
+
+// addDirFlag adds the -o/--output flag, the key directory.
+func addDirFlag(cmd *cobra.Command) {
+	cmd.Flags().StringP("output", "o", keys.DefaultDir, "key directory")
+}
+
+// generateCommand returns the generate verb.
+func generateCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "generate [-o DIR] [--alg ALG] [--size BITS] [--force]",
+		Short: "Writes a new key pair",
+		Long: `
+Generates a key pair and writes DIR/mcp-private.json (mode 0600, the
+directory is created with mode 0700) and DIR/mcp-public.json, each a JWKS
+whose key has "kid" (its RFC 7638 thumbprint), "alg" and "use": "enc".
+Prints both paths and the MCP_KEY_FILE_PATH=... line for the handler.
+
+Existing keys are never overwritten without --force.
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.generate),
+	}
+	addDirFlag(cmd)
+	cmd.Flags().String("alg", keys.AlgRSAOAEP, "key-management algorithm: "+strings.Join(keys.Algorithms, ", ")+" (P-256)")
+	cmd.Flags().Int("size", keys.DefaultRSABits, fmt.Sprintf("RSA key size in bits, %d to %d (RSA algorithms only)", keys.MinRSABits, keys.MaxRSABits))
+	cmd.Flags().Bool("force", false, "replace existing keys")
+	return cmd
+}
+
+// generate writes a new key pair.
+func (c console) generate(fl caddycmd.Flags) error {
+	dir := fl.String("output")
+	bits := 0 // the algorithm's default
+	if fl.Changed("size") {
+		bits = fl.Int("size")
+	}
+	p, err := keys.Generate(dir, fl.String("alg"), bits, fl.Bool("force"))
+	if errors.Is(err, keys.ErrExist) {
+		return fmt.Errorf("%v (use --force to replace the keys, or 'caddy mcp-keys clean' to remove them)", err)
+	}
+	if err != nil {
+		return err
+	}
+	keyFile, err := filepath.Abs(p.Private)
+	if err != nil {
+		return fmt.Errorf("resolving the private key path: %v", err)
+	}
+	fmt.Fprintf(c.out, "private key: %s\npublic key:  %s\nMCP_KEY_FILE_PATH=%s\n", p.Private, p.Public, keyFile)
+	fmt.Fprintf(c.hints, "Keep %s secret. Give %s to your token issuers; the handler also publishes it at /.well-known/jwks.json.\n", keys.PrivateFileName, keys.PublicFileName)
+	return nil
+}
+
+// k8sCommand returns the k8s verb.
+func k8sCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "k8s [-o DIR] [-n NAMESPACE] [-s SECRET_NAME]",
+		Short: "Prints a Kubernetes Secret holding the private key set",
+		Long: `
+Prints a Kubernetes Secret (type Opaque) whose data.mcp_jwks is the private
+key set DIR/mcp-private.json, byte for byte. If DIR holds no keys, a new
+pair is generated first (RSA-OAEP, 4096 bits); existing keys are reused.
+
+The YAML alone goes to stdout, so it can be piped to 'kubectl apply -f -';
+hints go to stderr. The YAML holds the private key: do not commit it.
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.k8s),
+	}
+	addDirFlag(cmd)
+	cmd.Flags().StringP("namespace", "n", keys.DefaultNamespace, "namespace of the Secret")
+	cmd.Flags().StringP("secret-name", "s", keys.DefaultSecretName, "name of the Secret")
+	return cmd
+}
+
+// k8s prints the Kubernetes Secret.
+func (c console) k8s(fl caddycmd.Flags) error {
+	dir, name, namespace := fl.String("output"), fl.String("secret-name"), fl.String("namespace")
+	if err := keys.ValidateSecretName(name); err != nil {
+		return err
+	}
+	if err := keys.ValidateNamespace(namespace); err != nil {
+		return err
+	}
+	p, generated, err := keys.Ensure(dir, keys.AlgRSAOAEP, keys.DefaultRSABits)
+	if errors.Is(err, keys.ErrIncomplete) {
+		return fmt.Errorf("%v (restore the missing file, or run 'caddy mcp-keys generate --force' for a new pair)", err)
+	}
+	if err != nil {
+		return err
+	}
+	jwks, err := keys.ReadPrivateJWKS(p.Private)
+	if err != nil {
+		return err
+	}
+	manifest, err := keys.Secret(name, namespace, jwks)
+	if err != nil {
+		return err
+	}
+	if _, err := c.out.Write(manifest); err != nil {
+		return fmt.Errorf("writing the Secret: %v", err)
+	}
+	if generated {
+		fmt.Fprintf(c.hints, "Generated a new key pair: %s and %s.\n", p.Private, p.Public)
+	}
+	fmt.Fprintf(c.hints, `Apply it with: caddy mcp-keys k8s ... | kubectl apply -f -
+Mount the Secret into the Caddy pod and point MCP_KEY_FILE_PATH at the mounted key, e.g.:
+  volumes:      [{name: mcp-keys, secret: {secretName: %s}}]
+  volumeMounts: [{name: mcp-keys, mountPath: /etc/mcp-keys, readOnly: true}]
+  env:          [{name: MCP_KEY_FILE_PATH, value: /etc/mcp-keys/%s}]
+The YAML holds the private key: do not commit it.
+`, name, keys.SecretDataKey)
+	return nil
+}
+
+// cleanCommand returns the clean verb.
+func cleanCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "clean [-o DIR]",
+		Short: "Overwrites and removes the key pair",
+		Long: `
+Overwrites DIR/mcp-private.json with random bytes, syncs and removes it, then
+removes DIR/mcp-public.json. Symbolic links are removed, never followed.
+
+Overwriting cannot guarantee erasure on SSDs, journaling or copy-on-write
+filesystems, or in backups: if a key may have leaked, rotate it.
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.clean),
+	}
+	addDirFlag(cmd)
+	return cmd
+}
+
+// clean removes the key pair.
+func (c console) clean(fl caddycmd.Flags) error {
+	dir := fl.String("output")
+	removed, err := keys.Clean(dir)
+	for _, r := range removed {
+		if r.Overwritten {
+			fmt.Fprintf(c.out, "removed %s (overwritten with random bytes first)\n", r.Path)
+		} else {
+			fmt.Fprintf(c.out, "removed %s\n", r.Path)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(removed) == 0 {
+		fmt.Fprintf(c.out, "nothing to remove in %s\n", dir)
+		return nil
+	}
+	fmt.Fprintln(c.hints, "Overwriting cannot guarantee erasure on SSDs, journaling or copy-on-write filesystems, or in backups: if the key may have leaked, rotate it.")
+	return nil
+}
+
+// tokenCommand returns the token verb.
+func tokenCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "token --key PUBLIC_JWKS --claims JSON [--ttl DURATION] [--sign-key ISSUER_PRIVATE_JWK]",
+		Short: "Mints a token the handler accepts",
+		Long: `
+Prints one line: a compact JWE (A256GCM) encrypted to the first key of
+--key, with the key's own "alg" (default RSA-OAEP for RSA keys,
+ECDH-ES+A256KW for EC and X25519 keys) and its "kid".
+
+The payload is the --claims JSON object with iat = now and exp = now + --ttl
+(Go duration syntax, e.g. 90m).
+
+With --sign-key (the issuer's private JWK, or a JWKS whose first key is
+used), the claims are first signed as a compact JWS ("typ": "JWT"; the key's
+own "alg", or RS256, ES256/ES384/ES512 or EdDSA by key type), which is then
+encrypted with "cty": "JWT". Without it the token is encrypted only, which
+the handler accepts only with allow_unsigned.
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.token),
+	}
+	cmd.Flags().String("key", "", "the server's public JWKS (or its private JWKS, or a single JWK)")
+	cmd.Flags().String("claims", "", `claims as a JSON object, e.g. '{"sub":"ada","name":"Ada"}'`)
+	cmd.Flags().Duration("ttl", keys.DefaultTTL, "lifetime of the token")
+	cmd.Flags().String("sign-key", "", "issuer's private JWK or JWKS to sign the claims with")
+	_ = cmd.MarkFlagRequired("key")
+	_ = cmd.MarkFlagRequired("claims")
+	return cmd
+}
+
+// token mints a token.
+func (c console) token(fl caddycmd.Flags) error {
+	claims, err := keys.ParseClaims(fl.String("claims"))
+	if err != nil {
+		return err
+	}
+	encrypt, err := keys.LoadEncryptionKey(fl.String("key"))
+	if err != nil {
+		return err
+	}
+	var sign jwk.Key
+	if path := fl.String("sign-key"); path != "" {
+		if sign, err = keys.LoadSigningKey(path); err != nil {
+			return err
+		}
+	}
+	ttl, err := fl.GetDuration("ttl")
+	if err != nil {
+		return err
+	}
+	token, err := keys.Token{Claims: claims, TTL: ttl, Encrypt: encrypt, Sign: sign}.Mint(time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, token)
+	if sign == nil {
+		fmt.Fprintln(c.hints, "This token is encrypted only: the handler accepts it only with allow_unsigned. Use --sign-key for a signed token.")
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package keys
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// Removed describes a file that Clean removed.
+type Removed struct {
+	Path        string // the removed file or symbolic link
+	Overwritten bool   // whether its contents were overwritten first
+}
+
+// Clean removes the key pair in dir: it overwrites the private key file with
+// random bytes, syncs and removes it, then removes the public key file. It
+// never follows a symbolic link: a link named like a key file is removed
+// itself and its target left alone. A key file name that is neither a
+// regular file nor a link is refused. Clean returns what it removed, in that
+// order; a directory without key files gives an empty list.
+//
+// Overwriting cannot guarantee erasure on SSDs, journaling or copy-on-write
+// filesystems, or in backups; rotating the key is the real remedy.
+func Clean(dir string) ([]Removed, error) {
+	p := PairIn(dir)
+	var removed []Removed
+	for _, file := range []struct {
+		path        string
+		overwriting bool
+	}{{p.Private, true}, {p.Public, false}} {
+		r, ok, err := removeKeyFile(file.path, file.overwriting)
+		if err != nil {
+			return removed, err
+		}
+		if ok {
+			removed = append(removed, r)
+		}
+	}
+	return removed, nil
+}
+
+// removeKeyFile removes the file or symbolic link at path, first
+// overwriting a regular file if overwriting is set. ok is false when there
+// was nothing at path.
+func removeKeyFile(path string, overwriting bool) (r Removed, ok bool, err error) {
+	info, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Removed{}, false, nil
+	}
+	if err != nil {
+		return Removed{}, false, fmt.Errorf("checking %s: %v", path, err)
+	}
+	r = Removed{Path: path}
+	switch mode := info.Mode(); {
+	case mode&fs.ModeSymlink != 0:
+		// The link itself goes; its target is not ours to touch.
+	case mode.IsRegular():
+		if overwriting {
+			if err := overwriteFile(path, info); err != nil {
+				return Removed{}, false, err
+			}
+			r.Overwritten = true
+		}
+	default:
+		return Removed{}, false, fmt.Errorf("refusing to remove %s: it is not a regular file (mode %s)", path, mode)
+	}
+	if err := os.Remove(path); err != nil {
+		return Removed{}, false, fmt.Errorf("removing key file: %v", err)
+	}
+	return r, true, nil
+}
+
+// overwriteFile opens the regular file at path, which Lstat described as
+// info, checks that it is still that file (not a link swapped in since), and
+// overwrites it with random bytes.
+func overwriteFile(path string, info fs.FileInfo) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("opening key file to overwrite it: %v", err)
+	}
+	defer f.Close()
+	opened, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("checking %s: %v", path, err)
+	}
+	if !os.SameFile(info, opened) {
+		return fmt.Errorf("refusing to overwrite %s: it was replaced while being removed", path)
+	}
+	if err := overwrite(f, opened.Size()); err != nil {
+		return fmt.Errorf("overwriting %s: %v", path, err)
+	}
+	return f.Close()
+}
+
+// overwrite writes size random bytes to f from its current offset and syncs
+// it to disk.
+func overwrite(f *os.File, size int64) error {
+	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
+		return err
+	}
+	return f.Sync()
+}

@@ -1,0 +1,164 @@
+package keys
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Names of the key files in a key directory.
+const (
+	// PrivateFileName holds the private JWKS; the module's key_file
+	// (MCP_KEY_FILE_PATH) points at it.
+	PrivateFileName = "mcp-private.json"
+	// PublicFileName holds the public JWKS, for token issuers.
+	PublicFileName = "mcp-public.json"
+)
+
+// DefaultDir is the key directory used when none is given.
+const DefaultDir = ".keys"
+
+// ErrExist is returned when Generate would overwrite a key file.
+var ErrExist = errors.New("key files already exist")
+
+// ErrIncomplete is returned when a key directory holds only one of the two
+// key files.
+var ErrIncomplete = errors.New("incomplete key pair")
+
+// Pair names the two key files of a key directory.
+type Pair struct {
+	Private string // path of the private JWKS
+	Public  string // path of the public JWKS
+}
+
+// PairIn returns the key file paths in dir.
+func PairIn(dir string) Pair {
+	return Pair{
+		Private: filepath.Join(dir, PrivateFileName),
+		Public:  filepath.Join(dir, PublicFileName),
+	}
+}
+
+// present returns the paths of p that exist. A symbolic link counts as
+// existing, also when its target does not.
+func (p Pair) present() ([]string, error) {
+	var found []string
+	for _, path := range []string{p.Private, p.Public} {
+		_, err := os.Lstat(path)
+		switch {
+		case err == nil:
+			found = append(found, path)
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("checking for existing keys: %v", err)
+		}
+	}
+	return found, nil
+}
+
+// Generate creates a key with NewKey(alg, bits) and writes it into dir: the
+// private JWKS to mcp-private.json (mode 0600) and the public JWKS to
+// mcp-public.json (mode 0644). It creates dir with mode 0700 if needed. Each
+// file is written to a temporary file, synced and renamed into place. If
+// either file exists, Generate returns an error wrapping ErrExist and
+// changes nothing, unless force is set, in which case both are replaced.
+// alg and bits are checked before anything else.
+func Generate(dir, alg string, bits int, force bool) (Pair, error) {
+	if _, err := checkParams(alg, bits); err != nil {
+		return Pair{}, err
+	}
+	p := PairIn(dir)
+	if !force {
+		found, err := p.present()
+		if err != nil {
+			return Pair{}, err
+		}
+		if len(found) > 0 {
+			return Pair{}, fmt.Errorf("%w: %s", ErrExist, found[0])
+		}
+	}
+	key, err := NewKey(alg, bits)
+	if err != nil {
+		return Pair{}, err
+	}
+	if err := p.write(key); err != nil {
+		return Pair{}, err
+	}
+	return p, nil
+}
+
+// Ensure returns the key pair in dir, first generating one with
+// Generate(dir, alg, bits, false) if dir holds neither key file; generated
+// reports whether it did. If only one of the two files exists, Ensure returns an
+// error wrapping ErrIncomplete and writes nothing.
+func Ensure(dir, alg string, bits int) (p Pair, generated bool, err error) {
+	p = PairIn(dir)
+	found, err := p.present()
+	if err != nil {
+		return Pair{}, false, err
+	}
+	switch len(found) {
+	case 2:
+		return p, false, nil
+	case 1:
+		return Pair{}, false, fmt.Errorf("%w in %s: found %s but not the other key file", ErrIncomplete, dir, filepath.Base(found[0]))
+	}
+	p, err = Generate(dir, alg, bits, false)
+	return p, err == nil, err
+}
+
+// write stores key's private and public JWKS at p, creating their
+// directory if needed.
+func (p Pair) write(key jwk.Key) error {
+	dir := filepath.Dir(p.Private)
+	public, err := key.PublicKey()
+	if err != nil {
+		return fmt.Errorf("deriving public key: %v", err)
+	}
+	privateJSON, err := marshalSet(key)
+	if err != nil {
+		return err
+	}
+	publicJSON, err := marshalSet(public)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating key directory: %v", err)
+	}
+	privateFile, err := stage(p.Private, privateJSON, 0o600)
+	if err != nil {
+		return err
+	}
+	publicFile, err := stage(p.Public, publicJSON, 0o644)
+	if err != nil {
+		privateFile.discard()
+		return err
+	}
+	if err := privateFile.commit(); err != nil {
+		publicFile.discard()
+		return err
+	}
+	if err := publicFile.commit(); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// marshalSet returns the indented JSON of a JWKS that holds key alone.
+func marshalSet(key jwk.Key) ([]byte, error) {
+	set := jwk.NewSet()
+	if err := set.AddKey(key); err != nil {
+		return nil, fmt.Errorf("building key set: %v", err)
+	}
+	data, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding key set: %v", err)
+	}
+	return append(data, '\n'), nil
+}
