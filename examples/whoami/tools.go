@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// greetInput is the input of the greet tool.
+type greetInput struct {
+	Name string `json:"name" jsonschema:"the name of the person to greet"`
+}
+
+// greeting is the structured output of the greet tool.
+type greeting struct {
+	Message string `json:"message" jsonschema:"the greeting"`
+}
+
+// newMCPServer returns the MCP server with the whoami and greet tools. The
+// tools read the caller's identity from the HTTP request headers named by
+// names, as set by Caddy's mcp_jwe_auth module.
+func newMCPServer(names headerNames) *mcp.Server {
+	server := mcp.NewServer(&mcp.Implementation{Name: "whoami", Version: "1.0.0"}, nil)
+	mcp.AddTool(server, &mcp.Tool{
+		Name:        "whoami",
+		Description: "Tell who the authenticated user is.",
+	}, func(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, identity, error) {
+		id, err := callerIdentity(req, names)
+		if err != nil {
+			return nil, identity{}, err
+		}
+		return textResult(whoamiText(id)), id, nil
+	})
+	mcp.AddTool(server, &mcp.Tool{
+		Name:        "greet",
+		Description: "Greet someone on behalf of the authenticated user.",
+	}, func(_ context.Context, req *mcp.CallToolRequest, in greetInput) (*mcp.CallToolResult, greeting, error) {
+		id, err := callerIdentity(req, names)
+		if err != nil {
+			return nil, greeting{}, err
+		}
+		msg := greetText(in.Name, id)
+		return textResult(msg), greeting{Message: msg}, nil
+	})
+	return server
+}
+
+// whoamiText is the whoami tool's answer.
+func whoamiText(id identity) string {
+	return fmt.Sprintf("Authenticated as %s (email: %s)", id.Name, id.Email)
+}
+
+// greetText is the greet tool's answer when the user id greets name.
+func greetText(name string, id identity) string {
+	return fmt.Sprintf("Hello %s! (requested by %s)", name, id.Name)
+}
+
+// callerIdentity reads the identity from the headers of the HTTP request that
+// carried the tool call.
+func callerIdentity(req *mcp.CallToolRequest, names headerNames) (identity, error) {
+	if req.Extra == nil || req.Extra.Header == nil {
+		return identity{}, errors.New("no HTTP request headers: this server works only over HTTP behind Caddy")
+	}
+	return identityFromHeader(req.Extra.Header, names)
+}
+
+// textResult is a tool result holding the single text content text.
+func textResult(text string) *mcp.CallToolResult {
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}
+}
