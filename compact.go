@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -86,4 +87,16 @@ func headerString(members map[string]json.RawMessage, name string) (string, erro
 		return "", err
 	}
 	return s, nil
+}
+
+// maxLoggedHeaderValue bounds how much of a client-chosen header value (an
+// alg or enc name) may reach a log line.
+const maxLoggedHeaderValue = 32
+
+// headerValueForLog quotes a header value for a log line, cut short.
+func headerValueForLog(value string) string {
+	if len(value) > maxLoggedHeaderValue {
+		return strconv.Quote(value[:maxLoggedHeaderValue]) + "..."
+	}
+	return strconv.Quote(value)
 }

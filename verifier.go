@@ -65,25 +65,42 @@ func (v *verifier) inspect(token string) (*sealedToken, error) {
 	}
 	alg := jwa.KeyEncryptionAlgorithm(h.alg)
 	if !slices.Contains(v.keys.encryption, alg) {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithmNotAllowed, h.alg)
+		return nil, fmt.Errorf("%w: %s", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
 	}
 	enc, err := headerString(h.members, "enc")
 	if err != nil || !slices.Contains(v.encryptions, jwa.ContentEncryptionAlgorithm(enc)) {
-		return nil, fmt.Errorf("%w: %q", ErrEncryptionNotAllowed, enc)
+		return nil, fmt.Errorf("%w: %s", ErrEncryptionNotAllowed, headerValueForLog(enc))
 	}
 	keys, err := v.keys.candidates(h, alg)
 	if err != nil {
 		return nil, err
 	}
+	if keys, err = keysForEphemeralKey(h, keys); err != nil {
+		return nil, err
+	}
+	return &sealedToken{token: token, alg: alg, keys: keys}, nil
+}
+
+// keysForEphemeralKey keeps, for an ECDH-ES token, the keys whose curve the
+// header's ephemeral public key is valid on; other tokens keep every key.
+func keysForEphemeralKey(h *joseHeader, keys []*decryptionKey) ([]*decryptionKey, error) {
+	var usable []*decryptionKey
+	var lastErr error
 	for _, key := range keys {
 		if key.curve == "" {
+			usable = append(usable, key)
 			continue
 		}
 		if err := checkEphemeralKey(h, key.curve); err != nil {
-			return nil, err
+			lastErr = err
+			continue
 		}
+		usable = append(usable, key)
 	}
-	return &sealedToken{token: token, alg: alg, keys: keys}, nil
+	if len(usable) == 0 {
+		return nil, lastErr
+	}
+	return usable, nil
 }
 
 // open decrypts a sealed token, verifies a nested signature and validates
@@ -151,7 +168,7 @@ func (v *verifier) verifySignature(nested []byte) ([]byte, error) {
 	}
 	alg := jwa.SignatureAlgorithm(h.alg)
 	if _, ok := signatureAlgorithms[alg]; !ok {
-		return nil, fmt.Errorf("%w: %q in the signed token", ErrAlgorithmNotAllowed, h.alg)
+		return nil, fmt.Errorf("%w: %s in the signed token", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
 	}
 	keys, err := v.issuers.candidates(h, alg)
 	if err != nil {

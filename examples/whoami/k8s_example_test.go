@@ -403,26 +403,10 @@ func collectHandlers(v any, handlers *[]string) {
 }
 
 // caddyAdapt runs `caddy adapt` on the Caddyfile at file, asserts that it
-// succeeds and returns the adapted JSON config. The binary is $CADDY_BIN, or
-// else this repository's cmd/caddy, built into a temporary directory (skipped
-// with -short, since that build takes a while).
+// succeeds and returns the adapted JSON config.
 func caddyAdapt(t *testing.T, file string) any {
 	t.Helper()
-	bin := os.Getenv("CADDY_BIN")
-	if bin == "" {
-		if testing.Short() {
-			t.Skip("skipping the build of cmd/caddy in -short mode; set CADDY_BIN to use a built binary")
-		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			t.Skipf("no go command to build cmd/caddy: %v", err)
-		}
-		bin = filepath.Join(t.TempDir(), "caddy")
-		build := exec.Command(goBin, "build", "-o", bin, "github.com/fhswf/caddy-mcp-jwe-auth/cmd/caddy")
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("building cmd/caddy: %v\n%s", err, out)
-		}
-	}
+	bin := caddyBinary(t)
 	var stdout, stderr bytes.Buffer
 	adapt := exec.Command(bin, "adapt", "--config", file, "--adapter", "caddyfile")
 	adapt.Stdout, adapt.Stderr = &stdout, &stderr
