@@ -37,7 +37,6 @@ test: build lint
 	@mkdir -p $(TEST_HOME)
 	$(TEST_ENV) $(GO) test -count=1 ./...
 	$(TEST_ENV) $(GO) test -count=1 -race .
-	$(MAKE) --no-print-directory loadbench-smoke
 
 ## lint: gofmt and go vet
 lint:
