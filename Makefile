@@ -11,7 +11,7 @@ FUZZTIME  ?= 60s
 
 # Tests keep Caddy's autosave and storage out of the user's home.
 TEST_HOME := $(CURDIR)/bin/test-home
-TEST_ENV  := HOME=$(TEST_HOME) XDG_CONFIG_HOME=$(TEST_HOME)/config XDG_DATA_HOME=$(TEST_HOME)/data CADDY_BIN=$(CADDY) WHOAMI_BIN=$(WHOAMI)
+TEST_ENV  := XDG_CONFIG_HOME=$(TEST_HOME)/config XDG_DATA_HOME=$(TEST_HOME)/data CADDY_BIN=$(CADDY) WHOAMI_BIN=$(WHOAMI)
 
 .PHONY: build run keys test lint bench loadbench loadbench-smoke fuzz fuzz-smoke xcaddy clean
 
