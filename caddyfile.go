@@ -1,6 +1,7 @@
 package mcpjweauth
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -29,6 +30,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    key_file        <path>                # private JWK or JWKS; default {env.MCP_KEY_FILE_PATH}
 //	    scopes          <claim> [<claim>...]  # required, at least one; repeatable; duplicates are an error
 //	    issuer_keys     <path|https-url>      # issuer's public JWKS: tokens must be signed, then encrypted
+//	    issuer_keys_refresh <duration>        # re-fetch an issuer_keys URL; default 15m; 1m to 24h
+//	    issuer_keys_ca  <pem-file>            # extra CA trusted for an https issuer_keys URL
 //	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
 //	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
 //	    leeway          <duration>            # clock skew for iat/exp/nbf; default 30s; 0 to 5m
@@ -49,6 +52,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume the directive name
+	directive := d.Token()
 	if d.NextArg() {
 		return d.ArgErr()
 	}
@@ -64,7 +68,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	if err := h.checkSettings(); err != nil {
-		return d.Errf("mcp_jwe_auth: %v", err)
+		// The settings are fine line by line, so the block as a whole is
+		// wrong: report it at the directive's line, not at its closing brace.
+		return errAt(directive, fmt.Errorf("mcp_jwe_auth: %v", err))
+	}
+	return nil
+}
+
+// errAt adds the file and line of tok to err, as d.Err does for the current token.
+func errAt(tok caddyfile.Token, err error) error {
+	d := caddyfile.NewDispenser([]caddyfile.Token{tok})
+	d.Next()
+	return d.WrapErr(err)
+}
+
+// checked reports err, when there is one, at the current line.
+func checked(d *caddyfile.Dispenser, err error) error {
+	if err != nil {
+		return d.Err(err.Error())
 	}
 	return nil
 }
@@ -77,7 +98,14 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 	case "scopes":
 		return h.unmarshalScopes(d)
 	case "issuer_keys":
-		return oneArg(d, &h.IssuerKeys)
+		if err := oneArg(d, &h.IssuerKeys); err != nil {
+			return err
+		}
+		return checked(d, checkIssuerKeysLocation(h.IssuerKeys))
+	case "issuer_keys_refresh":
+		return h.unmarshalIssuerKeysRefresh(d)
+	case "issuer_keys_ca":
+		return oneArg(d, &h.IssuerKeysCA)
 	case "allow_unsigned":
 		return noArgs(d, &h.AllowUnsigned)
 	case "audience":
@@ -101,7 +129,10 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 	case "claim_header":
 		return h.unmarshalClaimHeader(d)
 	case "claims_header":
-		return oneArg(d, &h.ClaimsHeader)
+		if err := oneArg(d, &h.ClaimsHeader); err != nil {
+			return err
+		}
+		return checked(d, h.checkHeaderNames())
 	case "user_id_claim":
 		return oneArg(d, &h.UserIDClaim)
 	case "forward_authorization":
@@ -114,6 +145,22 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		size, err := intArg(d, name, 1)
 		h.MaxTokenBytes = size
 		return err
+	case "issuer", "authorization_servers",
+		"jwks_path", "scopes_path", "openid_configuration_path", "resource_metadata_path":
+		if err := h.unmarshalDiscovery(d, name); err != nil {
+			return err
+		}
+		return checked(d, h.checkDiscovery())
+	default:
+		return d.Errf("unrecognized subdirective '%s'", name)
+	}
+	return nil
+}
+
+// unmarshalDiscovery reads the issuer, the authorization servers and the
+// discovery route paths.
+func (h *Handler) unmarshalDiscovery(d *caddyfile.Dispenser, name string) error {
+	switch name {
 	case "issuer":
 		return oneArg(d, &h.Issuer)
 	case "authorization_servers":
@@ -124,12 +171,9 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return oneArg(d, &h.ScopesPath)
 	case "openid_configuration_path":
 		return oneArg(d, &h.OpenIDConfigurationPath)
-	case "resource_metadata_path":
+	default: // resource_metadata_path
 		return oneArg(d, &h.ResourceMetadataPath)
-	default:
-		return d.Errf("unrecognized subdirective '%s'", name)
 	}
-	return nil
 }
 
 // unmarshalScopes adds one line of scopes, refusing bad and repeated ones.
@@ -160,6 +204,23 @@ func (h *Handler) unmarshalLeeway(d *caddyfile.Dispenser) error {
 	}
 	duration := caddy.Duration(leeway)
 	h.Leeway = &duration
+	return nil
+}
+
+// unmarshalIssuerKeysRefresh reads a duration between 1m and 24h.
+func (h *Handler) unmarshalIssuerKeysRefresh(d *caddyfile.Dispenser) error {
+	var text string
+	if err := oneArg(d, &text); err != nil {
+		return err
+	}
+	refresh, err := caddy.ParseDuration(text)
+	if err != nil {
+		return d.Errf("issuer_keys_refresh: invalid duration '%s': %v", text, err)
+	}
+	if err := checkIssuerKeysRefresh(refresh); err != nil {
+		return d.Err(err.Error())
+	}
+	h.IssuerKeysRefresh = caddy.Duration(refresh)
 	return nil
 }
 

@@ -3,8 +3,10 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +26,9 @@ func (h *Handler) checkSettings() error {
 		return err
 	}
 	if err := checkTokenMode(h.IssuerKeys != "", h.AllowUnsigned, len(h.Audience) > 0); err != nil {
+		return err
+	}
+	if err := h.checkIssuerKeysSource(); err != nil {
 		return err
 	}
 	if h.Leeway != nil {
@@ -62,12 +67,13 @@ func (h *Handler) checkDiscovery() error {
 		}
 	}
 	seen := make(map[string]string)
-	for setting, path := range map[string]string{
-		"jwks_path":                 h.JWKSPath,
-		"scopes_path":               h.ScopesPath,
-		"openid_configuration_path": h.OpenIDConfigurationPath,
-		"resource_metadata_path":    h.ResourceMetadataPath,
+	for _, route := range []struct{ setting, path string }{
+		{"jwks_path", h.JWKSPath},
+		{"scopes_path", h.ScopesPath},
+		{"openid_configuration_path", h.OpenIDConfigurationPath},
+		{"resource_metadata_path", h.ResourceMetadataPath},
 	} {
+		setting, path := route.setting, route.path
 		if path == "" || path == routeOff {
 			continue
 		}
@@ -187,7 +193,8 @@ func (h *Handler) checkHeaderNames() error {
 		seen[key] = setting
 		return nil
 	}
-	for claim, header := range h.ClaimHeaders {
+	for _, claim := range slices.Sorted(maps.Keys(h.ClaimHeaders)) {
+		header := h.ClaimHeaders[claim]
 		if claim == "" {
 			return errors.New("claim_header: the claim name is empty")
 		}
@@ -229,4 +236,38 @@ func normalizedHeaderName(name string) string {
 // canonicalHeaderName is the form net/http stores a header name under.
 func canonicalHeaderName(name string) string {
 	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+// checkIssuerKeysSource checks an issuer_keys URL (https, or http to a
+// loopback host) and the settings that apply to a URL only.
+func (h *Handler) checkIssuerKeysSource() error {
+	if !isIssuerKeysURL(h.IssuerKeys) {
+		if h.IssuerKeysRefresh != 0 {
+			return errors.New("issuer_keys_refresh applies only when issuer_keys is a URL")
+		}
+		if h.IssuerKeysCA != "" {
+			return errors.New("issuer_keys_ca applies only when issuer_keys is an https URL")
+		}
+		return nil
+	}
+	if err := checkIssuerKeysLocation(h.IssuerKeys); err != nil {
+		return err
+	}
+	if h.IssuerKeysRefresh != 0 {
+		if err := checkIssuerKeysRefresh(time.Duration(h.IssuerKeysRefresh)); err != nil {
+			return err
+		}
+	}
+	if h.IssuerKeysCA != "" && !strings.HasPrefix(strings.ToLower(h.IssuerKeys), "https://") {
+		return errors.New("issuer_keys_ca applies only when issuer_keys is an https URL")
+	}
+	return nil
+}
+
+// checkIssuerKeysRefresh keeps issuer_keys_refresh between 1m and 24h.
+func checkIssuerKeysRefresh(refresh time.Duration) error {
+	if refresh < minIssuerKeysRefresh || refresh > maxIssuerKeysRefresh {
+		return fmt.Errorf("issuer_keys_refresh: %s is outside %s to %s", refresh, minIssuerKeysRefresh, maxIssuerKeysRefresh)
+	}
+	return nil
 }
