@@ -26,6 +26,10 @@ func splitCompact(token string, n int) ([]byte, error) {
 	if strings.Count(token, ".") != n-1 {
 		return nil, fmt.Errorf("%w: want %d parts", ErrNotCompact, n)
 	}
+	// The base64 decoder skips CR and LF; a compact token has neither.
+	if strings.ContainsAny(token, "\r\n") {
+		return nil, fmt.Errorf("%w: line break in the token", ErrNotCompact)
+	}
 	var header []byte
 	for i, part := range strings.SplitN(token, ".", n) {
 		decoded, err := strictBase64URL.DecodeString(part)

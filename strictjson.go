@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -64,7 +65,7 @@ func walkObject(dec *json.Decoder) error {
 		if !ok {
 			return ErrPayloadNotJSON
 		}
-		folded := strings.ToLower(name)
+		folded := foldName(name)
 		if _, dup := seen[folded]; dup {
 			return ErrDuplicateMember
 		}
@@ -77,6 +78,21 @@ func walkObject(dec *json.Decoder) error {
 		return ErrPayloadNotJSON
 	}
 	return nil
+}
+
+// foldName folds a member name the way encoding/json matches names to
+// struct fields (Unicode simple case folding: "ſub" and "SUB" fold like
+// "sub"), so names such a decoder would confuse count as the same.
+func foldName(name string) string {
+	return strings.Map(func(r rune) rune {
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				return next
+			}
+			r = next
+		}
+	}, name)
 }
 
 // walkValue consumes one JSON value, descending into objects and arrays.

@@ -1,0 +1,455 @@
+package mcpjweauth
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwe"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/x25519"
+)
+
+// testNow is the fixed clock of the verifier tests.
+var testNow = time.Unix(1_750_000_000, 0)
+
+// testLeeway is the leeway the verifier tests run with (the default).
+const testLeeway = 30 * time.Second
+
+// testAudience is the audience configured in issuer_keys mode.
+const testAudience = "https://mcp.example.com"
+
+// verifierOption changes one setting of a test verifier.
+type verifierOption func(*verifier)
+
+// withIssuers switches the verifier to issuer_keys mode.
+func withIssuers(issuers *issuerKeySet) verifierOption {
+	return func(v *verifier) { v.issuers = issuers }
+}
+
+// withEncryptions sets the accepted content encryptions.
+func withEncryptions(encs ...jwa.ContentEncryptionAlgorithm) verifierOption {
+	return func(v *verifier) { v.encryptions = encs }
+}
+
+// withAudience sets the accepted audiences.
+func withAudience(aud ...string) verifierOption {
+	return func(v *verifier) { v.audience = aud }
+}
+
+// withMaxTokenBytes sets the size limit.
+func withMaxTokenBytes(n int) verifierOption {
+	return func(v *verifier) { v.maxTokenBytes = n }
+}
+
+// withKeys replaces the private key set.
+func withKeys(keys *decryptionKeySet) verifierOption {
+	return func(v *verifier) { v.keys = keys }
+}
+
+// withClock sets the verifier's clock.
+func withClock(now func() time.Time) verifierOption {
+	return func(v *verifier) { v.now = now }
+}
+
+// newTestVerifier is a verifier over keys with the module's defaults
+// (allow_unsigned mode, GCM encryptions, 30s leeway, 16384 bytes) and the
+// clock stopped at testNow, changed by opts.
+func newTestVerifier(t testing.TB, keys *decryptionKeySet, opts ...verifierOption) *verifier {
+	t.Helper()
+	if keys == nil {
+		t.Fatal("newTestVerifier: no keys")
+	}
+	v := &verifier{
+		keys:          keys,
+		encryptions:   defaultContentEncryptions,
+		leeway:        testLeeway,
+		maxTokenBytes: defaultMaxTokenBytes,
+		now:           func() time.Time { return testNow },
+	}
+	for _, opt := range opts {
+		opt(v)
+	}
+	return v
+}
+
+// testX25519Key returns a fresh X25519 key pair (jwx's types).
+func testX25519Key(t testing.TB) (x25519.PublicKey, x25519.PrivateKey) {
+	t.Helper()
+	pub, priv, err := x25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub, priv
+}
+
+// jwxKey wraps a raw key as a jwx JWK with kid, alg and use (each optional).
+func jwxKey(t testing.TB, raw any, kid, alg, use string) jwk.Key {
+	t.Helper()
+	key, err := jwk.FromRaw(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range map[string]string{jwk.KeyIDKey: kid, jwk.AlgorithmKey: alg, jwk.KeyUsageKey: use} {
+		if value == "" {
+			continue
+		}
+		if err := key.Set(name, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return key
+}
+
+// keyJSON serialises one key (a go-jose JSONWebKey, a jwx jwk.Key, or a
+// map) as a JSON object, optionally adding members to it.
+func keyJSON(t testing.TB, key any, extra map[string]any) json.RawMessage {
+	t.Helper()
+	data, err := json.Marshal(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(extra) == 0 {
+		return data
+	}
+	var members map[string]any
+	if err := json.Unmarshal(data, &members); err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range extra {
+		members[name] = value
+	}
+	data, err = json.Marshal(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// writeKeySet writes {"keys":[...]} from keys serialised by keyJSON and
+// returns the path.
+func writeKeySet(t testing.TB, dir, name string, keys ...json.RawMessage) string {
+	t.Helper()
+	data, err := json.Marshal(map[string][]json.RawMessage{"keys": keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, name, data)
+}
+
+// joseEncryptOpts encrypts plaintext to key as a compact JWE with go-jose
+// and the given options (compression, extra headers).
+func joseEncryptOpts(t testing.TB, plaintext []byte, alg jose.KeyAlgorithm, enc jose.ContentEncryption, key any, kid string, opts *jose.EncrypterOptions) string {
+	t.Helper()
+	return joseEncryptTo(t, plaintext, enc, jose.Recipient{Algorithm: alg, Key: key, KeyID: kid}, opts)
+}
+
+// joseEncryptTo encrypts plaintext to one go-jose recipient as a compact JWE.
+func joseEncryptTo(t testing.TB, plaintext []byte, enc jose.ContentEncryption, recipient jose.Recipient, opts *jose.EncrypterOptions) string {
+	t.Helper()
+	encrypter, err := jose.NewEncrypter(enc, recipient, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := encrypter.Encrypt(plaintext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// joseSignOpts signs payload as a compact JWS with go-jose and the given options.
+func joseSignOpts(t testing.TB, payload []byte, alg jose.SignatureAlgorithm, key any, kid string, opts *jose.SignerOptions) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// jwxEncrypt encrypts plaintext to the raw public key as a compact JWE with
+// jwx; a non-empty kid is put in the header, and cty when given.
+func jwxEncrypt(t testing.TB, plaintext []byte, alg jwa.KeyEncryptionAlgorithm, enc jwa.ContentEncryptionAlgorithm, key any, kid, cty string) string {
+	t.Helper()
+	var recipient any = key
+	if kid != "" {
+		recipient = jwxKey(t, key, kid, "", "")
+	}
+	headers := jwe.NewHeaders()
+	if cty != "" {
+		if err := headers.Set(jwe.ContentTypeKey, cty); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token, err := jwe.Encrypt(plaintext, jwe.WithKey(alg, recipient), jwe.WithContentEncryption(enc), jwe.WithProtectedHeaders(headers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(token)
+}
+
+// jwxSign signs payload as a compact JWS with jwx; a non-empty kid is put
+// in the header.
+func jwxSign(t testing.TB, payload []byte, alg jwa.SignatureAlgorithm, key any, kid string) string {
+	t.Helper()
+	headers := jws.NewHeaders()
+	if kid != "" {
+		if err := headers.Set(jws.KeyIDKey, kid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(headers)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(token)
+}
+
+// encodeHeader is the base64url of a header's JSON.
+func encodeHeader(t testing.TB, header map[string]any) string {
+	t.Helper()
+	data, err := json.Marshal(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64URL(data)
+}
+
+// handBuiltJWE is a five-part token with the given header and well-formed
+// but meaningless other parts: for headers no library will produce. It can
+// only ever fail, and must do so before any key operation.
+func handBuiltJWE(t testing.TB, header map[string]any) string {
+	t.Helper()
+	return strings.Join([]string{
+		encodeHeader(t, header),
+		base64URL(make([]byte, 256)),
+		base64URL(make([]byte, 12)),
+		base64URL([]byte(`{"iat":1,"exp":2}`)),
+		base64URL(make([]byte, 16)),
+	}, ".")
+}
+
+// rawJWS builds a compact JWS from header and the already encoded payload
+// part, signing "header.payload" with sign.
+func rawJWS(t testing.TB, header map[string]any, payloadPart string, sign func(input []byte) []byte) string {
+	t.Helper()
+	input := encodeHeader(t, header) + "." + payloadPart
+	return input + "." + base64URL(sign([]byte(input)))
+}
+
+// rsaSHA256Signer signs with RSASSA-PKCS1-v1_5 SHA-256 (RS256).
+func rsaSHA256Signer(t testing.TB, key *rsa.PrivateKey) func([]byte) []byte {
+	return func(input []byte) []byte {
+		t.Helper()
+		sig, err := signRS256(key, input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+}
+
+// signRS256 is an RS256 signature of input.
+func signRS256(key *rsa.PrivateKey, input []byte) ([]byte, error) {
+	digest := sha256.Sum256(input)
+	return rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+}
+
+// newECKey returns a fresh key on curve (P-256 when nil).
+func newECKey(t testing.TB, curve ...elliptic.Curve) *ecdsa.PrivateKey {
+	t.Helper()
+	c := elliptic.P256()
+	if len(curve) > 0 {
+		c = curve[0]
+	}
+	key, err := ecdsa.GenerateKey(c, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// tokenParts splits a compact token.
+func tokenParts(token string) []string {
+	return strings.Split(token, ".")
+}
+
+// mutatePart decodes part i of a compact token, changes it with f and
+// encodes it again.
+func mutatePart(t testing.TB, token string, i int, f func([]byte) []byte) string {
+	t.Helper()
+	parts := tokenParts(token)
+	decoded, err := strictBase64URL.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts[i] = base64URL(f(append([]byte(nil), decoded...)))
+	return strings.Join(parts, ".")
+}
+
+// flipLastByte flips the low bit of the last byte.
+func flipLastByte(b []byte) []byte {
+	b[len(b)-1] ^= 1
+	return b
+}
+
+// rewriteHeader decodes a token's protected header, changes it with f and
+// encodes it again (member order may change; the token no longer decrypts).
+func rewriteHeader(t testing.TB, token string, f func(map[string]any)) string {
+	t.Helper()
+	return mutatePart(t, token, 0, func(data []byte) []byte {
+		var header map[string]any
+		if err := json.Unmarshal(data, &header); err != nil {
+			t.Fatal(err)
+		}
+		f(header)
+		out, err := json.Marshal(header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	})
+}
+
+// tokenOfLength mints tokens with mint, growing a claim by payloadPad
+// bytes and a header member by headerPad bytes, until one is exactly
+// target characters long.
+func tokenOfLength(t testing.TB, target int, mint func(payloadPad, headerPad int) string) string {
+	t.Helper()
+	for headerPad := 0; headerPad < 4; headerPad++ {
+		base := len(mint(0, headerPad))
+		estimate := (target - base) * 3 / 4
+		for d := -4; d <= 4; d++ {
+			if estimate+d < 0 {
+				continue
+			}
+			if token := mint(estimate+d, headerPad); len(token) == target {
+				return token
+			}
+		}
+	}
+	t.Fatalf("could not mint a token of exactly %d characters", target)
+	return ""
+}
+
+// verifyFixture holds the keys the verifier tests share.
+type verifyFixture struct {
+	rsaA, rsaB  *rsa.PrivateKey // decryption keys "rsa-a" and "rsa-b"
+	ec          *ecdsa.PrivateKey
+	xPub        x25519.PublicKey
+	xPriv       x25519.PrivateKey
+	keys        *decryptionKeySet // rsa-a, rsa-b, ec-a, x-a (no alg of their own)
+	keysOwnAlg  *decryptionKeySet // rsa-a with alg RSA-OAEP, rsa-b with alg RSA-OAEP-256
+	keysLimited *decryptionKeySet // the keys of keys, algorithms RSA-OAEP-256 and ECDH-ES only
+	issuerRSA   *rsa.PrivateKey   // "iss-rsa"
+	issuerRSAB  *rsa.PrivateKey   // "iss-rsa-b" (the same key as rsa-b, other role)
+	issuerEC    *ecdsa.PrivateKey // "iss-ec"
+	issuerEd    ed25519.PrivateKey
+	issuers     *issuerKeySet
+	untrustedEC *ecdsa.PrivateKey // signs, but is no issuer key
+}
+
+// newVerifyFixture writes and loads the shared key files.
+func newVerifyFixture(t testing.TB) *verifyFixture {
+	t.Helper()
+	f := &verifyFixture{
+		rsaA:        testRSAKey(t, 0),
+		rsaB:        testRSAKey(t, 1),
+		ec:          testECKey(t, 0),
+		issuerRSA:   testRSAKey(t, 2),
+		issuerRSAB:  testRSAKey(t, 1),
+		issuerEC:    testECKey(t, 1),
+		issuerEd:    testEd25519Key(t),
+		untrustedEC: newECKey(t),
+	}
+	f.xPub, f.xPriv = testX25519Key(t)
+	dir := t.TempDir()
+	path := writeKeySet(t, dir, "private.json",
+		keyJSON(t, joseJWK(t, f.rsaA, "rsa-a", "", "enc"), nil),
+		keyJSON(t, joseJWK(t, f.rsaB, "rsa-b", "", "enc"), nil),
+		keyJSON(t, joseJWK(t, f.ec, "ec-a", "", "enc"), nil),
+		keyJSON(t, jwxKey(t, f.xPriv, "x-a", "", "enc"), nil),
+	)
+	var err error
+	if f.keys, err = loadDecryptionKeys(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.keysLimited, err = loadDecryptionKeys(path, []jwa.KeyEncryptionAlgorithm{jwa.RSA_OAEP_256, jwa.ECDH_ES}); err != nil {
+		t.Fatal(err)
+	}
+	ownAlgPath := writeJWKS(t, dir, "own-alg.json",
+		joseJWK(t, f.rsaA, "rsa-a", "RSA-OAEP", "enc"),
+		joseJWK(t, f.rsaB, "rsa-b", "RSA-OAEP-256", "enc"),
+	)
+	if f.keysOwnAlg, err = loadDecryptionKeys(ownAlgPath, nil); err != nil {
+		t.Fatal(err)
+	}
+	issuerPath := writeJWKS(t, dir, "issuer.json",
+		joseJWK(t, &f.issuerRSA.PublicKey, "iss-rsa", "", "sig"),
+		joseJWK(t, &f.issuerRSAB.PublicKey, "iss-rsa-b", "", "sig"),
+		joseJWK(t, &f.issuerEC.PublicKey, "iss-ec", "", "sig"),
+		joseJWK(t, f.issuerEd.Public(), "iss-ed", "", "sig"),
+	)
+	if f.issuers, err = loadIssuerKeys(issuerPath); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// claims is a valid payload at testNow (iat now, exp in an hour) with
+// extra members; a nil value removes a member.
+func (f *verifyFixture) claims(t testing.TB, extra map[string]any) []byte {
+	t.Helper()
+	full := map[string]any{"sub": "ada", "name": "Ada Lovelace"}
+	for k, v := range extra {
+		full[k] = v
+	}
+	return claimsJSON(t, testNow, full)
+}
+
+// signedClaims is a valid payload for issuer_keys mode (with aud).
+func (f *verifyFixture) signedClaims(t testing.TB, extra map[string]any) []byte {
+	t.Helper()
+	full := map[string]any{"aud": testAudience}
+	for k, v := range extra {
+		full[k] = v
+	}
+	return f.claims(t, full)
+}
+
+// seal encrypts plaintext to rsa-a (RSA-OAEP-256, A256GCM) with go-jose.
+func (f *verifyFixture) seal(t testing.TB, plaintext []byte) string {
+	t.Helper()
+	return joseEncrypt(t, plaintext, jose.RSA_OAEP_256, jose.A256GCM, &f.rsaA.PublicKey, "rsa-a", nil)
+}
+
+// sealNested encrypts a compact JWS to rsa-a with cty JWT.
+func (f *verifyFixture) sealNested(t testing.TB, jwsToken string) string {
+	t.Helper()
+	return joseEncrypt(t, []byte(jwsToken), jose.RSA_OAEP_256, jose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
+		map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+}
