@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -45,7 +46,9 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 		return nil, ErrTokenTooLarge
 	}
 	key := sha256.Sum256([]byte(token))
-	if id, ok := h.cache.get(key); ok {
+	id, ok := h.cache.get(key)
+	h.metrics.cacheLookup(ok)
+	if ok {
 		if err := id.token.checkTime(h.verifier.now(), h.verifier.leeway); err != nil {
 			h.cache.remove(key)
 			return nil, err
@@ -72,8 +75,10 @@ func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, erro
 	if err != nil {
 		return nil, err
 	}
+	defer release() // also when open panics: a lost slot is never given back
+	start := time.Now()
 	verified, err := h.verifier.open(sealed)
-	release()
+	h.metrics.keyOperationDone(time.Since(start))
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +99,7 @@ func (h *Handler) missingScopes(t *verifiedToken) []string {
 // refuse answers a failed authentication: 503 when no key-operation slot
 // was free, otherwise 401 invalid_token. The reason is only logged.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) error {
+	h.metrics.refused(err)
 	if errors.Is(err, ErrBusy) {
 		h.logDebug("token not checked: busy", err)
 		return writeBusy(w)

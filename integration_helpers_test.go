@@ -36,9 +36,16 @@ func freePort(t testing.TB) int {
 // the admin endpoint and plain HTTP on loopback.
 func newCaddy(t *testing.T, caddyfile string) *caddytest.Tester {
 	t.Helper()
+	return newCaddyWithGlobal(t, "", caddyfile)
+}
+
+// newCaddyWithGlobal is newCaddy with extra global options (such as a log
+// block) added inside the global options block.
+func newCaddyWithGlobal(t *testing.T, extraGlobal, caddyfile string) *caddytest.Tester {
+	t.Helper()
 	adminPortOnce.Do(func() { adminPort = freePort(t) })
 	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	global := fmt.Sprintf("{\n\tadmin localhost:%d\n\tauto_https off\n\thttp_port %d\n\thttps_port %d\n}\n", adminPort, freePort(t), freePort(t))
+	global := fmt.Sprintf("{\n\tadmin localhost:%d\n\tauto_https off\n\thttp_port %d\n\thttps_port %d\n%s}\n", adminPort, freePort(t), freePort(t), extraGlobal)
 	tester.InitServer(global+caddyfile, "caddyfile")
 	if t.Failed() {
 		t.FailNow()

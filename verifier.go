@@ -18,7 +18,7 @@ import (
 // It is safe for concurrent use.
 type verifier struct {
 	keys          *decryptionKeySet
-	issuers       *issuerKeySet // nil: only encrypted-only tokens (allow_unsigned)
+	issuers       issuerKeys // nil: only encrypted-only tokens (allow_unsigned)
 	encryptions   []jwa.ContentEncryptionAlgorithm
 	audience      []string
 	leeway        time.Duration
@@ -122,13 +122,26 @@ func (v *verifier) decrypt(s *sealedToken) ([]byte, error) {
 	var lastErr error
 	for _, key := range s.keys {
 		v.keyOperations.Add(1)
-		plaintext, err := jwe.Decrypt([]byte(s.token), jwe.WithKey(s.alg, key.raw))
+		plaintext, err := decryptWithKey(s.token, s.alg, key.raw)
 		if err == nil {
 			return plaintext, nil
 		}
 		lastErr = err
 	}
 	return nil, fmt.Errorf("%w: %v", ErrDecryption, lastErr)
+}
+
+// decryptWithKey runs one jwe.Decrypt and turns a panic inside the library
+// into an error: jwx v2.1.7 panics on an ECDH-ES+A*KW token whose encrypted
+// key is empty, which a client could otherwise send to drop the connection
+// without an answer and take a key-operation slot with each request.
+func decryptWithKey(token string, alg jwa.KeyEncryptionAlgorithm, key any) (plaintext []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			plaintext, err = nil, fmt.Errorf("the JOSE library failed: %v", r)
+		}
+	}()
+	return jwe.Decrypt([]byte(token), jwe.WithKey(alg, key))
 }
 
 // unwrapPayload returns the JSON payload of the plaintext: the plaintext
