@@ -2,7 +2,6 @@ package mcpjweauth
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -23,12 +22,9 @@ type issuerKeySet struct {
 	byKID map[string]*verificationKey
 }
 
-// loadIssuerKeys reads the issuer's public JWKS from a local file. Every
-// error names the location.
+// loadIssuerKeys reads the issuer's public JWKS from a local file (a URL is
+// fetched by newRemoteIssuerKeys). Every error names the location.
 func loadIssuerKeys(location string) (*issuerKeySet, error) {
-	if strings.HasPrefix(location, "https://") || strings.HasPrefix(location, "http://") {
-		return nil, fmt.Errorf("issuer_keys %s: fetching issuer keys from a URL is not supported yet; download the JWKS and name the file", location)
-	}
 	keys, err := readJWKFile(location)
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)

@@ -1,6 +1,7 @@
 package mcpjweauth
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -55,11 +56,34 @@ type Handler struct {
 	// A token that lacks any of them is answered with 403 missing_scopes.
 	Scopes []string `json:"scopes,omitempty"`
 
-	// Path of a JWKS file with the token issuer's public signature keys.
-	// When set, tokens must be signed by one of these keys and then
-	// encrypted (nested JWT); encrypted-only tokens are refused. Requires
-	// `audience`. Exactly one of `issuer_keys` and `allow_unsigned` must be set.
+	// The token issuer's public signature keys: the path of a JWKS file, or
+	// the https URL of the issuer's JWKS (plain http only to a loopback
+	// host: 127.0.0.0/8, ::1, localhost). When set, tokens must be signed by
+	// one of these keys and then encrypted (nested JWT); encrypted-only
+	// tokens are refused. Requires `audience`. Exactly one of `issuer_keys`
+	// and `allow_unsigned` must be set.
+	//
+	// A URL is fetched when the config is loaded (Caddy does not start if
+	// that fails), then again every `issuer_keys_refresh`, and at once when
+	// a token names a `kid` the keys lack, at most once every 30 seconds so
+	// such tokens cannot make Caddy hammer the issuer. While the issuer is
+	// down or serves a broken key set, the last good keys stay in use and
+	// each failed refresh is logged as a warning. The URL is logged, so it
+	// must not carry credentials.
 	IssuerKeys string `json:"issuer_keys,omitempty"`
+
+	// How often the keys at an `issuer_keys` URL are fetched again, between
+	// 1m and 24h. Only with an `issuer_keys` URL. Default: 15m.
+	// Cache-Control and Expires of the issuer's answer are not consulted.
+	IssuerKeysRefresh caddy.Duration `json:"issuer_keys_refresh,omitempty"`
+
+	// Path of a PEM file with CA certificates trusted, besides the system's
+	// roots, for fetching an https `issuer_keys` URL: for an issuer whose
+	// certificate a private CA signed. Only with an https `issuer_keys` URL.
+	// Default: the system's roots only. Security: every CA in the file can
+	// vouch for the issuer's host, and so decide which signing keys Caddy
+	// trusts.
+	IssuerKeysCA string `json:"issuer_keys_ca,omitempty"`
 
 	// Accept encrypted-only tokens, as the Python mcp-auth-middleware does.
 	// Security: the public key is published, so anyone can mint such a token
@@ -141,6 +165,8 @@ type Handler struct {
 	discovery *discovery
 	injector  *injector
 	logger    *zap.Logger
+	metrics   *metrics
+	remote    *remoteIssuerKeys // nil unless issuer_keys is a URL
 }
 
 // CaddyModule returns the Caddy module information.
@@ -159,7 +185,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.warnIfShared(keyFile)
-	if h.verifier, err = h.newVerifier(keyFile); err != nil {
+	if h.metrics, err = newMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	if h.verifier, err = h.newVerifier(ctx, keyFile); err != nil {
 		return err
 	}
 	cacheSize := defaultCacheSize
@@ -172,6 +201,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.injector = newInjector(h)
 	if h.AllowUnsigned {
 		h.logger.Warn("allow_unsigned is set: the public key is published, so anyone who reads it can encrypt a token with any claims they like; only a token signed by a trusted issuer (issuer_keys) proves who made it")
+	}
+	return nil
+}
+
+// Cleanup stops refreshing the keys of an issuer_keys URL.
+func (h *Handler) Cleanup() error {
+	if h.remote != nil {
+		h.remote.close()
 	}
 	return nil
 }
@@ -212,9 +249,11 @@ func (h *Handler) warnIfShared(path string) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h.injector.removeSpoofedHeaders(r.Header)
 	if h.discovery.serve(w, r) {
+		h.metrics.request(outcomeDiscovery)
 		return nil
 	}
 	if isCORSPreflight(r) {
+		h.metrics.request(outcomePreflight)
 		return next.ServeHTTP(w, r)
 	}
 	id, err := h.authenticate(r)
@@ -223,8 +262,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if missing := h.missingScopes(id.token); len(missing) > 0 {
 		h.logMissingScopes(missing)
+		h.metrics.request(outcomeMissingScopes)
 		return h.writeMissingScopes(w, r, missing)
 	}
+	h.metrics.request(outcomeAccepted)
 	h.injector.apply(r, id)
 	return next.ServeHTTP(w, r)
 }
@@ -242,11 +283,12 @@ func isCORSPreflight(r *http.Request) bool {
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )
 
 // newVerifier loads the keys and builds the token verifier.
-func (h *Handler) newVerifier(keyFile string) (*verifier, error) {
+func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*verifier, error) {
 	algorithms, err := parseAlgorithms(h.Algorithms)
 	if err != nil {
 		return nil, err
@@ -268,7 +310,7 @@ func (h *Handler) newVerifier(keyFile string) (*verifier, error) {
 		now:           time.Now,
 	}
 	if h.IssuerKeys != "" {
-		if v.issuers, err = loadIssuerKeys(h.IssuerKeys); err != nil {
+		if v.issuers, err = h.loadIssuers(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,275 @@
+package mcpjweauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Refreshing issuer keys fetched from a URL.
+const (
+	// defaultIssuerKeysRefresh is how often the issuer's JWKS is fetched
+	// again when issuer_keys_refresh is not set.
+	defaultIssuerKeysRefresh = 15 * time.Minute
+	minIssuerKeysRefresh     = time.Minute
+	maxIssuerKeysRefresh     = 24 * time.Hour
+
+	// unknownKIDRefreshEvery is the least time between two refreshes
+	// triggered by tokens that name an unknown kid, so such tokens cannot
+	// make us hammer the issuer: at most one fetch per 30 s, whatever
+	// they are and however many of them arrive.
+	unknownKIDRefreshEvery = 30 * time.Second
+
+	// unknownKIDRefreshWait is how long the request that triggered an
+	// unknown-kid refresh waits for it.
+	unknownKIDRefreshWait = 5 * time.Second
+)
+
+// Triggers of an issuer key refresh, a bounded metric label.
+const (
+	refreshAtStart    = "start"
+	refreshScheduled  = "scheduled"
+	refreshUnknownKID = "unknown_kid"
+)
+
+// issuerKeys finds the issuer's keys a nested JWS may be verified with:
+// a fixed *issuerKeySet read from a file, or a *remoteIssuerKeys.
+type issuerKeys interface {
+	candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error)
+}
+
+// remoteIssuerKeys are the issuer's keys fetched from an https URL with
+// jwx's jwk.Cache: fetched at start, then again every refresh interval in
+// the background, and at once (rate-limited) when a token names a kid the
+// current keys lack. Each fetched set is converted once; a fetch or a set
+// that fails (issuer down, garbage, no signature key) is logged and the
+// last good keys stay in use.
+type remoteIssuerKeys struct {
+	url     string
+	client  *issuerKeysClient
+	cache   *jwk.Cache
+	current atomic.Pointer[issuerKeySet]
+	stop    context.CancelFunc
+
+	logger  *zap.Logger
+	observe func(trigger string, err error) // counts each refresh; may be nil
+
+	refreshEvery time.Duration // least time between unknown-kid refreshes
+	refreshWait  time.Duration // how long the triggering request waits
+	now          func() time.Time
+
+	mu         sync.Mutex
+	lastForced time.Time // last unknown-kid refresh, successful or not
+}
+
+// remoteIssuerKeysConfig configures newRemoteIssuerKeys.
+type remoteIssuerKeysConfig struct {
+	url     string
+	caFile  string        // extra trusted CA (PEM), may be empty
+	refresh time.Duration // scheduled refresh interval
+	logger  *zap.Logger
+	observe func(trigger string, err error)
+}
+
+// newRemoteIssuerKeys fetches the issuer's keys and starts refreshing them
+// until ctx ends or stop is called. It fails, naming the URL, when the first
+// fetch fails.
+func newRemoteIssuerKeys(ctx context.Context, cfg remoteIssuerKeysConfig) (*remoteIssuerKeys, error) {
+	client, err := newIssuerKeysClient(cfg.caFile)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	client.ctx = ctx
+	r := &remoteIssuerKeys{
+		url:          cfg.url,
+		client:       client,
+		stop:         stop,
+		logger:       cfg.logger,
+		observe:      cfg.observe,
+		refreshEvery: unknownKIDRefreshEvery,
+		refreshWait:  unknownKIDRefreshWait,
+		now:          time.Now,
+	}
+	if r.logger == nil {
+		r.logger = zap.NewNop()
+	}
+	// The cache checks for due refreshes every window; a refresh happens
+	// at most one window after it is due.
+	window := min(max(cfg.refresh/10, time.Second), time.Minute)
+	r.cache = jwk.NewCache(ctx, jwk.WithRefreshWindow(window), jwk.WithErrSink(errSinkFunc(r.scheduledRefreshFailed)))
+	err = r.cache.Register(r.url,
+		jwk.WithHTTPClient(client),
+		jwk.WithRefreshInterval(cfg.refresh),
+		jwk.WithPostFetcher(jwk.PostFetchFunc(r.postFetch)))
+	if err == nil {
+		_, err = r.cache.Refresh(ctx, r.url)
+	}
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("issuer_keys %s: fetching the issuer's keys: %v", r.url, err)
+	}
+	return r, nil
+}
+
+// close stops the background refresh.
+func (r *remoteIssuerKeys) close() {
+	r.stop()
+}
+
+// candidates looks the keys up in the current set. When the token names a
+// kid the set lacks, the keys are refreshed (rate-limited) and looked up
+// once more.
+func (r *remoteIssuerKeys) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error) {
+	set := r.current.Load()
+	keys, err := set.candidates(h, alg)
+	if !errors.Is(err, ErrUnknownKeyID) || !r.refreshForUnknownKID(set) {
+		return keys, err
+	}
+	return r.current.Load().candidates(h, alg)
+}
+
+// refreshForUnknownKID fetches the keys once more because a token named a
+// kid that seen lacks, unless another refresh did so less than refreshEvery
+// ago. It reports whether there may be new keys to look at. Only the
+// request that triggers the fetch waits for it; requests meanwhile are
+// refused at once.
+func (r *remoteIssuerKeys) refreshForUnknownKID(seen *issuerKeySet) bool {
+	r.mu.Lock()
+	if r.current.Load() != seen {
+		r.mu.Unlock()
+		return true // new keys arrived since the caller looked
+	}
+	now := r.now()
+	if !r.lastForced.IsZero() && now.Sub(r.lastForced) < r.refreshEvery {
+		r.mu.Unlock()
+		if ce := r.logger.Check(zapcore.DebugLevel, "unknown issuer kid: keys were refreshed recently, not fetching again"); ce != nil {
+			ce.Write(zap.String("issuer_keys", r.url))
+		}
+		return false
+	}
+	r.lastForced = now
+	r.mu.Unlock()
+	return r.refreshNow() == nil
+}
+
+// refreshNow fetches and installs the keys for an unknown kid. It does not
+// go through jwk.Cache.Refresh: httprc v1 schedules another periodic
+// refresh on every Refresh call, so each forced refresh would add one more
+// refresh loop for the life of the config. jwk.Fetch with the same client
+// fetches once and leaves the cache's single schedule alone.
+func (r *remoteIssuerKeys) refreshNow() error {
+	ctx, cancel := context.WithTimeout(r.client.ctx, r.refreshWait)
+	defer cancel()
+	set, err := jwk.Fetch(ctx, r.url, jwk.WithHTTPClient(r.client))
+	if err == nil {
+		_, err = r.install(set)
+	}
+	r.report(refreshUnknownKID, err)
+	return err
+}
+
+// postFetch converts and installs every set the cache fetches; an error
+// keeps the previous keys in the cache and in use.
+func (r *remoteIssuerKeys) postFetch(_ string, set jwk.Set) (jwk.Set, error) {
+	first, err := r.install(set)
+	if err != nil {
+		return nil, err
+	}
+	trigger := refreshScheduled
+	if first {
+		trigger = refreshAtStart
+	}
+	r.report(trigger, nil)
+	return set, nil
+}
+
+// install converts a fetched set and makes it current. first says whether
+// it is the first set.
+func (r *remoteIssuerKeys) install(set jwk.Set) (first bool, err error) {
+	keys := make([]jwk.Key, 0, set.Len())
+	for i := 0; i < set.Len(); i++ {
+		key, _ := set.Key(i)
+		keys = append(keys, key)
+	}
+	converted, err := newIssuerKeySet(keys)
+	if err != nil {
+		return false, err
+	}
+	return r.current.Swap(converted) == nil, nil
+}
+
+// scheduledRefreshFailed receives the errors of background refreshes.
+func (r *remoteIssuerKeys) scheduledRefreshFailed(err error) {
+	r.report(refreshScheduled, err)
+}
+
+// report logs and counts one refresh. A failure is a warning: the last
+// good keys stay in use. Errors name the URL, never key material.
+func (r *remoteIssuerKeys) report(trigger string, err error) {
+	if r.observe != nil {
+		r.observe(trigger, err)
+	}
+	if err != nil {
+		r.logger.Warn("refreshing issuer keys failed; the last good keys stay in use",
+			zap.String("issuer_keys", r.url), zap.String("trigger", trigger), zap.Error(err))
+		return
+	}
+	if ce := r.logger.Check(zapcore.DebugLevel, "issuer keys refreshed"); ce != nil {
+		ce.Write(zap.String("issuer_keys", r.url), zap.String("trigger", trigger),
+			zap.Int("keys", len(r.current.Load().keys)))
+	}
+}
+
+// errSinkFunc receives the errors of jwk.Cache's background refreshes.
+type errSinkFunc func(error)
+
+// Error implements jwk.ErrSink.
+func (f errSinkFunc) Error(err error) { f(err) }
+
+// Interface guards
+var (
+	_ issuerKeys  = (*issuerKeySet)(nil)
+	_ issuerKeys  = (*remoteIssuerKeys)(nil)
+	_ jwk.ErrSink = errSinkFunc(nil)
+)
+
+// loadIssuers loads issuer_keys: a file once, or a URL that is then kept
+// fresh until the config is unloaded (see Cleanup).
+func (h *Handler) loadIssuers(ctx context.Context) (issuerKeys, error) {
+	if !isIssuerKeysURL(h.IssuerKeys) {
+		set, err := loadIssuerKeys(h.IssuerKeys)
+		if err != nil {
+			return nil, err
+		}
+		return set, nil
+	}
+	// Provision runs before Validate: check the URL before fetching it.
+	if err := h.checkIssuerKeysSource(); err != nil {
+		return nil, err
+	}
+	refresh := defaultIssuerKeysRefresh
+	if h.IssuerKeysRefresh != 0 {
+		refresh = time.Duration(h.IssuerKeysRefresh)
+	}
+	remote, err := newRemoteIssuerKeys(ctx, remoteIssuerKeysConfig{
+		url:     h.IssuerKeys,
+		caFile:  h.IssuerKeysCA,
+		refresh: refresh,
+		logger:  h.logger,
+		observe: h.metrics.issuerKeyRefresh,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.remote = remote
+	return remote, nil
+}

@@ -1,0 +1,772 @@
+package mcpjweauth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+const remoteAudience = "https://mcp.example.com"
+
+// jwksServer is an issuer on 127.0.0.1 with a TLS certificate of its own:
+// it serves a JWKS that a test can change, or an error, and counts fetches.
+type jwksServer struct {
+	*httptest.Server
+	hits atomic.Int64
+
+	mu     sync.Mutex
+	status int
+	body   []byte
+}
+
+// newJWKSServer starts an issuer that serves keys and stops with the test.
+func newJWKSServer(t *testing.T, keys ...jose.JSONWebKey) *jwksServer {
+	t.Helper()
+	s := &jwksServer{}
+	s.serve(t, keys...)
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		s.mu.Lock()
+		status, body := s.status, s.body
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}))
+	s.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes refused on purpose
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// serve makes the issuer publish keys.
+func (s *jwksServer) serve(t testing.TB, keys ...jose.JSONWebKey) {
+	t.Helper()
+	data, err := json.Marshal(jose.JSONWebKeySet{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.serveRaw(http.StatusOK, data)
+}
+
+// serveRaw makes the issuer answer with status and body.
+func (s *jwksServer) serveRaw(status int, body []byte) {
+	s.mu.Lock()
+	s.status, s.body = status, body
+	s.mu.Unlock()
+}
+
+// jwksURL is the issuer_keys URL.
+func (s *jwksServer) jwksURL() string {
+	return s.URL + "/.well-known/jwks.json"
+}
+
+// caFile writes the server's certificate as PEM, for issuer_keys_ca.
+func (s *jwksServer) caFile(t testing.TB) string {
+	t.Helper()
+	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+	return writeFile(t, t.TempDir(), "issuer-ca.pem", data)
+}
+
+// sigKey is the public JWK of an ES256 issuer key.
+func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) jose.JSONWebKey {
+	t.Helper()
+	return joseJWK(t, &key.PublicKey, kid, "ES256", "sig")
+}
+
+// refreshLog counts the refreshes a remoteIssuerKeys reports.
+type refreshLog struct {
+	mu     sync.Mutex
+	counts map[string]int // "trigger/result"
+}
+
+func (l *refreshLog) observe(trigger string, err error) {
+	result := "success"
+	if err != nil {
+		result = "failure"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.counts == nil {
+		l.counts = make(map[string]int)
+	}
+	l.counts[trigger+"/"+result]++
+}
+
+func (l *refreshLog) count(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[key]
+}
+
+// remoteFixture is a verifier in issuer_keys mode whose issuer keys come
+// from a jwksServer.
+type remoteFixture struct {
+	srv       *jwksServer
+	remote    *remoteIssuerKeys
+	v         *verifier
+	logs      *observer.ObservedLogs
+	refreshes *refreshLog
+	encKey    any // public half of the decryption key
+}
+
+// newRemoteFixture fetches the server's keys (trusting its certificate
+// through a CA file) with the given scheduled refresh interval.
+func newRemoteFixture(t *testing.T, srv *jwksServer, refresh time.Duration) *remoteFixture {
+	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	f := &remoteFixture{srv: srv, logs: logs, refreshes: &refreshLog{}}
+	enc := testRSAKey(t, 0)
+	f.encKey = &enc.PublicKey
+	keys, err := loadDecryptionKeys(writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, enc, "enc-1", "RSA-OAEP", "enc")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.remote, err = newRemoteIssuerKeys(context.Background(), remoteIssuerKeysConfig{
+		url:     srv.jwksURL(),
+		caFile:  srv.caFile(t),
+		refresh: refresh,
+		logger:  zap.New(core),
+		observe: f.refreshes.observe,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.remote.close)
+	f.v = &verifier{
+		keys:          keys,
+		issuers:       f.remote,
+		encryptions:   defaultContentEncryptions,
+		audience:      []string{remoteAudience},
+		leeway:        defaultLeeway,
+		maxTokenBytes: defaultMaxTokenBytes,
+		now:           time.Now,
+	}
+	return f
+}
+
+// token is a token signed by key under kid, then encrypted to the server.
+func (f *remoteFixture) token(t testing.TB, key *ecdsa.PrivateKey, kid string) string {
+	t.Helper()
+	claims := claimsJSON(t, time.Now(), map[string]any{"aud": remoteAudience, "sub": "ada", "name": "Ada", "email": "ada@example.com"})
+	nested := joseSign(t, claims, jose.ES256, key, kid)
+	return joseEncrypt(t, []byte(nested), jose.RSA_OAEP, jose.A256GCM, f.encKey, "enc-1",
+		map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+}
+
+// accept fails the test unless the verifier accepts token.
+func (f *remoteFixture) accept(t testing.TB, token, what string) {
+	t.Helper()
+	if _, err := f.v.verify(token); err != nil {
+		t.Fatalf("%s: refused: %v", what, err)
+	}
+}
+
+// warnings are the logged failed refreshes.
+func (f *remoteFixture) warnings() []observer.LoggedEntry {
+	return f.logs.FilterLevelExact(zapcore.WarnLevel).All()
+}
+
+// checkWarning requires a failed-refresh warning naming the URL, the
+// trigger and an error containing want.
+func (f *remoteFixture) checkWarning(t testing.TB, trigger, want string) {
+	t.Helper()
+	for _, entry := range f.warnings() {
+		fields := entry.ContextMap()
+		if fields["trigger"] != trigger {
+			continue
+		}
+		if fields["issuer_keys"] != f.srv.jwksURL() {
+			t.Errorf("warning names %v, want the URL %s", fields["issuer_keys"], f.srv.jwksURL())
+		}
+		if msg, _ := fields["error"].(string); !strings.Contains(msg, want) {
+			t.Errorf("warning error %q does not contain %q", msg, want)
+		}
+		return
+	}
+	t.Errorf("no warning with trigger %s; logged: %v", trigger, f.logs.All())
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRemoteIssuerKeysNewKID: a key the issuer adds is picked up without a
+// reload, by the refresh that a token with its unknown kid triggers.
+func TestRemoteIssuerKeysNewKID(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := newRemoteFixture(t, srv, time.Hour)
+	if got := srv.hits.Load(); got != 1 {
+		t.Fatalf("start fetched %d times, want 1", got)
+	}
+	f.accept(t, f.token(t, oldKey, "old"), "token of the first key")
+
+	srv.serve(t, sigKey(t, oldKey, "old"), sigKey(t, newKey, "new"))
+	f.accept(t, f.token(t, newKey, "new"), "token of the key added later")
+	if got := srv.hits.Load(); got != 2 {
+		t.Errorf("fetched %d times, want 2 (start and one unknown-kid refresh)", got)
+	}
+	f.accept(t, f.token(t, oldKey, "old"), "token of the first key after the refresh")
+	f.accept(t, f.token(t, newKey, "new"), "token of the new key again")
+	if got := srv.hits.Load(); got != 2 {
+		t.Errorf("known kids fetched again: %d fetches, want 2", got)
+	}
+	if got := f.refreshes.count("start/success"); got != 1 {
+		t.Errorf("start/success counted %d times, want 1", got)
+	}
+	if got := f.refreshes.count("unknown_kid/success"); got != 1 {
+		t.Errorf("unknown_kid/success counted %d times, want 1", got)
+	}
+	if len(f.warnings()) != 0 {
+		t.Errorf("unexpected warnings: %v", f.warnings())
+	}
+}
+
+// TestRemoteIssuerKeysScheduledRefresh: the keys are fetched again on the
+// schedule, so a new key works before any token asks for it.
+func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := newRemoteFixture(t, srv, time.Second)
+	f.remote.refreshEvery = time.Hour // no unknown-kid refresh may help
+	f.remote.lastForced = time.Now()
+	srv.serve(t, sigKey(t, newKey, "new"))
+	waitFor(t, 10*time.Second, "a scheduled refresh", func() bool { return f.refreshes.count("scheduled/success") > 0 })
+	f.accept(t, f.token(t, newKey, "new"), "token of the key served since")
+	if _, err := f.v.verify(f.token(t, oldKey, "old")); !errors.Is(err, ErrUnknownKeyID) {
+		t.Errorf("token of the retired key: got %v, want ErrUnknownKeyID", err)
+	}
+}
+
+// TestRemoteIssuerKeysIssuerDown: when the issuer cannot be reached, the
+// last good keys keep working and every failed refresh is logged.
+func TestRemoteIssuerKeysIssuerDown(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := newRemoteFixture(t, srv, time.Second)
+	srv.Close() // the issuer goes down
+
+	if _, err := f.v.verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
+		t.Errorf("unknown kid while the issuer is down: got %v, want ErrUnknownKeyID", err)
+	}
+	f.checkWarning(t, refreshUnknownKID, srv.jwksURL())
+	waitFor(t, 10*time.Second, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
+	f.checkWarning(t, refreshScheduled, srv.jwksURL())
+	f.accept(t, f.token(t, oldKey, "old"), "token of the last good key while the issuer is down")
+	if got := f.refreshes.count("unknown_kid/failure"); got != 1 {
+		t.Errorf("unknown_kid/failure counted %d times, want 1", got)
+	}
+}
+
+// TestRemoteIssuerKeysBadAnswers: an answer that is not a usable key set
+// leaves the old keys in use, and is logged with the URL and the reason.
+func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	encOnly, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{joseJWK(t, &testRSAKey(t, 1).PublicKey, "e", "RSA-OAEP", "enc")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		status int
+		body   []byte
+		want   string // in the logged error
+	}{
+		{"garbage", http.StatusOK, []byte("<html>maintenance</html>"), "JWK set"},
+		{"empty set", http.StatusOK, []byte(`{"keys":[]}`), "no public signature key"},
+		{"encryption key only", http.StatusOK, encOnly, "no public signature key"},
+		{"server error", http.StatusServiceUnavailable, []byte(`{"keys":[]}`), "503"},
+		{"not found", http.StatusNotFound, []byte("not found"), "404"},
+		{"too large", http.StatusOK, []byte(`{"keys":[],"x":"` + strings.Repeat("a", maxIssuerKeysBytes) + `"}`), "larger than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+			f := newRemoteFixture(t, srv, time.Hour)
+			srv.serveRaw(tc.status, tc.body)
+			if _, err := f.v.verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
+				t.Errorf("unknown kid: got %v, want ErrUnknownKeyID", err)
+			}
+			if got := srv.hits.Load(); got != 2 {
+				t.Errorf("fetched %d times, want 2", got)
+			}
+			f.checkWarning(t, refreshUnknownKID, tc.want)
+			f.accept(t, f.token(t, oldKey, "old"), "token of the last good key")
+			if got := f.refreshes.count("unknown_kid/failure"); got != 1 {
+				t.Errorf("unknown_kid/failure counted %d times, want 1", got)
+			}
+		})
+	}
+}
+
+// TestRemoteIssuerKeysBadScheduledAnswer: a garbage answer to a scheduled
+// refresh keeps the old keys too.
+func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
+	oldKey := testECKey(t, 0)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := newRemoteFixture(t, srv, time.Second)
+	srv.serveRaw(http.StatusOK, []byte(`{"keys":[{"kty":"EC"}]}`))
+	waitFor(t, 10*time.Second, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
+	f.checkWarning(t, refreshScheduled, srv.jwksURL())
+	f.accept(t, f.token(t, oldKey, "old"), "token of the last good key")
+}
+
+// TestRemoteIssuerKeysLogsNoKeyMaterial: the logs of refreshes name the
+// URL and the error but no key parameter.
+func TestRemoteIssuerKeysLogsNoKeyMaterial(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	served := sigKey(t, oldKey, "old")
+	srv := newJWKSServer(t, served)
+	f := newRemoteFixture(t, srv, time.Hour)
+	// A set the conversion refuses after parsing: an HMAC-only alg on an EC key.
+	bad := keyJSONMap(t, sigKey(t, newKey, "bad"))
+	bad["alg"] = "HS256"
+	body, _ := json.Marshal(map[string]any{"keys": []any{keyJSONMap(t, served), bad}})
+	srv.serveRaw(http.StatusOK, body)
+	if _, err := f.v.verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
+		t.Fatalf("got %v, want ErrUnknownKeyID", err)
+	}
+	f.checkWarning(t, refreshUnknownKID, "bad")
+	var secrets []string
+	for _, m := range []map[string]any{keyJSONMap(t, served), bad} {
+		secrets = append(secrets, m["x"].(string), m["y"].(string))
+	}
+	for _, entry := range f.logs.All() {
+		text := fmt.Sprint(entry.Message, entry.ContextMap())
+		for _, secret := range secrets {
+			if strings.Contains(text, secret) {
+				t.Errorf("log %q contains a key parameter", text)
+			}
+		}
+	}
+}
+
+// keyJSONMap is a JWK as a generic JSON object.
+func keyJSONMap(t testing.TB, key jose.JSONWebKey) map[string]any {
+	t.Helper()
+	data, err := json.Marshal(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestRemoteIssuerKeysRateLimit: however many tokens name unknown kids, the
+// issuer is asked at most once per refresh interval.
+func TestRemoteIssuerKeysRateLimit(t *testing.T) {
+	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	f := newRemoteFixture(t, srv, time.Hour)
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	f.remote.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	unknown := func(i int) error {
+		h, err := parseJOSEHeader([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"attacker-%d"}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.remote.candidates(h, jwa.ES256)
+		return err
+	}
+	flood := func(n int) {
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := unknown(i); !errors.Is(err, ErrUnknownKeyID) {
+					t.Errorf("got %v, want ErrUnknownKeyID", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+
+	start := srv.hits.Load()
+	flood(200)
+	if got := srv.hits.Load() - start; got != 1 {
+		t.Errorf("200 unknown kids at once: %d fetches, want 1", got)
+	}
+	advance(unknownKIDRefreshEvery - time.Second)
+	flood(50)
+	if got := srv.hits.Load() - start; got != 1 {
+		t.Errorf("within %s of the last refresh: %d fetches, want still 1", unknownKIDRefreshEvery, got)
+	}
+	advance(2 * time.Second)
+	flood(50)
+	if got := srv.hits.Load() - start; got != 2 {
+		t.Errorf("after %s: %d fetches, want 2", unknownKIDRefreshEvery, got)
+	}
+	// A steady stream for ten minutes, one token a second: at most one
+	// fetch per interval.
+	for i := 0; i < 600; i++ {
+		advance(time.Second)
+		_ = unknown(i)
+	}
+	if got, limit := srv.hits.Load()-start, int64(2+600*time.Second/unknownKIDRefreshEvery); got > limit {
+		t.Errorf("ten minutes of unknown kids: %d fetches, want at most %d", got, limit)
+	}
+}
+
+// TestRemoteIssuerKeysSingleSchedule: unknown-kid refreshes do not add
+// periodic refreshes (httprc v1 would add one per jwk.Cache.Refresh call).
+func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
+	oldKey := testECKey(t, 0)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := newRemoteFixture(t, srv, time.Second)
+	f.remote.refreshEvery = time.Millisecond
+	for i := 0; i < 5; i++ {
+		h, _ := parseJOSEHeader([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"k%d"}`, i)))
+		time.Sleep(2 * time.Millisecond)
+		_, _ = f.remote.candidates(h, jwa.ES256)
+	}
+	if got := f.refreshes.count("unknown_kid/success"); got != 5 {
+		t.Fatalf("unknown_kid/success counted %d times, want 5", got)
+	}
+	before := f.refreshes.count("scheduled/success")
+	// One schedule fires every 1 to 2 s (the interval plus up to one 1 s
+	// window): one to three times in 3 s. Six schedules would fire 6 to 18.
+	time.Sleep(3 * time.Second)
+	if got := f.refreshes.count("scheduled/success") - before; got < 1 || got > 3 {
+		t.Errorf("%d scheduled refreshes in 3s at a 1s interval, want 1 to 3", got)
+	}
+}
+
+// provisionRemote provisions a Handler in issuer_keys mode with the URL.
+func provisionRemote(t *testing.T, configure func(*Handler)) (*Handler, error) {
+	t.Helper()
+	dir := t.TempDir()
+	h := &Handler{
+		KeyFile:  writeJWKS(t, dir, "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "RSA-OAEP", "enc")),
+		Audience: []string{remoteAudience},
+		Scopes:   []string{"email"},
+	}
+	configure(h)
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	err := h.Provision(ctx)
+	if err == nil {
+		t.Cleanup(func() { _ = h.Cleanup() })
+	}
+	return h, err
+}
+
+// TestRemoteIssuerKeysFirstFetchFails: Caddy does not start when the keys
+// cannot be fetched at start, and the error names the URL.
+func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
+	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	ca := srv.caFile(t)
+	down := newJWKSServer(t)
+	downURL := down.jwksURL()
+	down.Close()
+	tests := []struct {
+		name      string
+		url, ca   string
+		serve     func()
+		wantParts []string
+	}{
+		{"unreachable", downURL, ca, nil, []string{downURL}},
+		{"untrusted certificate", srv.jwksURL(), "", nil, []string{srv.jwksURL(), "certificate"}},
+		{"404", srv.jwksURL(), ca, func() { srv.serveRaw(http.StatusNotFound, []byte("no")) }, []string{srv.jwksURL(), "404"}},
+		{"garbage", srv.jwksURL(), ca, func() { srv.serveRaw(http.StatusOK, []byte("<html>")) }, []string{srv.jwksURL()}},
+		{"no signature key", srv.jwksURL(), ca, func() { srv.serveRaw(http.StatusOK, []byte(`{"keys":[]}`)) }, []string{srv.jwksURL(), "no public signature key"}},
+		{"plain http to another host", "http://issuer.invalid/jwks.json", "", nil, []string{"http://issuer.invalid/jwks.json", "loopback"}},
+		{"missing CA file", srv.jwksURL(), "/nonexistent/ca.pem", nil, []string{"issuer_keys_ca", "/nonexistent/ca.pem"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.serve != nil {
+				tc.serve()
+			}
+			_, err := provisionRemote(t, func(h *Handler) { h.IssuerKeys, h.IssuerKeysCA = tc.url, tc.ca })
+			if err == nil {
+				t.Fatal("Provision succeeded")
+			}
+			for _, part := range tc.wantParts {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not contain %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+// TestRemoteIssuerKeysCleanup: Cleanup stops the scheduled refreshes.
+func TestRemoteIssuerKeysCleanup(t *testing.T) {
+	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	h, err := provisionRemote(t, func(h *Handler) {
+		h.IssuerKeys, h.IssuerKeysCA = srv.jwksURL(), srv.caFile(t)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Provision used the 1m minimum; a second one runs on its own schedule.
+	r, err := newRemoteIssuerKeys(context.Background(), remoteIssuerKeysConfig{url: srv.jwksURL(), caFile: srv.caFile(t), refresh: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.remote.close()
+	h.remote = r
+	waitFor(t, 10*time.Second, "a scheduled refresh", func() bool { return srv.hits.Load() >= 3 })
+	if err := h.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // a fetch already under way may finish
+	stopped := srv.hits.Load()
+	time.Sleep(2500 * time.Millisecond)
+	if got := srv.hits.Load(); got != stopped {
+		t.Errorf("fetched %d times after Cleanup", got-stopped)
+	}
+}
+
+// TestIssuerKeysURLRules: https, or http to a loopback host; no credentials.
+func TestIssuerKeysURLRules(t *testing.T) {
+	tests := []struct {
+		location string
+		ok       bool
+	}{
+		{"/etc/mcp/issuer.json", true},
+		{"issuer.json", true},
+		{"https://login.example.com/.well-known/jwks.json", true},
+		{"HTTPS://login.example.com/jwks", true},
+		{"https://login.example.com:8443/jwks?tenant=a", true},
+		{"http://127.0.0.1:8080/jwks.json", true},
+		{"http://127.9.9.9/jwks.json", true},
+		{"http://localhost/jwks.json", true},
+		{"http://LOCALHOST:9000/jwks.json", true},
+		{"http://[::1]:9000/jwks.json", true},
+		{"http://login.example.com/jwks.json", false},
+		{"http://10.0.0.1/jwks.json", false},
+		{"http://[::2]/jwks.json", false},
+		{"http://localhost.example.com/jwks.json", false},
+		{"ftp://login.example.com/jwks.json", false},
+		{"file:///etc/issuer.json", false},
+		{"https:///jwks.json", false},
+		{"https://user:secret@login.example.com/jwks.json", false},
+		{"https://login.example.com/jwks.json#keys", false},
+	}
+	for _, tc := range tests {
+		err := checkIssuerKeysLocation(tc.location)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: got %v, want ok=%v", tc.location, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "issuer_keys") {
+			t.Errorf("%s: error %q does not name issuer_keys", tc.location, err)
+		}
+	}
+}
+
+// TestIssuerKeysRedirectRules: a redirect keeps to the URL rules.
+func TestIssuerKeysRedirectRules(t *testing.T) {
+	req := func(raw string) *http.Request {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Request{URL: u}
+	}
+	if err := checkIssuerKeysRedirect(req("https://cdn.example.com/jwks"), nil); err != nil {
+		t.Errorf("https redirect refused: %v", err)
+	}
+	if err := checkIssuerKeysRedirect(req("http://cdn.example.com/jwks"), nil); err == nil {
+		t.Error("redirect to plain http accepted")
+	}
+	via := make([]*http.Request, maxIssuerKeysRedirects)
+	if err := checkIssuerKeysRedirect(req("https://cdn.example.com/jwks"), via); err == nil {
+		t.Error("endless redirects accepted")
+	}
+}
+
+// TestIssuerKeysSettings: the refresh interval and the CA apply to a URL
+// only, and the interval stays between 1m and 24h.
+func TestIssuerKeysSettings(t *testing.T) {
+	base := func(issuerKeys string, refresh time.Duration, ca string) *Handler {
+		return &Handler{Scopes: []string{"email"}, Audience: []string{remoteAudience},
+			IssuerKeys: issuerKeys, IssuerKeysRefresh: caddy.Duration(refresh), IssuerKeysCA: ca}
+	}
+	const https = "https://login.example.com/jwks.json"
+	tests := []struct {
+		name string
+		h    *Handler
+		want string // "" for valid
+	}{
+		{"URL with defaults", base(https, 0, ""), ""},
+		{"URL with refresh and CA", base(https, time.Hour, "/etc/ca.pem"), ""},
+		{"refresh 1m", base(https, time.Minute, ""), ""},
+		{"refresh 24h", base(https, 24*time.Hour, ""), ""},
+		{"refresh too short", base(https, 30*time.Second, ""), "issuer_keys_refresh: 30s is outside 1m0s to 24h0m0s"},
+		{"refresh too long", base(https, 25*time.Hour, ""), "issuer_keys_refresh"},
+		{"refresh negative", base(https, -time.Minute, ""), "issuer_keys_refresh"},
+		{"refresh with a file", base("/etc/issuer.json", time.Hour, ""), "issuer_keys_refresh applies only when issuer_keys is a URL"},
+		{"CA with a file", base("/etc/issuer.json", 0, "/etc/ca.pem"), "issuer_keys_ca applies only when issuer_keys is an https URL"},
+		{"CA with loopback http", base("http://127.0.0.1:8080/jwks", 0, "/etc/ca.pem"), "issuer_keys_ca applies only"},
+		{"refresh with allow_unsigned", &Handler{Scopes: []string{"email"}, AllowUnsigned: true, IssuerKeysRefresh: caddy.Duration(time.Hour)}, "issuer_keys_refresh applies only"},
+		{"plain http", base("http://login.example.com/jwks.json", 0, ""), "loopback"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.h.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestIssuerKeysCaddyfile: the two subdirectives, and their mistakes
+// reported at their line.
+func TestIssuerKeysCaddyfile(t *testing.T) {
+	h, err := unmarshalIssuerKeysBlock(
+		"scopes email",
+		"issuer_keys https://login.example.com/jwks.json",
+		"issuer_keys_refresh 1h",
+		"issuer_keys_ca /etc/mcp/issuer-ca.pem",
+		"audience "+remoteAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.IssuerKeysRefresh != caddy.Duration(time.Hour) || h.IssuerKeysCA != "/etc/mcp/issuer-ca.pem" {
+		t.Errorf("got refresh %v, CA %q", time.Duration(h.IssuerKeysRefresh), h.IssuerKeysCA)
+	}
+	data, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"issuer_keys_refresh":3600000000000`, `"issuer_keys_ca":"/etc/mcp/issuer-ca.pem"`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("JSON %s lacks %s", data, want)
+		}
+	}
+	errorCases := []struct {
+		name  string
+		lines []string
+		line  int
+		want  string
+	}{
+		{"bad duration", []string{"issuer_keys https://a.example/jwks", "issuer_keys_refresh soon"}, 3, "invalid duration 'soon'"},
+		{"refresh too short", []string{"issuer_keys https://a.example/jwks", "issuer_keys_refresh 10s"}, 3, "outside 1m0s to 24h0m0s"},
+		{"refresh without argument", []string{"issuer_keys https://a.example/jwks", "issuer_keys_refresh"}, 3, "wrong argument count"},
+		{"CA with two arguments", []string{"issuer_keys https://a.example/jwks", "issuer_keys_ca a.pem b.pem"}, 3, "wrong argument count"},
+		{"refresh twice", []string{"issuer_keys https://a.example/jwks", "issuer_keys_refresh 1h", "issuer_keys_refresh 2h"}, 4, "given twice"},
+		{"plain http URL", []string{"issuer_keys http://a.example/jwks"}, 2, "loopback"},
+		{"credentials in the URL", []string{"issuer_keys https://u:p@a.example/jwks"}, 2, "credentials"},
+		{"refresh with a file", []string{"issuer_keys /etc/issuer.json", "issuer_keys_refresh 1h"}, 1, "applies only when issuer_keys is a URL"},
+	}
+	for _, tc := range errorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The block's own lines come first (line 2 on), audience and
+			// scopes last.
+			lines := append(append([]string{}, tc.lines...), "audience "+remoteAudience, "scopes email")
+			_, err := unmarshalIssuerKeysBlock(lines...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.HasSuffix(err.Error(), fmt.Sprintf(", at Testfile:%d", tc.line)) {
+				t.Errorf("got %q, want %q at Testfile:%d", err, tc.want, tc.line)
+			}
+		})
+	}
+}
+
+// unmarshalIssuerKeysBlock parses an mcp_jwe_auth block (directive on line 1).
+func unmarshalIssuerKeysBlock(lines ...string) (*Handler, error) {
+	input := "mcp_jwe_auth {\n\t" + strings.Join(lines, "\n\t") + "\n}"
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
+	return h, err
+}
+
+// TestRemoteIssuerKeysThroughCaddy: a real Caddy fetches the issuer's keys
+// from an https URL signed by a private CA, accepts the issuer's tokens,
+// picks up a new key by its kid, and counts the refreshes.
+func TestRemoteIssuerKeysThroughCaddy(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := &remoteFixture{srv: srv, encKey: &testRSAKey(t, 0).PublicKey}
+	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
+	s := site{freePort(t)}
+	newCaddy(t, fmt.Sprintf(`%s {
+	bind 127.0.0.1
+	mcp_jwe_auth {
+		key_file %s
+		scopes email
+		issuer_keys %s
+		issuer_keys_refresh 1h
+		issuer_keys_ca %s
+		audience %s
+	}
+	respond "signed {http.auth.user.id}"
+}
+`, s.url(""), keyFile, srv.jwksURL(), srv.caFile(t), remoteAudience))
+
+	const refreshes = "caddy_mcp_jwe_auth_issuer_key_refreshes_total"
+	before := scrapeMetrics(t)
+	if got := metricValue(before, refreshes, map[string]string{"trigger": refreshAtStart, "result": "success"}); got < 1 {
+		t.Errorf("start/success is %v, want at least 1", got)
+	}
+	resp, body := send(t, http.MethodPost, s.url("/mcp"), bearer(f.token(t, oldKey, "old")))
+	if resp.StatusCode != http.StatusOK || body != "signed ada" {
+		t.Fatalf("token of the issuer's key: %d %s", resp.StatusCode, body)
+	}
+	// The issuer adds a key: its first token triggers the refresh and passes.
+	srv.serve(t, sigKey(t, oldKey, "old"), sigKey(t, newKey, "new"))
+	resp, body = send(t, http.MethodPost, s.url("/mcp"), bearer(f.token(t, newKey, "new")))
+	if resp.StatusCode != http.StatusOK || body != "signed ada" {
+		t.Fatalf("token of the key the issuer added: %d %s", resp.StatusCode, body)
+	}
+	// More unknown kids within 30 s: refused without asking the issuer.
+	hits := srv.hits.Load()
+	for i := 0; i < 5; i++ {
+		resp, _ = send(t, http.MethodPost, s.url("/mcp"), bearer(f.token(t, newECKey(t), fmt.Sprintf("stranger-%d", i))))
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("token of a key the issuer does not publish: %d, want 401", resp.StatusCode)
+		}
+	}
+	if got := srv.hits.Load() - hits; got != 0 {
+		t.Errorf("unknown kids within 30 s of a refresh fetched %d times, want 0", got)
+	}
+	after := scrapeMetrics(t)
+	checkMetricDeltas(t, before, after, []metricCheck{
+		{refreshes, map[string]string{"trigger": refreshUnknownKID, "result": "success"}, 1},
+		{refreshes, map[string]string{"trigger": refreshUnknownKID, "result": "failure"}, 0},
+		{"caddy_mcp_jwe_auth_requests_total", outcome("invalid_token", "key"), 5},
+		{"caddy_mcp_jwe_auth_requests_total", outcome("accepted", ""), 2},
+	})
+}

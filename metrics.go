@@ -1,0 +1,215 @@
+package mcpjweauth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics live in Caddy's Prometheus registry (the admin endpoint's
+// /metrics) under the names caddy_mcp_jwe_auth_*. Every label value comes
+// from a fixed list below: never a token, a claim value, a kid, a URL or
+// an error's text.
+const (
+	metricsNamespace = "caddy"
+	metricsSubsystem = "mcp_jwe_auth"
+)
+
+// Values of the outcome label of caddy_mcp_jwe_auth_requests_total.
+const (
+	outcomeAccepted      = "accepted"       // passed on to the next handler with the user's claims
+	outcomeInvalidToken  = "invalid_token"  // 401; the reason label says why
+	outcomeMissingScopes = "missing_scopes" // 403
+	outcomeBusy          = "busy"           // 503: no private-key operation slot was free
+	outcomeDiscovery     = "discovery"      // answered by a discovery route
+	outcomePreflight     = "preflight"      // CORS preflight passed on unauthenticated
+)
+
+// reasonOther is the reason class of an error that is none of the sentinels.
+const reasonOther = "other"
+
+// reasonClasses maps each sentinel error of errors.go to the value of the
+// reason label of an invalid_token answer. The first match wins.
+var reasonClasses = []struct {
+	err   error
+	class string
+}{
+	{ErrNoToken, "no_token"},
+	{ErrTokenTooLarge, "too_large"},
+	{ErrMultipleAuthorization, "malformed"},
+	{ErrEmptyToken, "malformed"},
+	{ErrNotCompact, "malformed"},
+	{ErrMalformedHeader, "malformed"},
+	{ErrCompressed, "malformed"},
+	{ErrCriticalHeader, "malformed"},
+	{ErrUnencodedPayload, "malformed"},
+	{ErrPayloadNotJSON, "malformed"},
+	{ErrDuplicateMember, "malformed"},
+	{ErrAlgorithmNotAllowed, "algorithm"},
+	{ErrEncryptionNotAllowed, "algorithm"},
+	{ErrUnknownKeyID, "key"},
+	{ErrNoMatchingKey, "key"},
+	{ErrInvalidEphemeralKey, "key"},
+	{ErrDecryption, "decryption"},
+	{ErrSignature, "signature"},
+	{ErrUnsignedToken, "unsigned"},
+	{ErrNestedNotConfigured, "unsigned"},
+	{ErrExpired, "expired"},
+	{ErrNotYetValid, "not_yet_valid"},
+	{ErrInvalidTimeClaim, "claims"},
+	{ErrInvalidData, "claims"},
+	{ErrAudience, "audience"},
+}
+
+// reasonClass is the reason label value of a refused token's error.
+func reasonClass(err error) string {
+	for _, rc := range reasonClasses {
+		if errors.Is(err, rc.err) {
+			return rc.class
+		}
+	}
+	return reasonOther
+}
+
+// keyOperationBuckets spans an ECDH-ES unwrap (tens of microseconds) to an
+// RSA-4096 decryption on a loaded machine (tens of milliseconds) and more.
+var keyOperationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}
+
+// metrics are the module's collectors. A nil *metrics counts nothing.
+type metrics struct {
+	requests     *prometheus.CounterVec // outcome, reason
+	cacheHits    prometheus.Counter     //
+	cacheMisses  prometheus.Counter     //
+	keyOperation prometheus.Histogram   //
+	refreshes    *prometheus.CounterVec // trigger, result
+}
+
+// newMetrics registers the collectors in registry, or reuses the ones
+// registered before: every handler of a config shares one registry. A nil
+// registry leaves them unregistered.
+func newMetrics(registry *prometheus.Registry) (*metrics, error) {
+	var reg prometheus.Registerer
+	if registry != nil {
+		reg = registry
+	}
+	m := &metrics{}
+	var err error
+	if m.requests, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "requests_total",
+		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, busy, discovery, preflight) and, for invalid_token, the reason class.",
+	}, []string{"outcome", "reason"})); err != nil {
+		return nil, err
+	}
+	if m.cacheHits, err = registerOrReuse(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "cache_hits_total",
+		Help: "Tokens found in the verified-token cache.",
+	})); err != nil {
+		return nil, err
+	}
+	if m.cacheMisses, err = registerOrReuse(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "cache_misses_total",
+		Help: "Tokens not found in the verified-token cache (every token when cache_size is 0).",
+	})); err != nil {
+		return nil, err
+	}
+	if m.keyOperation, err = registerOrReuse(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "key_operation_duration_seconds",
+		Help:    "Time to open a token that was not cached: the private-key decryption, the nested signature check and the claim checks.",
+		Buckets: keyOperationBuckets,
+	})); err != nil {
+		return nil, err
+	}
+	if m.refreshes, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "issuer_key_refreshes_total",
+		Help: "Fetches of issuer keys from an issuer_keys URL, by trigger (start, scheduled, unknown_kid) and result (success, failure).",
+	}, []string{"trigger", "result"})); err != nil {
+		return nil, err
+	}
+	m.initSeries()
+	return m, nil
+}
+
+// initSeries creates every outcome and reason series at 0, so rates can be
+// computed from the first scrape on.
+func (m *metrics) initSeries() {
+	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeBusy, outcomeDiscovery, outcomePreflight} {
+		m.requests.WithLabelValues(outcome, "")
+	}
+	for _, rc := range reasonClasses {
+		m.requests.WithLabelValues(outcomeInvalidToken, rc.class)
+	}
+	m.requests.WithLabelValues(outcomeInvalidToken, reasonOther)
+}
+
+// registerOrReuse registers c, or returns the collector registered before
+// under the same description.
+func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if reg == nil {
+		return c, nil
+	}
+	err := reg.Register(c)
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		existing, ok := already.ExistingCollector.(C)
+		if !ok {
+			return c, fmt.Errorf("registering metrics: a collector of another type is registered as %T", already.ExistingCollector)
+		}
+		return existing, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("registering metrics: %v", err)
+	}
+	return c, nil
+}
+
+// request counts a request that ended with outcome (not invalid_token).
+func (m *metrics) request(outcome string) {
+	if m != nil {
+		m.requests.WithLabelValues(outcome, "").Inc()
+	}
+}
+
+// refused counts a failed authentication: busy, or invalid_token with the
+// class of err.
+func (m *metrics) refused(err error) {
+	if m == nil {
+		return
+	}
+	if errors.Is(err, ErrBusy) {
+		m.request(outcomeBusy)
+		return
+	}
+	m.requests.WithLabelValues(outcomeInvalidToken, reasonClass(err)).Inc()
+}
+
+// cacheLookup counts a lookup in the verified-token cache.
+func (m *metrics) cacheLookup(hit bool) {
+	switch {
+	case m == nil:
+	case hit:
+		m.cacheHits.Inc()
+	default:
+		m.cacheMisses.Inc()
+	}
+}
+
+// keyOperationDone records the time opening one token took.
+func (m *metrics) keyOperationDone(d time.Duration) {
+	if m != nil {
+		m.keyOperation.Observe(d.Seconds())
+	}
+}
+
+// issuerKeyRefresh counts a fetch of issuer keys from a URL.
+func (m *metrics) issuerKeyRefresh(trigger string, err error) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "failure"
+	}
+	m.refreshes.WithLabelValues(trigger, result).Inc()
+}

@@ -1,0 +1,318 @@
+package mcpjweauth
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metricSample is one line of the Prometheus text exposition.
+type metricSample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+var (
+	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)`)
+	labelPair  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+)
+
+// scrapeMetrics reads the admin endpoint's /metrics of the in-process Caddy.
+func scrapeMetrics(t *testing.T) []metricSample {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(fmt.Sprintf("http://localhost:%d/metrics", adminPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s: %s", resp.Status, body)
+	}
+	var samples []metricSample
+	for _, line := range strings.Split(string(body), "\n") {
+		m := sampleLine.FindStringSubmatch(line)
+		if m == nil || strings.HasPrefix(line, "#") {
+			continue
+		}
+		value, err := strconv.ParseFloat(m[3], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		s := metricSample{name: m[1], labels: map[string]string{}, value: value}
+		for _, pair := range labelPair.FindAllStringSubmatch(m[2], -1) {
+			s.labels[pair[1]] = pair[2]
+		}
+		samples = append(samples, s)
+	}
+	return samples
+}
+
+// metricValue sums the samples of name whose labels include labels (a label
+// missing from a sample counts as "").
+func metricValue(samples []metricSample, name string, labels map[string]string) float64 {
+	var sum float64
+	for _, s := range samples {
+		if s.name != name {
+			continue
+		}
+		match := true
+		for k, v := range labels {
+			if s.labels[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			sum += s.value
+		}
+	}
+	return sum
+}
+
+// metricCheck is one expected change between two scrapes.
+type metricCheck struct {
+	name   string
+	labels map[string]string
+	delta  float64
+}
+
+// checkMetricDeltas compares the change of each metric between two scrapes.
+func checkMetricDeltas(t *testing.T, before, after []metricSample, checks []metricCheck) {
+	t.Helper()
+	for _, c := range checks {
+		got := metricValue(after, c.name, c.labels) - metricValue(before, c.name, c.labels)
+		if got != c.delta {
+			t.Errorf("%s%v went up by %v, want %v", c.name, c.labels, got, c.delta)
+		}
+	}
+}
+
+// outcome is the labels of one requests_total series.
+func outcome(name, reason string) map[string]string {
+	return map[string]string{"outcome": name, "reason": reason}
+}
+
+// TestMetricsThroughCaddy sends known traffic through two handlers of one
+// config (so the collectors are shared) and reads the admin /metrics.
+func TestMetricsThroughCaddy(t *testing.T) {
+	dir := t.TempDir()
+	key := testRSAKey(t, 0)
+	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	first, second := site{freePort(t)}, site{freePort(t)}
+	block := `
+	bind 127.0.0.1
+	mcp_jwe_auth {
+		key_file %s
+		scopes name email
+		allow_unsigned
+	}
+	respond "ok {http.auth.user.id}"`
+	newCaddy(t, fmt.Sprintf("%s {%s\n}\n%s {%s\n}\n",
+		first.url(""), fmt.Sprintf(block, keyFile), second.url(""), fmt.Sprintf(block, keyFile)))
+
+	seal := func(claims map[string]any, now time.Time) string {
+		return joseEncrypt(t, claimsJSON(t, now, claims), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
+	}
+	good := seal(map[string]any{"sub": "ada", "name": "Ada", "email": "ada@example.com"}, time.Now())
+	noEmail := seal(map[string]any{"sub": "bob", "name": "Bob"}, time.Now())
+	expired := seal(map[string]any{"sub": "eve", "name": "Eve", "email": "eve@example.com"}, time.Now().Add(-3*time.Hour))
+	expect := func(method, target string, header http.Header, status int) {
+		t.Helper()
+		resp, body := send(t, method, target, header)
+		if resp.StatusCode != status {
+			t.Fatalf("%s %s: status %d, want %d (%s)", method, target, resp.StatusCode, status, body)
+		}
+	}
+
+	before := scrapeMetrics(t)
+	for i := 0; i < 3; i++ {
+		expect(http.MethodPost, first.url("/mcp"), bearer(good), http.StatusOK)
+	}
+	expect(http.MethodPost, second.url("/mcp"), bearer(good), http.StatusOK) // its own cache: a miss
+	expect(http.MethodPost, first.url("/mcp"), nil, http.StatusUnauthorized)
+	expect(http.MethodPost, first.url("/mcp"), http.Header{"Authorization": {"Basic YTpi"}}, http.StatusUnauthorized)
+	expect(http.MethodPost, first.url("/mcp"), bearer(noEmail), http.StatusForbidden)
+	expect(http.MethodPost, first.url("/mcp"), bearer(expired), http.StatusUnauthorized)
+	expect(http.MethodPost, first.url("/mcp"), bearer("not.a.token"), http.StatusUnauthorized)
+	expect(http.MethodGet, first.url("/.well-known/jwks.json"), nil, http.StatusOK)
+	expect(http.MethodGet, second.url("/.well-known/oauth-protected-resource"), nil, http.StatusOK)
+	expect(http.MethodOptions, first.url("/mcp"), http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}, http.StatusOK)
+	after := scrapeMetrics(t)
+
+	const requests = "caddy_mcp_jwe_auth_requests_total"
+	checkMetricDeltas(t, before, after, []metricCheck{
+		{requests, outcome("accepted", ""), 4},
+		{requests, outcome("invalid_token", "no_token"), 2},
+		{requests, outcome("invalid_token", "expired"), 1},
+		{requests, outcome("invalid_token", "malformed"), 1},
+		{requests, outcome("missing_scopes", ""), 1},
+		{requests, outcome("discovery", ""), 2},
+		{requests, outcome("preflight", ""), 1},
+		{requests, outcome("busy", ""), 0},
+		{requests, nil, 12},
+		// Looked up: 4 good (2 hits), noEmail, expired, not.a.token.
+		{"caddy_mcp_jwe_auth_cache_hits_total", nil, 2},
+		{"caddy_mcp_jwe_auth_cache_misses_total", nil, 5},
+		// Opened: good twice (one per handler), noEmail, expired.
+		{"caddy_mcp_jwe_auth_key_operation_duration_seconds_count", nil, 4},
+		{"caddy_mcp_jwe_auth_issuer_key_refreshes_total", nil, 0},
+	})
+	checkLabelsBounded(t, after)
+}
+
+// checkLabelsBounded requires every label value of the module's metrics to
+// come from the fixed lists.
+func checkLabelsBounded(t *testing.T, samples []metricSample) {
+	t.Helper()
+	allowed := map[string]map[string]bool{
+		"outcome": setOf(outcomeAccepted, outcomeInvalidToken, outcomeMissingScopes, outcomeBusy, outcomeDiscovery, outcomePreflight),
+		"reason":  setOf(""),
+		"trigger": setOf(refreshAtStart, refreshScheduled, refreshUnknownKID),
+		"result":  setOf("success", "failure"),
+		"le":      nil, // histogram buckets
+	}
+	for _, rc := range reasonClasses {
+		allowed["reason"][rc.class] = true
+	}
+	allowed["reason"][reasonOther] = true
+	for _, s := range samples {
+		if !strings.HasPrefix(s.name, "caddy_mcp_jwe_auth_") {
+			continue
+		}
+		for k, v := range s.labels {
+			values, known := allowed[k]
+			if !known {
+				t.Errorf("%s has an unexpected label %s", s.name, k)
+				continue
+			}
+			if values != nil && !values[v] {
+				t.Errorf("%s has %s=%q, not a fixed value", s.name, k, v)
+			}
+		}
+	}
+}
+
+func setOf(values ...string) map[string]bool {
+	m := make(map[string]bool, len(values))
+	for _, v := range values {
+		m[v] = true
+	}
+	return m
+}
+
+// TestMetricsRegisterOnce: a second handler on the same registry reuses
+// the collectors instead of failing.
+func TestMetricsRegisterOnce(t *testing.T) {
+	registry := prometheus.NewPedanticRegistry()
+	a, err := newMetrics(registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newMetrics(registry)
+	if err != nil {
+		t.Fatalf("second registration: %v", err)
+	}
+	if a.requests != b.requests || a.cacheHits != b.cacheHits || a.cacheMisses != b.cacheMisses ||
+		a.keyOperation != b.keyOperation || a.refreshes != b.refreshes {
+		t.Error("the second handler got collectors of its own")
+	}
+	a.refused(ErrNoToken)
+	b.refused(fmt.Errorf("%w: nbf", ErrNotYetValid))
+	b.refused(ErrBusy)
+	b.cacheLookup(true)
+	if _, err := registry.Gather(); err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	if _, err := newMetrics(nil); err != nil {
+		t.Errorf("without a registry: %v", err)
+	}
+	var none *metrics // a handler that was never provisioned counts nothing
+	none.request(outcomeAccepted)
+	none.refused(ErrNoToken)
+	none.cacheLookup(false)
+	none.keyOperationDone(time.Millisecond)
+	none.issuerKeyRefresh(refreshScheduled, nil)
+}
+
+// TestReasonClasses: every sentinel error of errors.go has a fixed class,
+// also when wrapped, and other errors fall into "other".
+func TestReasonClasses(t *testing.T) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "errors.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped := make(map[error]string)
+	for _, rc := range reasonClasses {
+		mapped[rc.err] = rc.class
+	}
+	sentinels := map[string]error{}
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			for _, name := range spec.(*ast.ValueSpec).Names {
+				sentinels[name.Name] = nil
+			}
+		}
+	}
+	byName := sentinelsByName()
+	for name := range sentinels {
+		if name == "ErrBusy" {
+			continue // answered 503, counted as outcome busy
+		}
+		err, ok := byName[name]
+		if !ok {
+			t.Errorf("%s: add it to sentinelsByName and to reasonClasses", name)
+			continue
+		}
+		class := reasonClass(fmt.Errorf("%w: detail", err))
+		if _, direct := mapped[err]; !direct || class == reasonOther {
+			t.Errorf("%s has no reason class", name)
+		}
+		if !regexp.MustCompile(`^[a-z_]+$`).MatchString(class) {
+			t.Errorf("%s: class %q is not a short fixed word", name, class)
+		}
+	}
+	if got := reasonClass(errors.New("something else")); got != reasonOther {
+		t.Errorf("unknown error: class %q, want %q", got, reasonOther)
+	}
+}
+
+// sentinelsByName lists the sentinel errors by their names in errors.go.
+func sentinelsByName() map[string]error {
+	return map[string]error{
+		"ErrNoToken": ErrNoToken, "ErrMultipleAuthorization": ErrMultipleAuthorization,
+		"ErrEmptyToken": ErrEmptyToken, "ErrTokenTooLarge": ErrTokenTooLarge,
+		"ErrNotCompact": ErrNotCompact, "ErrMalformedHeader": ErrMalformedHeader,
+		"ErrAlgorithmNotAllowed": ErrAlgorithmNotAllowed, "ErrEncryptionNotAllowed": ErrEncryptionNotAllowed,
+		"ErrCompressed": ErrCompressed, "ErrCriticalHeader": ErrCriticalHeader,
+		"ErrUnencodedPayload": ErrUnencodedPayload, "ErrUnknownKeyID": ErrUnknownKeyID,
+		"ErrNoMatchingKey": ErrNoMatchingKey, "ErrInvalidEphemeralKey": ErrInvalidEphemeralKey,
+		"ErrDecryption": ErrDecryption, "ErrSignature": ErrSignature,
+		"ErrUnsignedToken": ErrUnsignedToken, "ErrNestedNotConfigured": ErrNestedNotConfigured,
+		"ErrPayloadNotJSON": ErrPayloadNotJSON, "ErrDuplicateMember": ErrDuplicateMember,
+		"ErrInvalidTimeClaim": ErrInvalidTimeClaim, "ErrNotYetValid": ErrNotYetValid,
+		"ErrExpired": ErrExpired, "ErrAudience": ErrAudience, "ErrInvalidData": ErrInvalidData,
+	}
+}
