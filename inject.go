@@ -2,7 +2,10 @@ package mcpjweauth
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,10 +23,25 @@ const (
 type injector struct {
 	userIDClaim          string
 	claimHeaders         []claimHeader
-	claimsHeader         string // canonical name; "" when not configured
-	ownedHeaders         map[string]struct{}
+	claimsHeader         string              // canonical name; "" when not configured
+	ownedHeaders         map[string]struct{} // normalized names
+	ownedNames           []string            // the same, as a list
 	forwardAuthorization bool
+
+	// scopes are the configured scopes, and allScopes records each of them
+	// as present: the claims an identity keeps when its token has them all
+	// (see retained), one map shared read-only by all such identities.
+	scopes    []string
+	allScopes map[string]json.RawMessage
+	// placeholderNames maps the claims named in advance (registered JWT
+	// claims, scopes, claims of the settings) to their placeholder names,
+	// made once here rather than for every token.
+	placeholderNames map[string]string
 }
+
+// knownClaims are claims most tokens carry, whose placeholder names are
+// made at Provision.
+var knownClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "name", "email"}
 
 // claimHeader sets one request header from one claim.
 type claimHeader struct {
@@ -34,11 +52,18 @@ type claimHeader struct {
 // once per token and kept in the cache with it.
 type identity struct {
 	token        *verifiedToken
-	placeholders []field
+	placeholders []placeholder
 	headers      []field
 }
 
-// field is one placeholder or header and its value.
+// placeholder is one placeholder and its value, a string held as the
+// replacer stores it, so setting it costs no allocation per request.
+type placeholder struct {
+	name  string
+	value any
+}
+
+// field is one header and its value.
 type field struct {
 	name, value string
 }
@@ -49,9 +74,20 @@ func newInjector(h *Handler) *injector {
 		userIDClaim:          h.UserIDClaim,
 		ownedHeaders:         make(map[string]struct{}),
 		forwardAuthorization: h.ForwardAuthorization,
+		scopes:               h.Scopes,
+		allScopes:            make(map[string]json.RawMessage, len(h.Scopes)),
+		placeholderNames:     make(map[string]string),
 	}
 	if in.userIDClaim == "" {
 		in.userIDClaim = defaultUserIDClaim
+	}
+	for _, scope := range h.Scopes {
+		in.allScopes[scope] = json.RawMessage("true")
+	}
+	for _, claims := range [][]string{knownClaims, h.Scopes, slices.Collect(maps.Keys(h.ClaimHeaders)), {in.userIDClaim}} {
+		for _, claim := range claims {
+			in.placeholderNames[claim] = claimPlaceholderPrefix + claim
+		}
 	}
 	for claim, header := range h.ClaimHeaders {
 		in.claimHeaders = append(in.claimHeaders, claimHeader{claim, canonicalHeaderName(header)})
@@ -62,6 +98,7 @@ func newInjector(h *Handler) *injector {
 		in.claimsHeader = canonicalHeaderName(h.ClaimsHeader)
 		in.ownedHeaders[normalizedHeaderName(h.ClaimsHeader)] = struct{}{}
 	}
+	in.ownedNames = slices.Sorted(maps.Keys(in.ownedHeaders))
 	return in
 }
 
@@ -72,21 +109,68 @@ func (in *injector) removeSpoofedHeaders(header http.Header) {
 		return
 	}
 	for name := range header {
-		if _, owned := in.ownedHeaders[normalizedHeaderName(name)]; owned {
+		if in.owns(name) {
 			delete(header, name)
 		}
 	}
 }
 
+// owns reports whether name is one of the headers the module sets, as
+// normalizedHeaderName compares them, without allocating for the ASCII
+// names HTTP allows.
+func (in *injector) owns(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			_, owned := in.ownedHeaders[normalizedHeaderName(name)]
+			return owned
+		}
+	}
+	for _, owned := range in.ownedNames {
+		if sameNormalizedASCII(name, owned) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameNormalizedASCII reports whether the ASCII name normalizes (lower
+// case, '_' as '-') to normalized.
+func sameNormalizedASCII(name, normalized string) bool {
+	if len(name) != len(normalized) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		if c != normalized[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // newIdentity renders the placeholders and headers of a verified token.
 func (in *injector) newIdentity(t *verifiedToken) *identity {
-	id := &identity{token: t}
-	id.placeholders = append(id.placeholders, field{userIDPlaceholder, in.userID(t)})
+	id := &identity{
+		token:        in.retained(t),
+		placeholders: make([]placeholder, 0, len(t.claims)+1),
+		headers:      make([]field, 0, len(in.claimHeaders)+1),
+	}
+	id.placeholders = append(id.placeholders, placeholder{userIDPlaceholder, in.userID(t)})
 	for name, raw := range t.claims {
 		if name == "id" {
 			continue // never replaces the user id
 		}
-		id.placeholders = append(id.placeholders, field{claimPlaceholderPrefix + name, claimText(raw)})
+		placeholderName, known := in.placeholderNames[name]
+		if !known {
+			placeholderName = claimPlaceholderPrefix + name
+		}
+		id.placeholders = append(id.placeholders, placeholder{placeholderName, claimText(raw)})
 	}
 	for _, ch := range in.claimHeaders {
 		if raw, ok := t.claims[ch.claim]; ok {
@@ -97,6 +181,28 @@ func (in *injector) newIdentity(t *verifiedToken) *identity {
 		id.headers = append(id.headers, field{in.claimsHeader, base64.RawURLEncoding.EncodeToString(t.claimsJSON)})
 	}
 	return id
+}
+
+// retained is what an identity keeps of its verified token while the cache
+// holds it: the times, which every hit checks again, and of the claims only
+// the configured scopes, which every hit checks again too (placeholders and
+// headers are already rendered, so the rest of the claims would only take
+// memory). A token with every scope keeps the shared allScopes, whose
+// values are not the token's: only the presence of a scope is ever read.
+func (in *injector) retained(t *verifiedToken) *verifiedToken {
+	kept := &verifiedToken{iat: t.iat, exp: t.exp, nbf: t.nbf, hasNBF: t.hasNBF, claims: in.allScopes}
+	for _, scope := range in.scopes {
+		if raw, ok := t.claims[scope]; !ok || string(raw) == "null" {
+			kept.claims = make(map[string]json.RawMessage, len(in.scopes))
+			for _, scope := range in.scopes {
+				if raw, ok := t.claims[scope]; ok {
+					kept.claims[scope] = raw
+				}
+			}
+			break
+		}
+	}
+	return kept
 }
 
 // userID is the user_id_claim claim, falling back to email.
@@ -129,8 +235,12 @@ func (in *injector) apply(r *http.Request, id *identity) {
 // no claim can break the request or inject a header, and a percent-decoder
 // restores the exact value.
 func percentEncodeHeaderValue(value string) string {
+	if !needsPercentEncoding(value) {
+		return value
+	}
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
+	b.Grow(len(value) + 8)
 	last := len(value) - 1
 	for i := 0; i < len(value); i++ {
 		c := value[i]
@@ -143,4 +253,16 @@ func percentEncodeHeaderValue(value string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// needsPercentEncoding reports whether percentEncodeHeaderValue would change
+// value, so the common plain value is kept as it is.
+func needsPercentEncoding(value string) bool {
+	last := len(value) - 1
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 || c > 0x7E || c == '%' || (c == ' ' && (i == 0 || i == last)) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// site is one site of the generated Caddyfile.
+type site struct {
+	port       int
+	keyFile    string // "" for the bare respond site
+	issuerFile string // "" for encrypted-only tokens (allow_unsigned)
+	cacheSize  int    // cache_size; negative: not set (the default)
+}
+
+// url is the site's address.
+func (s site) url() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", s.port)
+}
+
+// addr is the site's host:port.
+func (s site) addr() string {
+	return fmt.Sprintf("127.0.0.1:%d", s.port)
+}
+
+// renderCaddyfile writes the Caddyfile of the sites: plain HTTP on
+// 127.0.0.1 only, no admin endpoint, no saved config. The auth sites are
+// configured like Caddyfile.example, with the default cache_size.
+func renderCaddyfile(sites ...site) string {
+	var b strings.Builder
+	b.WriteString("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n}\n")
+	for _, s := range sites {
+		fmt.Fprintf(&b, "\n%s {\n\tbind 127.0.0.1\n", s.url())
+		if s.keyFile != "" {
+			fmt.Fprintf(&b, "\tmcp_jwe_auth {\n\t\tkey_file %q\n\t\tscopes name email\n", s.keyFile)
+			if s.issuerFile != "" {
+				fmt.Fprintf(&b, "\t\tissuer_keys %q\n\t\taudience %s\n", s.issuerFile, audience)
+			} else {
+				b.WriteString("\t\tallow_unsigned\n")
+			}
+			if s.cacheSize >= 0 {
+				fmt.Fprintf(&b, "\t\tcache_size %d\n", s.cacheSize)
+			}
+			b.WriteString("\t\tclaim_header name X-User-Name\n\t\tclaim_header email X-User-Email\n\t\tclaims_header X-User-Claims\n\t}\n")
+		}
+		b.WriteString("\trespond \"ok\" 200\n}\n")
+	}
+	return b.String()
+}

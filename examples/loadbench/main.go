@@ -1,0 +1,204 @@
+// Command loadbench is the HTTP load benchmark of docs/benchmarks.md.
+//
+// It starts the given Caddy binary (the custom build of cmd/caddy) as a
+// child process with a generated Caddyfile: plain HTTP on 127.0.0.1 only,
+// on ports chosen at run time, admin endpoint off, configured like
+// Caddyfile.example (scopes name email, two claim_header, claims_header).
+// The sites:
+//
+//	bare   respond "ok"
+//	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
+//	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
+//	       in a second Caddy of its own, started for the RSS phase
+//
+// It generates the keys, pre-mints the tokens, and runs its own load
+// generator (keep-alive connections that send one request at a time)
+// through these scenarios, in rounds (see roundOrder):
+//
+//	(1) bare respond
+//	(2) mcp_jwe_auth + respond, one valid token (cached after its first use)
+//	(3) mcp_jwe_auth + respond, a fresh valid token on every request
+//	(4) (2) while a second client floods well-formed tokens encrypted to an
+//	    unknown key (naming the server's kid), which cost a private-key
+//	    operation each and are refused
+//
+// Before the first scenario of a round and after each, it measures the raw
+// private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
+// p-256, on every core): the mean of the two around (3) is what (3) is
+// compared with, and all of them probe how much of the machine other
+// processes left. A scenario counts as quiet when the probes right before
+// and after it reached quietShare of the best probe of the run. It prints
+// the median requests/s of each scenario and the medians of the per-round
+// ratios (2)/(1), (3)/raw and (4)/(2) (both sides of each ratio run next to
+// each other, so a machine shared with other work disturbs them alike),
+// over the quiet samples and over all rounds; the load average before and
+// after; the peak RSS (VmHWM) of the scenarios' Caddy, and that of the
+// second Caddy after -rss-tokens distinct valid tokens to its rss site
+// (default cache_size).
+//
+// With -smoke it runs a few seconds with a small key and small counts, checks
+// that every answer to a valid token was 200 (the flood's answers must be 401
+// or 503) and that no transport error occurred, prints one summary line, and
+// exits 1 otherwise. The full run reports the same problems after its
+// numbers, but exits 1 only for those that are not symptoms of a machine too
+// busy to answer in time (503 busy, transport errors).
+//
+// Caddy is stopped on every way out: at the end, on an error, on SIGINT or
+// SIGTERM, and when the whole run exceeds -timeout. On Linux the kernel also
+// stops it should loadbench itself be killed.
+//
+// Usage:
+//
+//	go run ./examples/loadbench -caddy bin/caddy [-smoke] [flags]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is the parsed command line.
+type config struct {
+	caddy        string
+	smoke        bool
+	key          string
+	unsigned     bool
+	rounds       int
+	duration     time.Duration
+	rawDuration  time.Duration
+	conns        int
+	floodConns   int
+	maxRequests  int64
+	rssTokens    int
+	rssCacheSize int
+	timeout      time.Duration
+}
+
+// errUsage marks a command-line error the flag package has already reported.
+var errUsage = errors.New("usage")
+
+// parseFlags reads the command line. -smoke changes the defaults of the
+// flags that are not given explicitly.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.caddy, "caddy", "", "path of the Caddy binary with mcp_jwe_auth (required)")
+	fs.BoolVar(&c.smoke, "smoke", false, "a few seconds with small counts; exit 1 unless every answer is as expected")
+	fs.StringVar(&c.key, "key", "rsa-4096", "server key of the auth site: rsa-2048, rsa-3072, rsa-4096 or p-256 (smoke: rsa-2048)")
+	fs.BoolVar(&c.unsigned, "unsigned", false, "encrypted-only tokens (allow_unsigned) instead of signed ones (issuer_keys)")
+	fs.IntVar(&c.rounds, "rounds", 12, "rounds of all scenarios (smoke: 1)")
+	fs.DurationVar(&c.duration, "duration", 2*time.Second, "length of each scenario (smoke: 400ms)")
+	fs.DurationVar(&c.rawDuration, "raw-duration", 500*time.Millisecond, "length of each in-process raw decrypt measurement, before every scenario and after the last of a round (smoke: 100ms)")
+	fs.IntVar(&c.conns, "conns", 8, "keep-alive connections of the client (smoke: 4)")
+	fs.IntVar(&c.floodConns, "flood-conns", 16, "connections of the flooding client in (4) (smoke: 4)")
+	fs.Int64Var(&c.maxRequests, "max-requests", 2_000_000, "most requests one client sends in one scenario")
+	fs.IntVar(&c.rssTokens, "rss-tokens", 100_000, "distinct valid tokens sent before reading the peak RSS (smoke: 300)")
+	fs.IntVar(&c.rssCacheSize, "rss-cache-size", -1, "cache_size of the rss site; negative: not set, the default (10000)")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run (smoke: 90s)")
+	if err := fs.Parse(args); err != nil {
+		return c, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected arguments: %v\n", fs.Args())
+		return c, errUsage
+	}
+	if c.caddy == "" {
+		fmt.Fprintln(stderr, "-caddy is required")
+		return c, errUsage
+	}
+	if c.smoke {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		smokeDefaults := map[string]func(){
+			"key":          func() { c.key = "rsa-2048" },
+			"rounds":       func() { c.rounds = 1 },
+			"duration":     func() { c.duration = 400 * time.Millisecond },
+			"raw-duration": func() { c.rawDuration = 100 * time.Millisecond },
+			"conns":        func() { c.conns = 4 },
+			"flood-conns":  func() { c.floodConns = 4 },
+			"rss-tokens":   func() { c.rssTokens = 300 },
+			"timeout":      func() { c.timeout = 90 * time.Second },
+		}
+		for name, apply := range smokeDefaults {
+			if !given[name] {
+				apply()
+			}
+		}
+	}
+	if c.rounds < 1 || c.conns < 1 || c.floodConns < 1 || c.maxRequests < 1 || c.rssTokens < 0 ||
+		c.duration <= 0 || c.rawDuration <= 0 || c.timeout <= 0 {
+		fmt.Fprintln(stderr, "-rounds, -conns, -flood-conns, -max-requests and the durations must be positive")
+		return c, errUsage
+	}
+	if _, ok := keyKinds[c.key]; !ok {
+		fmt.Fprintf(stderr, "unknown -key %q\n", c.key)
+		return c, errUsage
+	}
+	return c, nil
+}
+
+// run is the whole benchmark; it returns the exit code. Every resource it
+// takes (Caddy, the temporary directory) is released by its defers, so
+// nothing here may call os.Exit.
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return 2
+	}
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+
+	start := time.Now()
+	b := &bench{cfg: cfg, out: stdout}
+	defer b.close()
+	err = b.run(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("stopped: %v", context.Cause(ctx))
+	}
+	if err != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			err = fmt.Errorf("%v (the run exceeded -timeout %s)", err, cfg.timeout)
+		case ctx.Err() != nil:
+			err = fmt.Errorf("interrupted")
+		}
+		fmt.Fprintf(stderr, "loadbench: %v\n", err)
+		if tail := b.caddyLogTail(); tail != "" && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "last lines of Caddy's log:\n%s\n", tail)
+		}
+		return 1
+	}
+	problems := b.problems()
+	failing := b.failing(problems)
+	if cfg.smoke {
+		fmt.Fprintln(stdout, b.smokeSummary(problems, time.Since(start)))
+	} else {
+		for _, p := range problems {
+			label := "FAILED"
+			if p.overload {
+				label = "WARNING (the machine was too busy?)"
+			}
+			fmt.Fprintf(stdout, "%s: %s\n", label, p.text)
+		}
+		fmt.Fprintf(stdout, "total time %s, GOMAXPROCS %d\n", time.Since(start).Round(time.Second), runtime.GOMAXPROCS(0))
+	}
+	if len(failing) > 0 {
+		return 1
+	}
+	return 0
+}

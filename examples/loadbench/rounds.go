@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// roundOrder is the order of the scenarios in round r. The pairs whose
+// ratios are reported run next to each other ((1) beside (2), (2) beside
+// (4); the raw rate is measured right before and after (3)), so that both
+// sides of a ratio see the same load from other processes, and every
+// other round runs in reverse, so that going first or last evens out.
+func roundOrder(r int) [scenarios]int {
+	order := [scenarios]int{scenarioBare, scenarioCached, scenarioFlood, scenarioFresh}
+	if r%2 == 1 {
+		slices.Reverse(order[:])
+	}
+	return order
+}
+
+// runRound runs every scenario once, in roundOrder, with a measurement of
+// the raw private-key operation rate before the first scenario and after
+// each: probes[i] and probes[i+1] are taken right before and after
+// order[i]. Those around (3) are the rate (3) is compared with; all of them
+// probe how much of the machine other processes left to the benchmark.
+func (b *bench) runRound(ctx context.Context, r int) error {
+	result := round{order: roundOrder(r)}
+	probe := func() error {
+		rate, err := rawRate(ctx, b.rawOp, b.cfg.rawDuration)
+		result.probes = append(result.probes, rate)
+		return err
+	}
+	if err := probe(); err != nil {
+		return err
+	}
+	for i, s := range result.order {
+		if err := b.runScenario(ctx, r, s, &result); err != nil {
+			return err
+		}
+		if err := probe(); err != nil {
+			return err
+		}
+		if s == scenarioFresh {
+			result.raw = (result.probes[i] + result.probes[i+1]) / 2
+		}
+	}
+	b.rounds = append(b.rounds, result)
+	return nil
+}
+
+// runScenario runs scenario s of round r into result.
+func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error {
+	if s == scenarioCached || s == scenarioFlood {
+		// The fresh tokens of (3) may have evicted the cached token from
+		// its shard: one request puts it back before the clock starts.
+		warm := runClients(ctx, time.Now().Add(b.cfg.duration),
+			client{b.auth.addr(), 1, newRequests(b.auth.addr(), []string{b.cachedToken}, false, 1)})
+		b.warmups = append(b.warmups, warm[0])
+	}
+	until := time.Now().Add(b.cfg.duration)
+	switch s {
+	case scenarioBare:
+		result.tallies[s] = runClients(ctx, until, b.cachedClient(b.bare))[0]
+	case scenarioCached:
+		result.tallies[s] = runClients(ctx, until, b.cachedClient(b.auth))[0]
+	case scenarioFresh:
+		tokens := b.freshTokens[r*b.freshPerTurn : (r+1)*b.freshPerTurn]
+		result.tallies[s] = runClients(ctx, until,
+			client{b.auth.addr(), b.freshConns(), newRequests(b.auth.addr(), tokens, false, b.cfg.maxRequests)})[0]
+	case scenarioFlood:
+		tallies := runClients(ctx, until, b.cachedClient(b.auth),
+			client{b.auth.addr(), b.cfg.floodConns, newRequests(b.auth.addr(), b.floodTokens, true, b.cfg.maxRequests)})
+		result.tallies[s], result.flood = tallies[0], tallies[1]
+	}
+	return ctx.Err()
+}
+
+// freshConns is the connections of (3). A smoke run, which must see only
+// 200, uses no more than there are key-operation slots (GOMAXPROCS, on the
+// same machine), so no request waits for a slot and none can be answered
+// 503 should the machine stall.
+func (b *bench) freshConns() int {
+	if b.cfg.smoke {
+		return min(b.cfg.conns, runtime.GOMAXPROCS(0))
+	}
+	return b.cfg.conns
+}
+
+// cachedClient sends the one cached token to s. The bare site gets the
+// same requests, so (2)/(1) measures the module, not the token's bytes.
+func (b *bench) cachedClient(s site) client {
+	return client{s.addr(), b.cfg.conns, newRequests(s.addr(), []string{b.cachedToken}, true, b.cfg.maxRequests)}
+}
