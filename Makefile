@@ -37,6 +37,7 @@ test: build lint
 	@mkdir -p $(TEST_HOME)
 	$(TEST_ENV) $(GO) test -count=1 ./...
 	$(TEST_ENV) $(GO) test -count=1 -race .
+	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
 
 ## lint: gofmt and go vet
 lint:
@@ -63,9 +64,14 @@ fuzz:
 	done
 
 ## xcaddy: build with xcaddy and check the module and subcommand are present
+# The explicit pseudo-version pins the local replacement: without it xcaddy runs
+# `go get <module>` (latest), which asks the module proxy for a module that is
+# not published and fails on any answer but 404/410.
+XCADDY_MODULE := github.com/fhswf/caddy-mcp-jwe-auth@v0.0.0-00010101000000-000000000000
 xcaddy:
-	$(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
-	cd $(BIN) && $$($(GO) env GOPATH)/bin/xcaddy build --output $(BIN)/caddy-xcaddy --with github.com/fhswf/caddy-mcp-jwe-auth=$(CURDIR)
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
+	cd $(BIN) && $(BIN)/xcaddy build --output $(BIN)/caddy-xcaddy --with $(XCADDY_MODULE)=$(CURDIR)
 	$(BIN)/caddy-xcaddy list-modules | grep -qx 'http.handlers.mcp_jwe_auth'
 	$(BIN)/caddy-xcaddy mcp-keys --help >/dev/null
 	@echo "xcaddy build lists http.handlers.mcp_jwe_auth and runs mcp-keys"

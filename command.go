@@ -18,12 +18,13 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mcp-keys",
-		Usage: "<generate|k8s|clean|token> [flags]",
+		Usage: "<generate|rotate|k8s|clean|token> [flags]",
 		Short: "Manages the mcp_jwe_auth key pair and mints test tokens",
 		Long: `
 Manages the key pair of the mcp_jwe_auth handler and mints tokens for testing.
 
   generate  writes a new key pair: DIR/mcp-private.json and DIR/mcp-public.json
+  rotate    puts a new key first in both files and drops the oldest keys
   k8s       prints a Kubernetes Secret holding the private key set
   clean     overwrites and removes the key pair
   token     mints a token the handler accepts
@@ -34,7 +35,7 @@ for a verb's flags.
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.NoArgs
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
-			cmd.AddCommand(generateCommand(), k8sCommand(), cleanCommand(), tokenCommand())
+			cmd.AddCommand(generateCommand(), rotateCommand(), k8sCommand(), cleanCommand(), tokenCommand())
 		},
 	})
 }
@@ -105,6 +106,95 @@ func (c console) generate(fl caddycmd.Flags) error {
 	}
 	fmt.Fprintf(c.out, "private key: %s\npublic key:  %s\nMCP_KEY_FILE_PATH=%s\n", p.Private, p.Public, keyFile)
 	fmt.Fprintf(c.hints, "Keep %s secret. Give %s to your token issuers; the handler also publishes it at /.well-known/jwks.json.\n", keys.PrivateFileName, keys.PublicFileName)
+	return nil
+}
+
+// rotateCommand returns the rotate verb.
+func rotateCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rotate [-o DIR] [--keep N] [--alg ALG] [--size BITS] [--prune]",
+		Short: "Puts a new key first in the key pair and drops the oldest keys",
+		Long: `
+Generates a new key and puts it first in DIR/mcp-private.json and
+DIR/mcp-public.json, so 'caddy mcp-keys token' and token issuers that take
+the first key use it. The N most recent old keys (--keep, default 1) stay
+behind it, so tokens already issued still open; older keys are dropped.
+Both files are rewritten through temporary files renamed into place; the
+private file keeps mode 0600.
+
+The new key has the algorithm and RSA size of the current first key unless
+--alg or --size is given (--size alone keeps the algorithm; --alg alone
+keeps the size when both keys are RSA keys).
+
+With --prune, no new key is made: the first key stays first and only the
+old keys beyond --keep are dropped. Run 'rotate --prune --keep 0' once every
+token made for the old keys has expired. (A plain 'rotate --keep 0' makes a
+new key and drops every other one, so every token issued so far stops
+working.)
+
+Caddy reads the key file when its config is loaded: reload Caddy (or update
+the Kubernetes Secret with 'caddy mcp-keys k8s' and restart the pods) after
+either.
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.rotate),
+	}
+	addDirFlag(cmd)
+	cmd.Flags().Int("keep", keys.DefaultKeep, "number of old keys to keep, most recent first")
+	cmd.Flags().String("alg", "", "key-management algorithm of the new key: "+strings.Join(keys.Algorithms, ", ")+" (default: that of the current first key)")
+	cmd.Flags().Int("size", 0, "RSA key size in bits of the new key (default: that of the current first key, or 4096)")
+	cmd.Flags().Bool("prune", false, "make no new key: only drop the old keys beyond --keep")
+	return cmd
+}
+
+// rotate puts a new key first in the key pair.
+func (c console) rotate(fl caddycmd.Flags) error {
+	dir, keep := fl.String("output"), fl.Int("keep")
+	if keep < 0 {
+		return fmt.Errorf("--keep must be 0 or more, not %d", keep)
+	}
+	var r keys.Rotation
+	var err error
+	if fl.Bool("prune") {
+		if fl.Changed("alg") || fl.Changed("size") {
+			return errors.New("--alg and --size apply to a new key, and --prune makes none")
+		}
+		r, err = keys.Prune(dir, keep)
+	} else {
+		r, err = keys.Rotate(dir, keep, fl.String("alg"), fl.Int("size"))
+	}
+	switch {
+	case errors.Is(err, keys.ErrNoKeys):
+		return fmt.Errorf("%v: run 'caddy mcp-keys generate -o %s' first", err, dir)
+	case errors.Is(err, keys.ErrIncomplete), errors.Is(err, keys.ErrInconsistent):
+		return fmt.Errorf("%v (restore both files from the same backup, or start over with 'caddy mcp-keys generate --force')", err)
+	case err != nil:
+		return err
+	}
+	size := ""
+	if r.Bits > 0 {
+		size = fmt.Sprintf(", %d bits", r.Bits)
+	}
+	first := "new key:    "
+	if !r.Generated {
+		first = "first key:  "
+	}
+	fmt.Fprintf(c.out, "%s %s (%s%s)\n", first, r.KID, r.Alg, size)
+	for _, kid := range r.Kept {
+		fmt.Fprintf(c.out, "kept:        %s\n", kid)
+	}
+	for _, kid := range r.Dropped {
+		fmt.Fprintf(c.out, "dropped:     %s\n", kid)
+	}
+	fmt.Fprintf(c.out, "private key: %s\npublic key:  %s\n", r.Private, r.Public)
+	if !r.Generated && len(r.Dropped) == 0 {
+		fmt.Fprintln(c.hints, "Nothing to drop: the key files are unchanged.")
+		return nil
+	}
+	fmt.Fprintf(c.hints, "Reload Caddy so it loads the new key set (in Kubernetes: 'caddy mcp-keys k8s -o %s | kubectl apply -f -', then restart the pods), and give %s to your token issuers.\n", dir, keys.PublicFileName)
+	if len(r.Dropped) > 0 {
+		fmt.Fprintln(c.hints, "Tokens encrypted to a dropped key are refused once Caddy has loaded the new key set.")
+	}
 	return nil
 }
 

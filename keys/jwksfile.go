@@ -111,22 +111,33 @@ func Ensure(dir, alg string, bits int) (p Pair, generated bool, err error) {
 	return p, err == nil, err
 }
 
-// write stores key's private and public JWKS at p, creating their
-// directory if needed.
-func (p Pair) write(key jwk.Key) error {
+// write stores the private and public JWKS of keys, in that order, at p,
+// creating their directory if needed.
+func (p Pair) write(keys ...jwk.Key) error {
+	public := make([]jwk.Key, 0, len(keys))
+	for _, key := range keys {
+		pub, err := key.PublicKey()
+		if err != nil {
+			return fmt.Errorf("deriving public key: %v", err)
+		}
+		public = append(public, pub)
+	}
+	privateJSON, err := marshalSet(keys...)
+	if err != nil {
+		return err
+	}
+	publicJSON, err := marshalSet(public...)
+	if err != nil {
+		return err
+	}
+	return p.writeFiles(privateJSON, publicJSON)
+}
+
+// writeFiles stores both key files at p (the private one with mode 0600,
+// the public one 0644), each through a temporary file that is synced and
+// renamed into place, creating their directory if needed.
+func (p Pair) writeFiles(privateJSON, publicJSON []byte) error {
 	dir := filepath.Dir(p.Private)
-	public, err := key.PublicKey()
-	if err != nil {
-		return fmt.Errorf("deriving public key: %v", err)
-	}
-	privateJSON, err := marshalSet(key)
-	if err != nil {
-		return err
-	}
-	publicJSON, err := marshalSet(public)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating key directory: %v", err)
 	}
@@ -150,11 +161,13 @@ func (p Pair) write(key jwk.Key) error {
 	return nil
 }
 
-// marshalSet returns the indented JSON of a JWKS that holds key alone.
-func marshalSet(key jwk.Key) ([]byte, error) {
+// marshalSet returns the indented JSON of a JWKS that holds keys, in order.
+func marshalSet(keys ...jwk.Key) ([]byte, error) {
 	set := jwk.NewSet()
-	if err := set.AddKey(key); err != nil {
-		return nil, fmt.Errorf("building key set: %v", err)
+	for _, key := range keys {
+		if err := set.AddKey(key); err != nil {
+			return nil, fmt.Errorf("building key set: %v", err)
+		}
 	}
 	data, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
