@@ -8,12 +8,13 @@ WHOAMI    := $(BIN)/whoami
 KEYS_DIR  ?= .keys
 PORT      ?= 8080
 FUZZTIME  ?= 60s
+FUZZSMOKE := 3s
 
 # Tests keep Caddy's autosave and storage out of the user's home.
 TEST_HOME := $(CURDIR)/bin/test-home
 TEST_ENV  := XDG_CONFIG_HOME=$(TEST_HOME)/config XDG_DATA_HOME=$(TEST_HOME)/data CADDY_BIN=$(CADDY) WHOAMI_BIN=$(WHOAMI)
 
-.PHONY: build run keys test lint bench loadbench loadbench-smoke fuzz fuzz-smoke xcaddy clean
+.PHONY: build run keys test lint bench loadbench loadbench-smoke fuzz xcaddy clean
 
 ## build: the custom Caddy (standard modules + mcp_jwe_auth + `caddy mcp-keys`) and the demo MCP server
 build:
@@ -32,12 +33,13 @@ keys: build
 run: keys
 	@CADDY=$(CADDY) WHOAMI=$(WHOAMI) KEYS_DIR=$(KEYS_DIR) PORT=$(PORT) ./examples/run-demo.sh
 
-## test: formatting, vet, every test (with a race run of the module), smoke runs of fuzzing and load
+## test: formatting, vet, every test (with a race run of the module), smoke runs of load and fuzzing
 test: build lint
 	@mkdir -p $(TEST_HOME)
 	$(TEST_ENV) $(GO) test -count=1 ./...
 	$(TEST_ENV) $(GO) test -count=1 -race .
 	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSMOKE)
 
 ## lint: gofmt and go vet
 lint:
@@ -56,11 +58,11 @@ loadbench: build
 loadbench-smoke: build
 	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
 
-## fuzz: each fuzz target for FUZZTIME (default 60s)
+## fuzz: each fuzz target for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
 fuzz:
 	@for target in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
 		echo "== $$target"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) . || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
 	done
 
 ## xcaddy: build with xcaddy and check the module and subcommand are present

@@ -26,8 +26,19 @@ func fullGate(t *testing.T, n int, maxWait time.Duration) (*keyOperationGate, []
 
 func TestGateDefaults(t *testing.T) {
 	g := newKeyOperationGate()
-	if cap(g.slots) != runtime.GOMAXPROCS(0) || g.maxWait != maxKeyOperationWait {
-		t.Errorf("%d slots, maxWait %v; want %d, %v", cap(g.slots), g.maxWait, runtime.GOMAXPROCS(0), maxKeyOperationWait)
+	want := max(1, runtime.GOMAXPROCS(0)/2)
+	if cap(g.slots) != want || g.maxWait != maxKeyOperationWait {
+		t.Errorf("%d slots, maxWait %v; want %d, %v", cap(g.slots), g.maxWait, want, maxKeyOperationWait)
+	}
+}
+
+func TestGateSlotsLeaveHalfTheCores(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for procs, want := range map[int]int{1: 1, 2: 1, 3: 1, 4: 2, 8: 4, 9: 4} {
+		runtime.GOMAXPROCS(procs)
+		if got := keyOperationSlots(); got != want {
+			t.Errorf("GOMAXPROCS %d: %d slots, want %d", procs, got, want)
+		}
 	}
 }
 

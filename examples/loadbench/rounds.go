@@ -78,12 +78,12 @@ func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error 
 }
 
 // freshConns is the connections of (3). A smoke run, which must see only
-// 200, uses no more than there are key-operation slots (GOMAXPROCS, on the
-// same machine), so no request waits for a slot and none can be answered
-// 503 should the machine stall.
+// 200, uses no more than there are key-operation slots (half of GOMAXPROCS,
+// at least one, on the same machine), so no request waits for a slot and
+// none can be answered 503 should the machine stall.
 func (b *bench) freshConns() int {
 	if b.cfg.smoke {
-		return min(b.cfg.conns, runtime.GOMAXPROCS(0))
+		return min(b.cfg.conns, max(1, runtime.GOMAXPROCS(0)/2))
 	}
 	return b.cfg.conns
 }
