@@ -1,7 +1,10 @@
 package mcpjweauth
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // block writes an mcp_jwe_auth directive with lines as its block: the
@@ -262,6 +266,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"claims_header with a non-ASCII byte", ok("claims_header X-Ü"), first, []string{"claims_header", "not a valid header name"}},
 		{"claims_header Authorization", ok("claims_header Authorization"), first, []string{"claims_header", "Authorization header cannot carry claims"}},
 		{"claims_header also a claim_header", ok("claim_header name X-User", "claims_header x-user"), first + 1, []string{"claims_header", "'x-user'", "already set by claim_header name"}},
+		{"claims_header a claim_header spelt with dots", ok("claim_header name X-User", "claims_header x.user"), first + 1, []string{"claims_header", "'x.user'", "already set by claim_header name"}},
 
 		// issuer and authorization servers
 		{"issuer without scheme", ok("issuer mcp.example.com"), first, []string{"issuer", "'mcp.example.com'", "not an absolute http(s) URL"}},
@@ -391,6 +396,86 @@ func TestCaddyfileErrorLinesInSite(t *testing.T) {
 			}
 			if where := fmt.Sprintf(", at Sitefile:%d", tc.line); !strings.HasSuffix(err.Error(), where) {
 				t.Errorf("error %q does not end with %q", err, where)
+			}
+		})
+	}
+}
+
+// TestCaddyfileLoadErrors covers the mistakes of SPEC section 2 that are
+// found when the config is loaded: a block read by the test dispenser
+// passes UnmarshalCaddyfile, and Provision refuses it with an error that
+// names the key file (or MCP_KEY_FILE_PATH). validate_cli_test.go runs the
+// same cases through `caddy validate`.
+func TestCaddyfileLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	rsa0, rsa1 := testRSAKey(t, 0), testRSAKey(t, 1)
+	symmetric := make([]byte, 32)
+	private := writeJWKS(t, dir, "private.json", joseJWK(t, rsa0, "k1", "", "enc"))
+	file := func(name, data string) string { return writeFile(t, dir, name, []byte(data)) }
+	jwks := func(name string, keys ...jose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
+	unsigned := func(keyFile string, extra ...string) []string {
+		return append([]string{"key_file " + keyFile, "scopes name", "allow_unsigned"}, extra...)
+	}
+	signed := func(issuerKeys string) []string {
+		return []string{"key_file " + private, "scopes name", "issuer_keys " + issuerKeys, "audience https://mcp.example.com"}
+	}
+	missing := filepath.Join(dir, "missing.json")
+	directory := filepath.Join(dir, "a-directory")
+	if err := os.Mkdir(directory, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string // the first is the file or variable the error must name
+	}{
+		{"missing key file", unsigned(missing), []string{missing, "no such file"}},
+		{"unreadable key file (a directory)", unsigned(directory), []string{directory, "is a directory"}},
+		{"key file not JSON", unsigned(file("garbage.json", "this is not JSON\n")), []string{filepath.Join(dir, "garbage.json"), "not a JSON object"}},
+		{"key file an empty key set", unsigned(file("empty.json", `{"keys":[]}`)), []string{filepath.Join(dir, "empty.json"), "holds no key"}},
+		{"public-only key", unsigned(jwks("public.json", joseJWK(t, &rsa0.PublicKey, "pub1", "", "enc"))),
+			[]string{filepath.Join(dir, "public.json"), "'pub1'", "not a private key"}},
+		{"public key beside a private one", unsigned(jwks("mixed.json", joseJWK(t, rsa0, "k1", "", "enc"), joseJWK(t, &rsa1.PublicKey, "pub2", "", "enc"))),
+			[]string{filepath.Join(dir, "mixed.json"), "'pub2'", "not a private key"}},
+		{"symmetric key", unsigned(jwks("symmetric.json", joseJWK(t, symmetric, "sym1", "", "enc"))),
+			[]string{filepath.Join(dir, "symmetric.json"), "'sym1'", "symmetric"}},
+		{"two keys with one kid", unsigned(jwks("twins.json", joseJWK(t, rsa0, "same", "", "enc"), joseJWK(t, rsa1, "same", "", "enc"))),
+			[]string{filepath.Join(dir, "twins.json"), "two keys have the kid 'same'"}},
+		{"use sig", unsigned(jwks("sig.json", joseJWK(t, rsa0, "signer", "", "sig"))),
+			[]string{filepath.Join(dir, "sig.json"), "'signer'", "use is 'sig'"}},
+		{"key alg RSA1_5", unsigned(jwks("rsa15.json", joseJWK(t, rsa0, "legacy", "RSA1_5", "enc"))),
+			[]string{filepath.Join(dir, "rsa15.json"), "'legacy'", "'RSA1_5'"}},
+		{"algorithms leave the key nothing", unsigned(private, "algorithms ECDH-ES"),
+			[]string{private, "'k1'", "algorithms leaves it no algorithm"}},
+		{"issuer_keys missing", signed(missing), []string{missing, "issuer_keys", "no such file"}},
+		{"issuer_keys a directory", signed(directory), []string{directory, "issuer_keys", "is a directory"}},
+		{"issuer_keys not JSON", signed(file("issuer-garbage.json", "<html>")), []string{filepath.Join(dir, "issuer-garbage.json"), "issuer_keys", "not a JSON object"}},
+		{"issuer_keys only an encryption key", signed(jwks("issuer-enc.json", joseJWK(t, &rsa1.PublicKey, "e1", "", "enc"))),
+			[]string{filepath.Join(dir, "issuer-enc.json"), "issuer_keys", "no public signature key"}},
+		{"issuer_keys only a symmetric key", signed(jwks("issuer-oct.json", joseJWK(t, symmetric, "h1", "HS256", "sig"))),
+			[]string{filepath.Join(dir, "issuer-oct.json"), "issuer_keys", "no public signature key"}},
+		{"no key_file and MCP_KEY_FILE_PATH unset", []string{"scopes name", "allow_unsigned"}, []string{"MCP_KEY_FILE_PATH", "no key_file"}},
+		{"key_file empty after its placeholders", []string{"key_file {env.MCP_JWE_AUTH_TEST_UNSET}", "scopes name", "allow_unsigned"},
+			[]string{"{env.MCP_JWE_AUTH_TEST_UNSET}", "empty"}},
+	}
+	t.Setenv(keyFileEnv, "")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := unmarshal(t, block(tc.lines...))
+			if err != nil {
+				t.Fatalf("UnmarshalCaddyfile: %v (the mistake is one found at load time)", err)
+			}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			err = h.Provision(ctx)
+			if err == nil {
+				t.Fatal("Provision succeeded")
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
 			}
 		})
 	}

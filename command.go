@@ -91,7 +91,10 @@ func (c console) generate(fl caddycmd.Flags) error {
 	dir := fl.String("output")
 	bits := 0 // the algorithm's default
 	if fl.Changed("size") {
-		bits = fl.Int("size")
+		// keys.Generate reads 0 as "the default": an explicit 0 is a mistake.
+		if bits = fl.Int("size"); bits == 0 {
+			return fmt.Errorf("--size 0 is not a key size: give the RSA key size in bits (%d to %d), or leave --size out for %d", keys.MinRSABits, keys.MaxRSABits, keys.DefaultRSABits)
+		}
 	}
 	p, err := keys.Generate(dir, fl.String("alg"), bits, fl.Bool("force"))
 	if errors.Is(err, keys.ErrExist) {
@@ -132,9 +135,10 @@ token made for the old keys has expired. (A plain 'rotate --keep 0' makes a
 new key and drops every other one, so every token issued so far stops
 working.)
 
-Caddy reads the key file when its config is loaded: reload Caddy (or update
-the Kubernetes Secret with 'caddy mcp-keys k8s' and restart the pods) after
-either.
+Caddy reads the key file when its config is loaded: after either, reload
+Caddy with 'caddy reload --force' (a plain reload skips an unchanged
+Caddyfile), or update the Kubernetes Secret with 'caddy mcp-keys k8s' and
+restart the pods.
 `,
 		Args: cobra.NoArgs,
 		RunE: runVerb(console.rotate),
@@ -191,7 +195,7 @@ func (c console) rotate(fl caddycmd.Flags) error {
 		fmt.Fprintln(c.hints, "Nothing to drop: the key files are unchanged.")
 		return nil
 	}
-	fmt.Fprintf(c.hints, "Reload Caddy so it loads the new key set (in Kubernetes: 'caddy mcp-keys k8s -o %s | kubectl apply -f -', then restart the pods), and give %s to your token issuers.\n", dir, keys.PublicFileName)
+	fmt.Fprintf(c.hints, "Reload Caddy with 'caddy reload --force' so it loads the new key set (in Kubernetes: 'caddy mcp-keys k8s -o %s | kubectl apply -f -', then restart the pods), and give %s to your token issuers.\n", dir, keys.PublicFileName)
 	if len(r.Dropped) > 0 {
 		fmt.Fprintln(c.hints, "Tokens encrypted to a dropped key are refused once Caddy has loaded the new key set.")
 	}
@@ -267,7 +271,9 @@ func cleanCommand() *cobra.Command {
 		Short: "Overwrites and removes the key pair",
 		Long: `
 Overwrites DIR/mcp-private.json with random bytes, syncs and removes it, then
-removes DIR/mcp-public.json. Symbolic links are removed, never followed.
+removes DIR/mcp-public.json. Temporary key files that an interrupted generate
+or rotate left beside them go the same way. Symbolic links are removed, never
+followed.
 
 Overwriting cannot guarantee erasure on SSDs, journaling or copy-on-write
 filesystems, or in backups: if a key may have leaked, rotate it.

@@ -134,7 +134,7 @@ func (in *injector) owns(name string) bool {
 }
 
 // sameNormalizedASCII reports whether the ASCII name normalizes (lower
-// case, '_' as '-') to normalized.
+// case, '_' and '.' as '-') to normalized.
 func sameNormalizedASCII(name, normalized string) bool {
 	if len(name) != len(normalized) {
 		return false
@@ -144,7 +144,7 @@ func sameNormalizedASCII(name, normalized string) bool {
 		switch {
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
-		case c == '_':
+		case c == '_' || c == '.':
 			c = '-'
 		}
 		if c != normalized[i] {

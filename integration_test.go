@@ -30,17 +30,27 @@ func (s site) url(path string) string {
 
 // integration is a running Caddy with the sites the tests below use.
 type integration struct {
-	backend                         *echoBackend
-	unsigned, respond, signed, bare site
-	rsaKey                          *rsa.PrivateKey
-	ecKey                           *ecdsa.PrivateKey
-	okpKey                          x25519.PrivateKey
-	issuerKey                       *rsa.PrivateKey
-	privateValues                   []string // every private parameter in the key file
+	backend                                  *echoBackend
+	unsigned, respond, signed, bare, lenient site
+	rsaKey                                   *rsa.PrivateKey
+	ecKey                                    *ecdsa.PrivateKey
+	okpKey                                   x25519.PrivateKey
+	issuerKey                                *rsa.PrivateKey
+	privateValues                            []string // every private parameter in the key file
+}
+
+// lenientHeaders are header names with '_' or '.' that the lenient site's
+// server lets through (Caddy drops such names unless a server expects
+// them), so that the module, not Caddy, has to remove the spoofed ones.
+// x_passthrough and x.passthrough are not the module's: they must arrive,
+// which shows the server does let these spellings through.
+var lenientHeaders = struct{ underscore, dot []string }{
+	underscore: []string{"X_User_Name", "x_user_groups", "X_USER_CLAIMS", "x_passthrough"},
+	dot:        []string{"x.user.name", "X.User.Groups", "x.user.claims", "x.passthrough"},
 }
 
 // startIntegration writes real keys, starts a backend and loads a config
-// with four sites into the in-process Caddy.
+// with five sites into the in-process Caddy.
 func startIntegration(t *testing.T) *integration {
 	t.Helper()
 	dir := t.TempDir()
@@ -50,6 +60,7 @@ func startIntegration(t *testing.T) *integration {
 		respond:   site{freePort(t)},
 		signed:    site{freePort(t)},
 		bare:      site{freePort(t)},
+		lenient:   site{freePort(t)},
 		rsaKey:    testRSAKey(t, 0),
 		ecKey:     testECKey(t, 0),
 		issuerKey: testRSAKey(t, 1),
@@ -61,7 +72,9 @@ func startIntegration(t *testing.T) *integration {
 	in.okpKey = okp
 	keyFile := in.writeKeyFile(t, dir)
 	issuerFile := writeJWKS(t, dir, "issuer.json", joseJWK(t, &in.issuerKey.PublicKey, "issuer-1", "RS256", "sig"))
-	newCaddy(t, fmt.Sprintf(`
+	global := fmt.Sprintf("\tservers 127.0.0.1:%d {\n\t\texpected_underscore_headers %s\n\t\texpected_dot_headers %s\n\t}\n",
+		in.lenient.port, strings.Join(lenientHeaders.underscore, " "), strings.Join(lenientHeaders.dot, " "))
+	newCaddyWithGlobal(t, global, fmt.Sprintf(`
 %[1]s {
 	bind 127.0.0.1
 	mcp_jwe_auth {
@@ -70,6 +83,7 @@ func startIntegration(t *testing.T) *integration {
 		allow_unsigned
 		claim_header name X-User-Name
 		claim_header email X-User-Email
+		claim_header groups X-User-Groups
 		claims_header X-User-Claims
 	}
 	reverse_proxy 127.0.0.1:%[7]d {
@@ -84,6 +98,7 @@ func startIntegration(t *testing.T) *integration {
 		allow_unsigned
 		user_id_claim uid
 		forward_authorization
+		resource_metadata_path /prm
 	}
 	respond "id={http.auth.user.id} name={http.auth.user.name} roles={http.auth.user.roles} n={http.auth.user.n} auth={header.Authorization}"
 }
@@ -111,8 +126,23 @@ func startIntegration(t *testing.T) *integration {
 		resource_metadata_path off
 	}
 	respond "bare {method}" 200
+	handle_errors {
+		respond "handle_errors saw {err.status_code}"
+	}
 }
-`, in.unsigned.url(""), in.respond.url(""), in.signed.url(""), in.bare.url(""), keyFile, issuerFile, in.backend.port()))
+%[8]s {
+	bind 127.0.0.1
+	mcp_jwe_auth {
+		key_file %[5]s
+		scopes name
+		allow_unsigned
+		claim_header name X-User-Name
+		claim_header groups X-User-Groups
+		claims_header X-User-Claims
+	}
+	reverse_proxy 127.0.0.1:%[7]d
+}
+`, in.unsigned.url(""), in.respond.url(""), in.signed.url(""), in.bare.url(""), keyFile, issuerFile, in.backend.port(), in.lenient.url("")))
 	return in
 }
 
@@ -268,6 +298,16 @@ func (in *integration) testRefusals(t *testing.T) {
 	if got := in.backend.requests.Load(); got != before {
 		t.Errorf("the backend was reached %d times by refused requests", got-before)
 	}
+	t.Run("moved resource_metadata_path", func(t *testing.T) {
+		prm := `resource_metadata="` + in.respond.url("/prm") + `"`
+		resp, body := send(t, http.MethodGet, in.respond.url("/"), nil)
+		assertAnswer(t, resp, body, http.StatusUnauthorized, `{"error":"invalid_token"}`, `Bearer `+prm)
+		resp, body = send(t, http.MethodGet, in.respond.url("/"), bearer("not-a-token"))
+		assertAnswer(t, resp, body, http.StatusUnauthorized, `{"error":"invalid_token"}`, `Bearer error="invalid_token", `+prm)
+		resp, body = send(t, http.MethodGet, in.respond.url("/"), bearer(in.unsignedToken(t, map[string]any{"uid": "u-42"})))
+		assertAnswer(t, resp, body, http.StatusForbidden, `{"error":"missing_scopes","missing":[{"scope":"name"}]}`,
+			`Bearer error="insufficient_scope", scope="name", `+prm)
+	})
 }
 
 func (in *integration) testMissingScopes(t *testing.T) {
@@ -304,19 +344,15 @@ func (in *integration) testClaimsReachBackend(t *testing.T) {
 		"roles": []string{"admin", "dev"}, "n": json.Number("12.50")}
 	token := in.unsignedToken(t, claims)
 	header := bearer(token)
-	for _, spoof := range []string{"X-User-Name", "x-user-name", "X_User_Name", "X-USER-EMAIL", "x_user_email", "X-User-Claims", "x-user_claims"} {
+	// Go's server files every case variant under the canonical name.
+	// X-User-Groups names a claim the token lacks, so the module sets no
+	// value over it: only its removal keeps the spoofed one out.
+	for _, spoof := range []string{"X-User-Name", "x-user-name", "X-USER-EMAIL", "X-User-Claims", "x-user-claims", "X-User-Groups", "x-USER-groups"} {
 		header[spoof] = []string{"spoofed"}
 	}
 	for round := 0; round < 2; round++ { // the second round is served from the cache
-		resp, body := send(t, http.MethodGet, in.unsigned.url("/mcp"), header)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("status %d: %s", resp.StatusCode, body)
-		}
-		var got http.Header
-		if err := json.Unmarshal([]byte(body), &got); err != nil {
-			t.Fatal(err)
-		}
-		if v := got.Values("X-User-Name"); len(v) != 1 || v[0] != "Zo%C3%AB %20O'Neil%0D%0AX-Evil: 1" && v[0] != "Zo%C3%AB  O'Neil%0D%0AX-Evil: 1" {
+		got := backendHeaders(t, http.MethodGet, in.unsigned.url("/mcp"), header)
+		if v := got.Values("X-User-Name"); len(v) != 1 || v[0] != "Zo%C3%AB  O'Neil%0D%0AX-Evil: 1" {
 			t.Errorf("X-User-Name %q", v)
 		}
 		if name, err := url.PathUnescape(got.Get("X-User-Name")); err != nil || name != claims["name"] {
@@ -325,13 +361,10 @@ func (in *integration) testClaimsReachBackend(t *testing.T) {
 		if v := got.Values("X-User-Email"); len(v) != 1 || v[0] != "ada@example.com" {
 			t.Errorf("X-User-Email %q", v)
 		}
-		for name, values := range got {
-			for _, v := range values {
-				if v == "spoofed" {
-					t.Errorf("spoofed header %s reached the backend", name)
-				}
-			}
+		if v, ok := got["X-User-Groups"]; ok {
+			t.Errorf("X-User-Groups %q reached the backend, though the token has no groups claim", v)
 		}
+		assertNoSpoofedHeader(t, got)
 		if got.Get("Authorization") != "" {
 			t.Error("Authorization reached the backend")
 		}
@@ -346,10 +379,97 @@ func (in *integration) testClaimsReachBackend(t *testing.T) {
 		if err := json.Unmarshal(raw, &decoded); err != nil {
 			t.Fatal(err)
 		}
-		if string(decoded["n"]) != "12.50" || string(decoded["roles"]) != `["admin","dev"]` {
-			t.Errorf("claims header lost digits or shape: %s", raw)
+		var sent map[string]json.RawMessage
+		if err := json.Unmarshal(in.tokenPayload(t, token), &sent); err != nil {
+			t.Fatal(err)
+		}
+		if len(decoded) != len(sent) {
+			t.Errorf("claims header holds %d claims, the token %d: %s", len(decoded), len(sent), raw)
+		}
+		for name, value := range sent {
+			if string(decoded[name]) != string(value) {
+				t.Errorf("claims header: %s = %s, the token has %s", name, decoded[name], value)
+			}
 		}
 	}
+
+	t.Run("spellings with _ and . that the server lets through", func(t *testing.T) {
+		header := bearer(in.unsignedToken(t, map[string]any{"sub": "u-1", "name": "Ada"}))
+		for _, name := range append(append([]string{}, lenientHeaders.underscore...), lenientHeaders.dot...) {
+			header[name] = []string{"spoofed"}
+			if strings.HasSuffix(name, "passthrough") {
+				header[name] = []string{"kept"}
+			}
+		}
+		got := backendHeaders(t, http.MethodGet, in.lenient.url("/mcp"), header)
+		if v := got.Values("X_passthrough"); len(v) != 1 || v[0] != "kept" {
+			t.Fatalf("the server dropped x_passthrough (%q), so this test cannot see the module at work: %v", v, got)
+		}
+		if v := got.Values("X.passthrough"); len(v) != 1 || v[0] != "kept" {
+			t.Fatalf("the server dropped x.passthrough (%q), so this test cannot see the module at work: %v", v, got)
+		}
+		assertNoSpoofedHeader(t, got)
+		if v := got.Values("X-User-Name"); len(v) != 1 || v[0] != "Ada" {
+			t.Errorf("X-User-Name %q", v)
+		}
+	})
+
+	t.Run("CORS preflight", func(t *testing.T) {
+		header := http.Header{"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"POST"}}
+		for _, name := range []string{"X-User-Name", "X-User-Claims", "x-user-groups"} {
+			header[name] = []string{"spoofed"}
+		}
+		assertNoSpoofedHeader(t, backendHeaders(t, http.MethodOptions, in.unsigned.url("/mcp"), header))
+		for _, name := range append(append([]string{}, lenientHeaders.underscore...), lenientHeaders.dot...) {
+			if !strings.HasSuffix(name, "passthrough") {
+				header[name] = []string{"spoofed"}
+			}
+		}
+		assertNoSpoofedHeader(t, backendHeaders(t, http.MethodOptions, in.lenient.url("/mcp"), header))
+	})
+}
+
+// backendHeaders sends a request that must pass to the echo backend and
+// returns the request headers the backend received.
+func backendHeaders(t *testing.T, method, target string, header http.Header) http.Header {
+	t.Helper()
+	resp, body := send(t, method, target, header)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: status %d: %s", method, target, resp.StatusCode, body)
+	}
+	var got http.Header
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatalf("%s %s: the backend's answer %q: %v", method, target, body, err)
+	}
+	return got
+}
+
+// assertNoSpoofedHeader checks that no header the backend received carries
+// the value "spoofed".
+func assertNoSpoofedHeader(t *testing.T, got http.Header) {
+	t.Helper()
+	for name, values := range got {
+		for _, v := range values {
+			if v == "spoofed" {
+				t.Errorf("spoofed header %s reached the backend", name)
+			}
+		}
+	}
+}
+
+// tokenPayload decrypts a token made by unsignedToken and returns its
+// payload.
+func (in *integration) tokenPayload(t *testing.T, token string) []byte {
+	t.Helper()
+	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.RSA_OAEP}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := obj.Decrypt(in.rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
 }
 
 func (in *integration) testPlaceholders(t *testing.T) {
@@ -374,18 +494,29 @@ func (in *integration) testSignedTokens(t *testing.T) {
 	if resp, body := send(t, http.MethodGet, in.signed.url("/"), bearer(good)); resp.StatusCode != 200 || body != "signed s-1" {
 		t.Errorf("signed token: %d %q", resp.StatusCode, body)
 	}
-	refused := `Bearer error="invalid_token", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"`
+	// B is the configured issuer, without its trailing '/'.
+	metadata := `resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"`
 	for name, token := range map[string]string{
 		"untrusted signer": in.signedToken(t, testRSAKey(t, 2), map[string]any{"email": "a@b", "aud": "other"}),
 		"wrong audience":   in.signedToken(t, in.issuerKey, map[string]any{"email": "a@b", "aud": "https://elsewhere.example.com"}),
 		"no audience":      in.signedToken(t, in.issuerKey, map[string]any{"email": "a@b"}),
 		"encrypted only":   in.unsignedToken(t, map[string]any{"email": "a@b", "aud": "other"}),
 	} {
-		resp, body := send(t, http.MethodGet, in.signed.url("/"), bearer(token))
-		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") != refused {
-			t.Errorf("%s: %d %q %q", name, resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
-		}
+		t.Run(name, func(t *testing.T) {
+			resp, body := send(t, http.MethodGet, in.signed.url("/"), bearer(token))
+			assertAnswer(t, resp, body, http.StatusUnauthorized, `{"error":"invalid_token"}`, `Bearer error="invalid_token", `+metadata)
+		})
 	}
+	t.Run("no token", func(t *testing.T) {
+		resp, body := send(t, http.MethodGet, in.signed.url("/"), nil)
+		assertAnswer(t, resp, body, http.StatusUnauthorized, `{"error":"invalid_token"}`, `Bearer `+metadata)
+	})
+	t.Run("signed without the scope", func(t *testing.T) {
+		token := in.signedToken(t, in.issuerKey, map[string]any{"sub": "s-1", "email": nil, "aud": "other"})
+		resp, body := send(t, http.MethodGet, in.signed.url("/"), bearer(token))
+		assertAnswer(t, resp, body, http.StatusForbidden, `{"error":"missing_scopes","missing":[{"scope":"email"}]}`,
+			`Bearer error="insufficient_scope", scope="email", `+metadata)
+	})
 }
 
 func (in *integration) testDiscovery(t *testing.T) {
@@ -475,8 +606,15 @@ func (in *integration) testDiscovery(t *testing.T) {
 }
 
 func (in *integration) testRoutesOff(t *testing.T) {
+	// With resource_metadata_path off, the challenges carry no resource_metadata.
+	// The site has a handle_errors block: the module's answers bypass it.
 	resp, body := send(t, http.MethodGet, in.bare.url("/.well-known/jwks.json"), nil)
 	assertAnswer(t, resp, body, http.StatusUnauthorized, `{"error":"invalid_token"}`, "Bearer")
+	resp, body = send(t, http.MethodGet, in.bare.url("/mcp"), bearer("not-a-token"))
+	assertAnswer(t, resp, body, http.StatusUnauthorized, `{"error":"invalid_token"}`, `Bearer error="invalid_token"`)
+	resp, body = send(t, http.MethodGet, in.bare.url("/mcp"), bearer(in.unsignedToken(t, map[string]any{"name": "Ada"})))
+	assertAnswer(t, resp, body, http.StatusForbidden, `{"error":"missing_scopes","missing":[{"scope":"email"}]}`,
+		`Bearer error="insufficient_scope", scope="email"`)
 	preflight := http.Header{"Origin": {"https://app.example.com"}, "Access-Control-Request-Method": {"POST"}}
 	if resp, body := send(t, http.MethodOptions, in.bare.url("/mcp"), preflight); resp.StatusCode != 200 || body != "bare OPTIONS" {
 		t.Errorf("CORS preflight: %d %q", resp.StatusCode, body)

@@ -228,10 +228,14 @@ func isTokenChar(c byte) bool {
 }
 
 // normalizedHeaderName folds the spellings some backends treat as one name:
-// any letter case, and '_' for '-'.
+// any letter case, and '_' or '.' for '-' (CGI maps '-' to '_', and PHP
+// folds '.' to '_' as well).
 func normalizedHeaderName(name string) string {
-	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+	return headerSeparators.Replace(strings.ToLower(name))
 }
+
+// headerSeparators replaces the separators backends fold with '-'.
+var headerSeparators = strings.NewReplacer("_", "-", ".", "-")
 
 // canonicalHeaderName is the form net/http stores a header name under.
 func canonicalHeaderName(name string) string {

@@ -185,7 +185,7 @@ func (v *verifier) verifySignature(nested []byte) ([]byte, error) {
 	}
 	keys, err := v.issuers.candidates(h, alg)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w in the signed token", err)
 	}
 	for _, key := range keys {
 		if payload, err := jws.Verify(nested, jws.WithKey(alg, key.raw)); err == nil {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // stagedFile is data written and synced to a temporary file beside its final
@@ -14,10 +15,21 @@ type stagedFile struct {
 	tmp, path string
 }
 
+// stagedSuffix ends the name of a staged file, which is path's base name
+// with a leading '.', a '.', a random part and this suffix.
+const stagedSuffix = ".tmp"
+
+// isStagedName reports whether name (a base name) is that of a file staged
+// for path, such as an interrupted run leaves behind.
+func isStagedName(name, path string) bool {
+	prefix := "." + filepath.Base(path) + "."
+	return len(name) > len(prefix)+len(stagedSuffix) && strings.HasPrefix(name, prefix) && strings.HasSuffix(name, stagedSuffix)
+}
+
 // stage writes data with permissions perm to a new temporary file in the
 // directory of path and syncs it to disk.
 func stage(path string, data []byte, perm fs.FileMode) (stagedFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*"+stagedSuffix)
 	if err != nil {
 		return stagedFile{}, fmt.Errorf("creating temporary file for %s: %v", path, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Removed describes a file that Clean removed.
@@ -16,27 +17,41 @@ type Removed struct {
 }
 
 // Clean removes the key pair in dir: it overwrites the private key file with
-// random bytes, syncs and removes it, then removes the public key file. It
-// never follows a symbolic link: a link named like a key file is removed
-// itself and its target left alone. A key file name that is neither a
-// regular file nor a link is refused. Clean returns what it removed, in that
-// order; a directory without key files gives an empty list.
+// random bytes, syncs and removes it, then removes the public key file. The
+// temporary files that an interrupted generate or rotate left beside them go
+// the same way (those of the private file overwritten first). It never
+// follows a symbolic link: a link named like a key file is removed itself
+// and its target left alone. A key file name that is neither a regular file
+// nor a link is refused. Clean returns what it removed, in that order; a
+// directory without key files gives an empty list.
 //
 // Overwriting cannot guarantee erasure on SSDs, journaling or copy-on-write
 // filesystems, or in backups; rotating the key is the real remedy.
 func Clean(dir string) ([]Removed, error) {
 	p := PairIn(dir)
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading key directory: %v", err)
+	}
 	var removed []Removed
 	for _, file := range []struct {
 		path        string
 		overwriting bool
 	}{{p.Private, true}, {p.Public, false}} {
-		r, ok, err := removeKeyFile(file.path, file.overwriting)
-		if err != nil {
-			return removed, err
+		paths := []string{file.path}
+		for _, e := range entries {
+			if isStagedName(e.Name(), file.path) {
+				paths = append(paths, filepath.Join(dir, e.Name()))
+			}
 		}
-		if ok {
-			removed = append(removed, r)
+		for _, path := range paths {
+			r, ok, err := removeKeyFile(path, file.overwriting)
+			if err != nil {
+				return removed, err
+			}
+			if ok {
+				removed = append(removed, r)
+			}
 		}
 	}
 	return removed, nil

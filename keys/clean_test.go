@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -99,4 +100,54 @@ func TestCleanRefusesDirectory(t *testing.T) {
 	if info, err := os.Lstat(p.Private); err != nil || !info.IsDir() {
 		t.Errorf("the directory is gone: %v", err)
 	}
+}
+
+// TestCleanRemovesLeftovers: the temporary files an interrupted run left
+// beside the key files (see stage) hold key material too, and go with them.
+func TestCleanRemovesLeftovers(t *testing.T) {
+	p := generateTestPair(t)
+	dir := filepath.Dir(p.Private)
+	leftPrivate := writeFile(t, dir, "."+PrivateFileName+".123456.tmp", readFile(t, p.Private))
+	leftPublic := writeFile(t, dir, "."+PublicFileName+".654321.tmp", readFile(t, p.Public))
+	kept := []string{
+		writeFile(t, dir, "."+PrivateFileName+".bak", []byte("not ours")),
+		writeFile(t, dir, "notes.txt", []byte("not ours")),
+		writeFile(t, dir, "."+PrivateFileName+"..tmp", []byte("not ours")),
+	}
+	if !isStagedName(filepath.Base(mustStage(t, p.Private)), p.Private) {
+		t.Fatal("isStagedName does not recognise the name stage gives a file")
+	}
+
+	removed, err := Clean(dir)
+	if err != nil {
+		t.Fatalf("Clean: %v", err)
+	}
+	want := []Removed{{p.Private, true}, {leftPrivate, true}, {p.Public, false}, {leftPublic, false}}
+	if !slices.Equal(removed, want) {
+		t.Errorf("Clean removed %+v, want %+v", removed, want)
+	}
+	for _, path := range kept {
+		if _, err := os.Lstat(path); err != nil {
+			t.Errorf("Clean removed %s, which is not a key file: %v", path, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(kept) {
+		t.Errorf("the directory holds %d entries after Clean, want %d", len(entries), len(kept))
+	}
+}
+
+// mustStage stages a file for path, removes it again, and returns the
+// name it had.
+func mustStage(t *testing.T, path string) string {
+	t.Helper()
+	s, err := stage(path, []byte("x"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.discard()
+	return s.tmp
 }

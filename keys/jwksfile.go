@@ -60,19 +60,41 @@ func (p Pair) present() ([]string, error) {
 	return found, nil
 }
 
+// replaceable checks that each key file of p that exists is a regular file
+// or a symbolic link, which renaming a new file over it replaces; anything
+// else (a directory) would fail only after the other file was replaced.
+func (p Pair) replaceable() error {
+	for _, path := range []string{p.Private, p.Public} {
+		info, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("checking for existing keys: %v", err)
+		case !info.Mode().IsRegular() && info.Mode()&fs.ModeSymlink == 0:
+			return fmt.Errorf("refusing to replace %s: it is not a regular file (mode %s)", path, info.Mode())
+		}
+	}
+	return nil
+}
+
 // Generate creates a key with NewKey(alg, bits) and writes it into dir: the
 // private JWKS to mcp-private.json (mode 0600) and the public JWKS to
 // mcp-public.json (mode 0644). It creates dir with mode 0700 if needed. Each
 // file is written to a temporary file, synced and renamed into place. If
 // either file exists, Generate returns an error wrapping ErrExist and
-// changes nothing, unless force is set, in which case both are replaced.
+// changes nothing, unless force is set, in which case both are replaced
+// (a key file name taken by anything but a file or a link is refused).
 // alg and bits are checked before anything else.
 func Generate(dir, alg string, bits int, force bool) (Pair, error) {
 	if _, err := checkParams(alg, bits); err != nil {
 		return Pair{}, err
 	}
 	p := PairIn(dir)
-	if !force {
+	if force {
+		if err := p.replaceable(); err != nil {
+			return Pair{}, err
+		}
+	} else {
 		found, err := p.present()
 		if err != nil {
 			return Pair{}, err

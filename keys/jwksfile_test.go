@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -147,6 +148,24 @@ func TestGenerateRefusesToOverwrite(t *testing.T) {
 	}
 }
 
+func TestGenerateForceRefusesDirectory(t *testing.T) {
+	p := generateTestPair(t)
+	private := readFile(t, p.Private)
+	if err := os.Remove(p.Public); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p.Public, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Generate(filepath.Dir(p.Private), AlgRSAOAEP, testBits, true)
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("Generate with force over a directory: %v", err)
+	}
+	if !bytes.Equal(readFile(t, p.Private), private) {
+		t.Error("a refused Generate replaced the private file")
+	}
+}
+
 func TestGenerateUnwritableDir(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "file", []byte("x"))
 	if _, err := Generate(filepath.Join(file, "keys"), AlgRSAOAEP, testBits, false); err == nil {
@@ -181,5 +200,27 @@ func TestEnsure(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, p.Private), private) {
 		t.Fatal("Ensure changed a lone private file")
+	}
+}
+
+// TestWriteFilesStagesBoth: both files are staged before either is renamed
+// into place, so a public file that cannot be written leaves the private
+// file as it was, and no temporary file behind.
+func TestWriteFilesStagesBoth(t *testing.T) {
+	p := generateTestPair(t)
+	private := readFile(t, p.Private)
+	broken := Pair{Private: p.Private, Public: filepath.Join(t.TempDir(), "missing", PublicFileName)}
+	if err := broken.writeFiles([]byte("new private"), []byte("new public")); err == nil {
+		t.Fatal("writeFiles succeeded with a public file in a missing directory")
+	}
+	if !bytes.Equal(readFile(t, p.Private), private) {
+		t.Error("the private file changed although the public file could not be written")
+	}
+	entries, err := os.ReadDir(filepath.Dir(p.Private))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Errorf("the key directory holds %d entries, want the two key files", len(entries))
 	}
 }

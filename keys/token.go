@@ -2,11 +2,8 @@ package keys
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -98,42 +95,4 @@ func sign(payload []byte, key jwk.Key) ([]byte, error) {
 		return nil, fmt.Errorf("signing token: %v", err)
 	}
 	return signed, nil
-}
-
-// ParseClaims parses s, which must be a single JSON object, into claims.
-// Numbers keep their exact digits.
-func ParseClaims(s string) (map[string]any, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, errors.New(`claims are empty: give a JSON object such as '{"sub":"alice"}'`)
-	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("claims are not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("claims are not valid JSON: unexpected data after the object")
-	}
-	claims, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("claims must be a JSON object, not %s", jsonKind(v))
-	}
-	return claims, nil
-}
-
-// jsonKind names the JSON type of a decoded value.
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
-		return "an array"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	default:
-		return "null"
-	}
 }

@@ -252,6 +252,39 @@ func TestParseClaims(t *testing.T) {
 	}
 }
 
+// TestParseClaimsRefusesWhatTheHandlerRefuses: claims that would make a
+// token the handler refuses are refused when they are read.
+func TestParseClaimsRefusesWhatTheHandlerRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		claims, want string
+	}{
+		{`{"sub":"ada","sub":"eve"}`, `member "sub" twice`},
+		{`{"name":"Ada","Name":"Eve"}`, `member "name" twice, also as "Name"`},
+		{`{"sub":"ada","\u0073ub":"eve"}`, `member "sub" twice`},
+		{`{"sub":"ada","ſub":"eve"}`, `also as "ſub"`},
+		{`{"data":{"org":[{"id":1,"ID":2}]}}`, `member "id" twice, also as "ID"`},
+		{`{"IAT":1}`, `claim "IAT" clashes with the iat`},
+		{`{"Exp":1}`, `claim "Exp" clashes with the exp`},
+		{`{"data":"ada"}`, "claim data must be a JSON object"},
+		{`{"data":null}`, "claim data must be a JSON object"},
+		{`{"nbf":"1700000000"}`, "claim nbf must be a number"},
+	} {
+		_, err := ParseClaims(tc.claims)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseClaims(%s) = %v, want an error containing %q", tc.claims, err, tc.want)
+		}
+	}
+	for _, ok := range []string{
+		`{"iat":1,"exp":2}`,
+		`{"a":{"id":1},"b":{"id":2},"c":[{"id":1},{"id":2}]}`,
+		`{"data":{"sub":"ada"},"nbf":1700000000}`,
+	} {
+		if _, err := ParseClaims(ok); err != nil {
+			t.Errorf("ParseClaims(%s): %v", ok, err)
+		}
+	}
+}
+
 // mustFirstKey returns the first key of the key file at path.
 func mustFirstKey(t *testing.T, path string) jwk.Key {
 	t.Helper()
