@@ -30,8 +30,6 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    key_file        <path>                # private JWK or JWKS; default {env.MCP_KEY_FILE_PATH}
 //	    scopes          <claim> [<claim>...]  # required, at least one; repeatable; duplicates are an error
 //	    issuer_keys     <path|https-url>      # issuer's public JWKS: tokens must be signed, then encrypted
-//	    issuer_keys_refresh <duration>        # re-fetch an issuer_keys URL; default 15m; 1m to 24h
-//	    issuer_keys_ca  <pem-file>            # extra CA trusted for an https issuer_keys URL
 //	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
 //	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
 //	    leeway          <duration>            # clock skew for iat/exp/nbf; default 30s; 0 to 5m
@@ -50,6 +48,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    openid_configuration_path  <path>|off # default /.well-known/openid-configuration
 //	    resource_metadata_path     <path>|off # default /.well-known/oauth-protected-resource
 //	}
+//
+// With an issuer_keys URL, two more subdirectives:
+//
+//	issuer_keys_refresh <duration>        # fetch the URL again this often; default 15m; 1m to 24h
+//	issuer_keys_ca      <pem-file>        # CA certificates trusted besides the system's, for a private CA
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume the directive name
 	directive := d.Token()

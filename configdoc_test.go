@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -259,5 +261,122 @@ func TestConfigDocFindsProblems(t *testing.T) {
 	}
 	if got, want := renderDoc("`<a>` <b>\n<c> `x"), "`<a>` &lt;b>\n&lt;c> `x"; got != want {
 		t.Errorf("renderDoc = %q, want %q", got, want)
+	}
+}
+
+// operationsGuidePath is the operator's guide, whose Logs table lists
+// every message the handler logs.
+const operationsGuidePath = "docs/operations.md"
+
+// logMessage is one message the handler logs, at its level.
+type logMessage struct {
+	level, text string
+}
+
+// codeLogMessages finds the messages the package's non-test Go files log:
+// the literal first argument of Warn, Info, Error and Debug calls and of
+// logDebug, and the literal message of logger.Check.
+func codeLogMessages(t *testing.T) []logMessage {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []logMessage
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatalf("parsing %s: %v", name, err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			level, arg := "", 0
+			switch sel.Sel.Name {
+			case "Warn", "Info", "Error", "Debug":
+				level = strings.ToUpper(sel.Sel.Name)
+			case "logDebug":
+				level = "DEBUG"
+			case "Check":
+				if len(call.Args) == 2 {
+					if lvl, ok := call.Args[0].(*ast.SelectorExpr); ok {
+						level = strings.ToUpper(strings.TrimSuffix(lvl.Sel.Name, "Level"))
+						arg = 1
+					}
+				}
+			}
+			if level == "" || len(call.Args) <= arg {
+				return true
+			}
+			if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				text, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
+				}
+				found = append(found, logMessage{level, text})
+			}
+			return true
+		})
+	}
+	return found
+}
+
+// guideLogRow matches a row of the guide's Logs table: level, then the
+// message in backticks, ending in "..." where the guide shortens it.
+var guideLogRow = regexp.MustCompile("^\\| (DEBUG|INFO|WARN|ERROR) \\| `([^`]+)`")
+
+// guideLogMessages reads the Logs table of the operator's guide.
+func guideLogMessages(t *testing.T) []logMessage {
+	t.Helper()
+	data, err := os.ReadFile(operationsGuidePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []logMessage
+	for _, line := range strings.Split(string(data), "\n") {
+		if m := guideLogRow.FindStringSubmatch(line); m != nil {
+			rows = append(rows, logMessage{m[1], m[2]})
+		}
+	}
+	if len(rows) == 0 {
+		t.Fatalf("%s has no Logs table", operationsGuidePath)
+	}
+	return rows
+}
+
+// shortened reports whether a guide's message text matches code's: equal,
+// or a prefix of it when the guide ends the text in "...".
+func shortened(guide, code string) bool {
+	if prefix, ok := strings.CutSuffix(guide, "..."); ok {
+		return strings.HasPrefix(code, strings.TrimRight(prefix, " ;,:"))
+	}
+	return guide == code
+}
+
+// TestOperationsGuideLogMessages: every message the guide quotes is logged
+// by the code verbatim, at the level the guide gives, and every message the
+// code logs is in the guide.
+func TestOperationsGuideLogMessages(t *testing.T) {
+	code, guide := codeLogMessages(t), guideLogMessages(t)
+	matches := func(g, c logMessage) bool { return g.level == c.level && shortened(g.text, c.text) }
+	for _, g := range guide {
+		if !slices.ContainsFunc(code, func(c logMessage) bool { return matches(g, c) }) {
+			t.Errorf("%s quotes %s %q, which the code does not log", operationsGuidePath, g.level, g.text)
+		}
+	}
+	for _, c := range code {
+		if !slices.ContainsFunc(guide, func(g logMessage) bool { return matches(g, c) }) {
+			t.Errorf("the code logs %s %q, which %s does not list", c.level, c.text, operationsGuidePath)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +106,33 @@ func (c *issuerKeysClient) Get(u string) (*http.Response, error) {
 	}
 	res.Body = io.NopCloser(bytes.NewReader(body))
 	return res, nil
+}
+
+// fetchFailure is the error of a failed fetch of location without the
+// prefixes with which jwx, httprc and net/http each name the URL again, so
+// that a message that names the URL once says "unexpected status 503
+// Service Unavailable" rather than "failed to fetch URL: failed to fetch
+// URL: unexpected status ...". Other text is kept as it is.
+func fetchFailure(location string, err error) error {
+	quoted := strconv.Quote(location)
+	prefixes := []string{
+		"refresh error (" + quoted + "): ",
+		"failed to fetch " + quoted + ": ",
+		"failed to transform HTTP response for " + quoted + ": ",
+		"failed to parse JWK set at " + quoted + ": ",
+		"failed to execute PostFetch: ",
+		"Get " + quoted + ": ",
+	}
+	msg := err.Error()
+	for stripped := true; stripped; {
+		stripped = false
+		for _, prefix := range prefixes {
+			if rest, ok := strings.CutPrefix(msg, prefix); ok && rest != "" {
+				msg, stripped = rest, true
+			}
+		}
+	}
+	return errors.New(msg)
 }
 
 // isIssuerKeysURL reports whether issuer_keys names a URL rather than a file.

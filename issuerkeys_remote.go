@@ -115,7 +115,7 @@ func newRemoteIssuerKeys(ctx context.Context, cfg remoteIssuerKeysConfig) (*remo
 	}
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("issuer_keys %s: fetching the issuer's keys: %v", r.url, err)
+		return nil, fmt.Errorf("issuer_keys %s: fetching the issuer's keys: %v", r.url, fetchFailure(r.url, err))
 	}
 	return r, nil
 }
@@ -170,7 +170,9 @@ func (r *remoteIssuerKeys) refreshNow() error {
 	ctx, cancel := context.WithTimeout(r.client.ctx, r.refreshWait)
 	defer cancel()
 	set, err := jwk.Fetch(ctx, r.url, jwk.WithHTTPClient(r.client))
-	if err == nil {
+	if err != nil {
+		err = fetchFailure(r.url, err)
+	} else {
 		_, err = r.install(set)
 	}
 	r.report(refreshUnknownKID, err)
@@ -209,7 +211,7 @@ func (r *remoteIssuerKeys) install(set jwk.Set) (first bool, err error) {
 
 // scheduledRefreshFailed receives the errors of background refreshes.
 func (r *remoteIssuerKeys) scheduledRefreshFailed(err error) {
-	r.report(refreshScheduled, err)
+	r.report(refreshScheduled, fetchFailure(r.url, err))
 }
 
 // report logs and counts one refresh. A failure is a warning: the last
@@ -256,14 +258,10 @@ func (h *Handler) loadIssuers(ctx context.Context) (issuerKeys, error) {
 	if err := h.checkIssuerKeysSource(); err != nil {
 		return nil, err
 	}
-	refresh := defaultIssuerKeysRefresh
-	if h.IssuerKeysRefresh != 0 {
-		refresh = time.Duration(h.IssuerKeysRefresh)
-	}
 	remote, err := newRemoteIssuerKeys(ctx, remoteIssuerKeysConfig{
 		url:     h.IssuerKeys,
 		caFile:  h.IssuerKeysCA,
-		refresh: refresh,
+		refresh: h.issuerKeysRefresh(),
 		logger:  h.logger,
 		observe: h.metrics.issuerKeyRefresh,
 	})
@@ -272,4 +270,12 @@ func (h *Handler) loadIssuers(ctx context.Context) (issuerKeys, error) {
 	}
 	h.remote = remote
 	return remote, nil
+}
+
+// issuerKeysRefresh is issuer_keys_refresh, or its default when unset.
+func (h *Handler) issuerKeysRefresh() time.Duration {
+	if h.IssuerKeysRefresh != 0 {
+		return time.Duration(h.IssuerKeysRefresh)
+	}
+	return defaultIssuerKeysRefresh
 }

@@ -188,8 +188,9 @@ func (f *remoteFixture) warnings() []observer.LoggedEntry {
 	return f.logs.FilterLevelExact(zapcore.WarnLevel).All()
 }
 
-// checkWarning requires a failed-refresh warning naming the URL, the
-// trigger and an error containing want.
+// checkWarning requires a failed-refresh warning with the trigger, the URL
+// in its issuer_keys field (and not again in the error), and an error
+// containing want.
 func (f *remoteFixture) checkWarning(t testing.TB, trigger, want string) {
 	t.Helper()
 	for _, entry := range f.warnings() {
@@ -200,13 +201,21 @@ func (f *remoteFixture) checkWarning(t testing.TB, trigger, want string) {
 		if fields["issuer_keys"] != f.srv.jwksURL() {
 			t.Errorf("warning names %v, want the URL %s", fields["issuer_keys"], f.srv.jwksURL())
 		}
-		if msg, _ := fields["error"].(string); !strings.Contains(msg, want) {
+		msg, _ := fields["error"].(string)
+		if !strings.Contains(msg, want) {
 			t.Errorf("warning error %q does not contain %q", msg, want)
+		}
+		if strings.Contains(msg, f.srv.jwksURL()) {
+			t.Errorf("warning error %q repeats the URL of the issuer_keys field", msg)
 		}
 		return
 	}
 	t.Errorf("no warning with trigger %s; logged: %v", trigger, f.logs.All())
 }
+
+// refreshWaitLimit bounds the wait for a scheduled refresh at a 1s
+// interval: generous, so a loaded machine only makes the test slower.
+const refreshWaitLimit = 60 * time.Second
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
@@ -261,7 +270,7 @@ func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
 	f.remote.refreshEvery = time.Hour // no unknown-kid refresh may help
 	f.remote.lastForced = time.Now()
 	srv.serve(t, sigKey(t, newKey, "new"))
-	waitFor(t, 10*time.Second, "a scheduled refresh", func() bool { return f.refreshes.count("scheduled/success") > 0 })
+	waitFor(t, refreshWaitLimit, "a scheduled refresh", func() bool { return f.refreshes.count("scheduled/success") > 0 })
 	f.accept(t, f.token(t, newKey, "new"), "token of the key served since")
 	if _, err := f.v.verify(f.token(t, oldKey, "old")); !errors.Is(err, ErrUnknownKeyID) {
 		t.Errorf("token of the retired key: got %v, want ErrUnknownKeyID", err)
@@ -279,9 +288,9 @@ func TestRemoteIssuerKeysIssuerDown(t *testing.T) {
 	if _, err := f.v.verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
 		t.Errorf("unknown kid while the issuer is down: got %v, want ErrUnknownKeyID", err)
 	}
-	f.checkWarning(t, refreshUnknownKID, srv.jwksURL())
-	waitFor(t, 10*time.Second, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
-	f.checkWarning(t, refreshScheduled, srv.jwksURL())
+	f.checkWarning(t, refreshUnknownKID, "connection refused")
+	waitFor(t, refreshWaitLimit, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
+	f.checkWarning(t, refreshScheduled, "connection refused")
 	f.accept(t, f.token(t, oldKey, "old"), "token of the last good key while the issuer is down")
 	if got := f.refreshes.count("unknown_kid/failure"); got != 1 {
 		t.Errorf("unknown_kid/failure counted %d times, want 1", got)
@@ -336,8 +345,8 @@ func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
 	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	srv.serveRaw(http.StatusOK, []byte(`{"keys":[{"kty":"EC"}]}`))
-	waitFor(t, 10*time.Second, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
-	f.checkWarning(t, refreshScheduled, srv.jwksURL())
+	waitFor(t, refreshWaitLimit, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
+	f.checkWarning(t, refreshScheduled, "crv")
 	f.accept(t, f.token(t, oldKey, "old"), "token of the last good key")
 }
 
@@ -442,27 +451,38 @@ func TestRemoteIssuerKeysRateLimit(t *testing.T) {
 	}
 }
 
-// TestRemoteIssuerKeysSingleSchedule: unknown-kid refreshes do not add
-// periodic refreshes (httprc v1 would add one per jwk.Cache.Refresh call).
+// TestRemoteIssuerKeysSingleSchedule: unknown-kid refreshes fetch beside
+// jwk.Cache, not through it. httprc v1 adds one more periodic refresh for
+// every jwk.Cache.Refresh call, so a refresh through the cache would leave
+// its new keys in the cache and one more schedule behind; the cache still
+// holding the keys of the start shows that no such call was made.
 func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 	oldKey := testECKey(t, 0)
 	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
-	f := newRemoteFixture(t, srv, time.Second)
-	f.remote.refreshEvery = time.Millisecond
+	f := newRemoteFixture(t, srv, time.Hour)
+	f.remote.refreshEvery = 0 // every unknown kid fetches
 	for i := 0; i < 5; i++ {
-		h, _ := parseJOSEHeader([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"k%d"}`, i)))
-		time.Sleep(2 * time.Millisecond)
-		_, _ = f.remote.candidates(h, jwa.ES256)
+		srv.serve(t, sigKey(t, oldKey, "old"), sigKey(t, testECKey(t, 1), fmt.Sprintf("k%d", i)))
+		h, err := parseJOSEHeader([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"k%d"}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.remote.candidates(h, jwa.ES256); err != nil {
+			t.Fatalf("kid k%d after its refresh: %v", i, err)
+		}
 	}
 	if got := f.refreshes.count("unknown_kid/success"); got != 5 {
 		t.Fatalf("unknown_kid/success counted %d times, want 5", got)
 	}
-	before := f.refreshes.count("scheduled/success")
-	// One schedule fires every 1 to 2 s (the interval plus up to one 1 s
-	// window): one to three times in 3 s. Six schedules would fire 6 to 18.
-	time.Sleep(3 * time.Second)
-	if got := f.refreshes.count("scheduled/success") - before; got < 1 || got > 3 {
-		t.Errorf("%d scheduled refreshes in 3s at a 1s interval, want 1 to 3", got)
+	if got := srv.hits.Load(); got != 6 {
+		t.Errorf("fetched %d times, want 6 (start and five unknown kids)", got)
+	}
+	cached, err := f.remote.cache.Get(context.Background(), srv.jwksURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.Len() != 1 {
+		t.Errorf("the cache holds %d keys, want the 1 of the start: an unknown-kid refresh went through jwk.Cache.Refresh", cached.Len())
 	}
 }
 
@@ -521,35 +541,118 @@ func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, part)
 				}
 			}
+			if n := strings.Count(err.Error(), tc.url); n > 1 {
+				t.Errorf("error %q names the URL %d times, want once", err, n)
+			}
 		})
 	}
 }
 
-// TestRemoteIssuerKeysCleanup: Cleanup stops the scheduled refreshes.
-func TestRemoteIssuerKeysCleanup(t *testing.T) {
+// TestRemoteIssuerKeysStopsCaddy: with the built Caddy, `caddy validate`
+// fetches the issuer's keys through issuer_keys_ca, and `caddy run` exits
+// non-zero, naming the URL once, when the first fetch fails.
+func TestRemoteIssuerKeysStopsCaddy(t *testing.T) {
+	bin := cliCaddy(t)
 	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	dir := t.TempDir()
+	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
+	caddyfile := writeFile(t, dir, "Caddyfile", []byte(fmt.Sprintf(`{
+	admin off
+	auto_https off
+}
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+	mcp_jwe_auth {
+		key_file %s
+		scopes email
+		issuer_keys %s
+		issuer_keys_ca %s
+		audience %s
+	}
+	respond "ok"
+}
+`, freePort(t), keyFile, srv.jwksURL(), srv.caFile(t), remoteAudience)))
+
+	if res := cliRun(t, bin, nil, "validate", "--config", caddyfile, "--adapter", "caddyfile"); res.code != 0 {
+		t.Fatalf("caddy validate with a reachable issuer: exit %d\n%s", res.code, res.out)
+	}
+	if got := srv.hits.Load(); got != 1 {
+		t.Errorf("caddy validate fetched %d times, want 1", got)
+	}
+
+	srv.serveRaw(http.StatusServiceUnavailable, []byte("down for maintenance"))
+	res := cliRun(t, bin, nil, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	if res.code == 0 {
+		t.Fatalf("caddy run started without the issuer's keys\n%s", res.out)
+	}
+	want := fmt.Sprintf("issuer_keys %s: fetching the issuer's keys: unexpected status 503 Service Unavailable", srv.jwksURL())
+	if !strings.Contains(res.text, want) {
+		t.Errorf("caddy run output lacks %q:\n%s", want, res.text)
+	}
+	if n := strings.Count(res.text, srv.jwksURL()); n != 1 {
+		t.Errorf("caddy run output names the URL %d times, want once:\n%s", n, res.text)
+	}
+}
+
+// TestRemoteIssuerKeysCleanup: after Cleanup the issuer is never asked
+// again. Every fetch, scheduled or for an unknown kid, goes through the
+// client, whose context Cleanup ends.
+func TestRemoteIssuerKeysCleanup(t *testing.T) {
+	key := testECKey(t, 0)
+	srv := newJWKSServer(t, sigKey(t, key, "old"))
 	h, err := provisionRemote(t, func(h *Handler) {
 		h.IssuerKeys, h.IssuerKeysCA = srv.jwksURL(), srv.caFile(t)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Provision used the 1m minimum; a second one runs on its own schedule.
-	r, err := newRemoteIssuerKeys(context.Background(), remoteIssuerKeysConfig{url: srv.jwksURL(), caFile: srv.caFile(t), refresh: time.Second})
-	if err != nil {
-		t.Fatal(err)
+	if got := srv.hits.Load(); got != 1 {
+		t.Fatalf("Provision fetched %d times, want 1", got)
 	}
-	h.remote.close()
-	h.remote = r
-	waitFor(t, 10*time.Second, "a scheduled refresh", func() bool { return srv.hits.Load() >= 3 })
 	if err := h.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // a fetch already under way may finish
-	stopped := srv.hits.Load()
-	time.Sleep(2500 * time.Millisecond)
-	if got := srv.hits.Load(); got != stopped {
-		t.Errorf("fetched %d times after Cleanup", got-stopped)
+	if _, err := h.remote.client.Get(srv.jwksURL()); !errors.Is(err, context.Canceled) {
+		t.Errorf("a fetch after Cleanup: got %v, want context.Canceled", err)
+	}
+	hdr, err := parseJOSEHeader([]byte(`{"alg":"ES256","kid":"after-cleanup"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.remote.candidates(hdr, jwa.ES256); !errors.Is(err, ErrUnknownKeyID) {
+		t.Errorf("unknown kid after Cleanup: got %v, want ErrUnknownKeyID", err)
+	}
+	if got := srv.hits.Load(); got != 1 {
+		t.Errorf("the issuer was asked %d times after Cleanup", got-1)
+	}
+}
+
+// TestIssuerKeysRefreshDefault: an unset issuer_keys_refresh means 15m.
+func TestIssuerKeysRefreshDefault(t *testing.T) {
+	if got := (&Handler{}).issuerKeysRefresh(); got != 15*time.Minute {
+		t.Errorf("default refresh %v, want 15m", got)
+	}
+	if got := (&Handler{IssuerKeysRefresh: caddy.Duration(time.Hour)}).issuerKeysRefresh(); got != time.Hour {
+		t.Errorf("refresh %v, want 1h", got)
+	}
+}
+
+// TestFetchFailure: the wrappers that repeat the URL are dropped, the
+// cause is kept.
+func TestFetchFailure(t *testing.T) {
+	const u = "https://login.example.com/jwks"
+	tests := []struct{ in, want string }{
+		{`failed to fetch "` + u + `": failed to fetch "` + u + `": Get "` + u + `": dial tcp 127.0.0.1:1: connect: connection refused`, "dial tcp 127.0.0.1:1: connect: connection refused"},
+		{`failed to fetch "` + u + `": failed to fetch "` + u + `": unexpected status 404 Not Found`, "unexpected status 404 Not Found"},
+		{`refresh error ("` + u + `"): failed to transform HTTP response for "` + u + `": failed to parse JWK set at "` + u + `": failed to unmarshal JWK set: invalid character '<'`, "failed to unmarshal JWK set: invalid character '<'"},
+		{`failed to fetch "` + u + `": failed to transform HTTP response for "` + u + `": failed to execute PostFetch: holds no public signature key`, "holds no public signature key"},
+		{`Get "https://cdn.example.com/jwks": tls: failed to verify certificate`, `Get "https://cdn.example.com/jwks": tls: failed to verify certificate`},
+		{"holds no public signature key", "holds no public signature key"},
+	}
+	for _, tc := range tests {
+		if got := fetchFailure(u, errors.New(tc.in)).Error(); got != tc.want {
+			t.Errorf("fetchFailure(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
 

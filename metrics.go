@@ -84,6 +84,11 @@ type metrics struct {
 	cacheMisses  prometheus.Counter     //
 	keyOperation prometheus.Histogram   //
 	refreshes    *prometheus.CounterVec // trigger, result
+
+	// outcomes and invalidTokens are the series of requests, resolved once
+	// so that counting a request looks up no label values.
+	outcomes      map[string]prometheus.Counter // by outcome, except invalid_token
+	invalidTokens map[string]prometheus.Counter // invalid_token, by reason class
 }
 
 // newMetrics registers the collectors in registry, or reuses the ones
@@ -132,15 +137,18 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 }
 
 // initSeries creates every outcome and reason series at 0, so rates can be
-// computed from the first scrape on.
+// computed from the first scrape on, and keeps them for counting.
 func (m *metrics) initSeries() {
+	m.outcomes = make(map[string]prometheus.Counter)
 	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeBusy, outcomeDiscovery, outcomePreflight} {
-		m.requests.WithLabelValues(outcome, "")
+		m.outcomes[outcome] = m.requests.WithLabelValues(outcome, "")
+	}
+	m.invalidTokens = map[string]prometheus.Counter{
+		reasonOther: m.requests.WithLabelValues(outcomeInvalidToken, reasonOther),
 	}
 	for _, rc := range reasonClasses {
-		m.requests.WithLabelValues(outcomeInvalidToken, rc.class)
+		m.invalidTokens[rc.class] = m.requests.WithLabelValues(outcomeInvalidToken, rc.class)
 	}
-	m.requests.WithLabelValues(outcomeInvalidToken, reasonOther)
 }
 
 // registerOrReuse registers c, or returns the collector registered before
@@ -167,7 +175,7 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) (C,
 // request counts a request that ended with outcome (not invalid_token).
 func (m *metrics) request(outcome string) {
 	if m != nil {
-		m.requests.WithLabelValues(outcome, "").Inc()
+		m.outcomes[outcome].Inc()
 	}
 }
 
@@ -181,7 +189,7 @@ func (m *metrics) refused(err error) {
 		m.request(outcomeBusy)
 		return
 	}
-	m.requests.WithLabelValues(outcomeInvalidToken, reasonClass(err)).Inc()
+	m.invalidTokens[reasonClass(err)].Inc()
 }
 
 // cacheLookup counts a lookup in the verified-token cache.

@@ -1,6 +1,7 @@
 package mcpjweauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -8,12 +9,15 @@ import (
 	"go/token"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -176,6 +180,86 @@ func TestMetricsThroughCaddy(t *testing.T) {
 		{"caddy_mcp_jwe_auth_issuer_key_refreshes_total", nil, 0},
 	})
 	checkLabelsBounded(t, after)
+}
+
+// TestMetricsBusy: a request that finds every private-key operation slot
+// taken is answered 503 and counted as busy in the config's registry; a
+// cached token is not held up and counts as accepted.
+func TestMetricsBusy(t *testing.T) {
+	key := testRSAKey(t, 0)
+	h := &Handler{
+		KeyFile:       writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc")),
+		Scopes:        []string{"name"},
+		AllowUnsigned: true,
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := h.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seal := func(name string) string {
+		return joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name}), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
+	}
+	serve := func(token string) int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "http://mcp.example.com/mcp", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req = req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+		rec := httptest.NewRecorder()
+		next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
+			w.WriteHeader(http.StatusOK)
+			return nil
+		})
+		if err := h.ServeHTTP(rec, req, next); err != nil {
+			t.Fatalf("ServeHTTP: %v", err)
+		}
+		return rec.Code
+	}
+	cached := seal("ada")
+	if got := serve(cached); got != http.StatusOK {
+		t.Fatalf("a token with free slots: %d, want 200", got)
+	}
+	h.gate, _ = fullGate(t, 2, time.Millisecond) // every slot taken, never given back
+	if got := serve(seal("bob")); got != http.StatusServiceUnavailable {
+		t.Errorf("a new token with every slot taken: %d, want 503", got)
+	}
+	if got := serve(cached); got != http.StatusOK {
+		t.Errorf("a cached token with every slot taken: %d, want 200", got)
+	}
+
+	families, err := ctx.GetMetricsRegistry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, family := range families {
+		for _, m := range family.GetMetric() {
+			name := family.GetName()
+			for _, label := range m.GetLabel() {
+				if label.GetName() == "outcome" {
+					name += "/" + label.GetValue()
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				counts[name] += m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				counts[name] += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for name, want := range map[string]float64{
+		"caddy_mcp_jwe_auth_requests_total/busy":            1,
+		"caddy_mcp_jwe_auth_requests_total/accepted":        2,
+		"caddy_mcp_jwe_auth_requests_total/invalid_token":   0,
+		"caddy_mcp_jwe_auth_cache_hits_total":               1,
+		"caddy_mcp_jwe_auth_cache_misses_total":             2,
+		"caddy_mcp_jwe_auth_key_operation_duration_seconds": 1,
+	} {
+		if counts[name] != want {
+			t.Errorf("%s = %v, want %v", name, counts[name], want)
+		}
+	}
 }
 
 // checkLabelsBounded requires every label value of the module's metrics to

@@ -52,7 +52,8 @@ type Handler struct {
 	// others can read is accepted with a warning.
 	KeyFile string `json:"key_file,omitempty"`
 
-	// Claims every token must carry (not null). Required, at least one.
+	// Claims every token must carry (not null). Required, at least one;
+	// each unique and without a space, `"` or `\`.
 	// A token that lacks any of them is answered with 403 missing_scopes.
 	Scopes []string `json:"scopes,omitempty"`
 

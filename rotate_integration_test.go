@@ -1,53 +1,119 @@
 package mcpjweauth
 
 import (
-	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
 
-// reloadCaddy makes the in-process Caddy load its current config again,
-// which reads the key files anew. Caddy skips a /load whose config equals
-// the running one unless the request carries Cache-Control: must-revalidate.
-func reloadCaddy(t *testing.T) {
+// caddyStartLimit bounds the wait for a started Caddy to answer.
+const caddyStartLimit = 60 * time.Second
+
+// runningCaddy is the built Caddy running a Caddyfile in a process of its
+// own, stopped when the test ends.
+type runningCaddy struct {
+	bin, caddyfile string
+	log            string // path of its stdout and stderr
+}
+
+// startCaddy runs `caddy run --config caddyfile` with HOME and the XDG
+// directories in a temporary directory, and waits until ready answers 200.
+func startCaddy(t *testing.T, bin, caddyfile, ready string) *runningCaddy {
 	t.Helper()
-	admin := fmt.Sprintf("http://localhost:%d", adminPort)
-	resp, err := http.Get(admin + "/config/")
-	if err != nil {
-		t.Fatalf("reading the running config: %v", err)
-	}
-	config, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("reading the running config: status %d, %v", resp.StatusCode, err)
-	}
-	req, err := http.NewRequest(http.MethodPost, admin+"/load", bytes.NewReader(config))
+	home := t.TempDir()
+	c := &runningCaddy{bin: bin, caddyfile: caddyfile, log: filepath.Join(home, "caddy.log")}
+	logFile, err := os.Create(c.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Cache-Control", "must-revalidate")
-	resp, err = http.DefaultClient.Do(req)
+	cmd := exec.Command(bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	cmd.Dir = home
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting caddy: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(caddyStartLimit)
+	for {
+		select {
+		case <-exited:
+			t.Fatalf("caddy run exited:\n%s", c.output(t))
+		default:
+		}
+		if resp, err := client.Get(ready); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("caddy did not answer %s within %s:\n%s", ready, caddyStartLimit, c.output(t))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// output is what the running Caddy has logged so far.
+func (c *runningCaddy) output(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(c.log)
 	if err != nil {
-		t.Fatalf("reloading: %v", err)
+		return err.Error()
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("reloading: status %d: %s", resp.StatusCode, body)
+	return string(data)
+}
+
+// cli runs the same Caddy binary with args and fails the test unless it
+// exits 0.
+func (c *runningCaddy) cli(t *testing.T, args ...string) {
+	t.Helper()
+	if res := cliRun(t, c.bin, nil, args...); res.code != 0 {
+		t.Fatalf("caddy %v: exit %d\n%s", args, res.code, res.out)
 	}
+}
+
+// reload runs `caddy reload` on the Caddyfile, which reaches the running
+// Caddy through the admin address the Caddyfile names.
+func (c *runningCaddy) reload(t *testing.T, extra ...string) {
+	t.Helper()
+	c.cli(t, append([]string{"reload", "--config", c.caddyfile, "--adapter", "caddyfile"}, extra...)...)
 }
 
 // statusWith sends GET url with the bearer token and returns the status.
 func statusWith(t *testing.T, url, token string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,16 +127,57 @@ func statusWith(t *testing.T, url, token string) int {
 	return resp.StatusCode
 }
 
-// TestRotateWithRunningCaddy walks the rotation runbook against a running
-// Caddy: tokens made for the previous key keep working after a rotation,
-// and stop working once the old key is pruned; a token made after the
-// rotation uses the new key.
+// mintForFirstKey is a token for name, encrypted by go-jose to the first
+// key of the public JWKS at path, as a token issuer that takes the first
+// key does.
+func mintForFirstKey(t *testing.T, path, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(data, &set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("go-jose cannot read a key from %s: %v", path, err)
+	}
+	first := set.Keys[0]
+	claims := claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name})
+	return joseEncrypt(t, claims, jose.KeyAlgorithm(first.Algorithm), jose.A256GCM, first.Key, first.KeyID, nil)
+}
+
+// publishedKIDs returns the kids of the JWKS the running Caddy publishes.
+func publishedKIDs(t *testing.T, url string) []string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatalf("go-jose cannot read the published JWKS: %v", err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.KeyID)
+	}
+	return kids
+}
+
+// TestRotateWithRunningCaddy walks the rotation runbook with the built
+// Caddy: `caddy mcp-keys rotate`, `caddy reload --force`; tokens made for
+// the previous key keep working after a rotation and stop once the old key
+// is pruned or a rotation keeps no old key. A reload without --force leaves
+// the running key set alone, which is why the runbook says --force.
 func TestRotateWithRunningCaddy(t *testing.T) {
+	bin := cliCaddy(t)
 	dir := filepath.Join(t.TempDir(), "keys")
-	mcpKeys(t, "generate", "-o", dir, "--size", "2048")
 	p := keys.PairIn(dir)
 	s := site{freePort(t)}
-	newCaddy(t, fmt.Sprintf(`
+	caddyfile := writeFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
+	admin 127.0.0.1:%d
+	auto_https off
+}
 %s {
 	bind 127.0.0.1
 	mcp_jwe_auth {
@@ -80,41 +187,50 @@ func TestRotateWithRunningCaddy(t *testing.T) {
 	}
 	respond "hello {http.auth.user.name}" 200
 }
-`, s.url(""), p.Private))
-	url := s.url("/mcp")
-	mint := func(name string) string {
-		t.Helper()
-		return strings.TrimSpace(mcpKeys(t, "token", "--key", p.Public, "--claims", `{"sub":"`+name+`","name":"`+name+`"}`))
+`, freePort(t), s.url(""), p.Private)))
+	if res := cliRun(t, bin, nil, "mcp-keys", "generate", "-o", dir, "--size", "2048"); res.code != 0 {
+		t.Fatalf("caddy mcp-keys generate: exit %d\n%s", res.code, res.out)
 	}
-	expect := func(step string, want map[string]int, tokens map[string]string) {
+	jwksURL := s.url("/.well-known/jwks.json")
+	c := startCaddy(t, bin, caddyfile, jwksURL)
+	url := s.url("/mcp")
+	tokens := map[string]string{}
+	expect := func(step string, want map[string]int) {
 		t.Helper()
 		for name, status := range want {
 			if got := statusWith(t, url, tokens[name]); got != status {
-				t.Errorf("%s: %s answered %d, want %d", step, name, got, status)
+				t.Errorf("%s: the token %s answered %d, want %d", step, name, got, status)
 			}
 		}
 	}
-	tokens := map[string]string{"T1": mint("one")}
-	first := fileKIDs(t, p.Private)[0]
-	expect("before rotating", map[string]int{"T1": 200}, tokens)
+	tokens["T1"] = mintForFirstKey(t, p.Public, "one")
+	first := publishedKIDs(t, jwksURL)
+	expect("before rotating", map[string]int{"T1": 200})
 
-	mcpKeys(t, "rotate", "-o", dir)
-	reloadCaddy(t)
-	tokens["T2"] = mint("two")
-	kids := fileKIDs(t, p.Private)
-	if len(kids) != 2 || kids[1] != first || tokenKID(t, tokens["T2"]) != kids[0] || tokenKID(t, tokens["T1"]) != first {
-		t.Fatalf("after rotate the key file holds %v (first key was %q); T1 uses %q, T2 %q",
-			kids, first, tokenKID(t, tokens["T1"]), tokenKID(t, tokens["T2"]))
+	c.cli(t, "mcp-keys", "rotate", "-o", dir)
+	tokens["T2"] = mintForFirstKey(t, p.Public, "two")
+	c.reload(t)
+	expect("after rotate and a reload without --force", map[string]int{"T1": 200, "T2": 401})
+	if got := publishedKIDs(t, jwksURL); !slices.Equal(got, first) {
+		t.Errorf("a reload without --force publishes %v, want the old %v", got, first)
 	}
-	expect("after rotate and reload", map[string]int{"T1": 200, "T2": 200}, tokens)
 
-	mcpKeys(t, "rotate", "-o", dir, "--prune", "--keep", "0")
-	reloadCaddy(t)
-	expect("after rotate --prune --keep 0 and reload", map[string]int{"T1": 401, "T2": 200}, tokens)
+	c.reload(t, "--force")
+	rotated := publishedKIDs(t, jwksURL)
+	if len(rotated) != 2 || rotated[1] != first[0] {
+		t.Fatalf("after rotate and reload the published kids are %v, want a new key before %v", rotated, first)
+	}
+	expect("after rotate and reload --force", map[string]int{"T1": 200, "T2": 200})
 
-	// A plain rotate --keep 0 makes a new key and drops every other one.
-	mcpKeys(t, "rotate", "-o", dir, "--keep", "0")
-	reloadCaddy(t)
-	tokens["T3"] = mint("three")
-	expect("after rotate --keep 0 and reload", map[string]int{"T1": 401, "T2": 401, "T3": 200}, tokens)
+	c.cli(t, "mcp-keys", "rotate", "-o", dir, "--prune", "--keep", "0")
+	c.reload(t, "--force")
+	expect("after rotate --prune --keep 0 and reload", map[string]int{"T1": 401, "T2": 200})
+
+	c.cli(t, "mcp-keys", "rotate", "-o", dir, "--keep", "0")
+	tokens["T3"] = mintForFirstKey(t, p.Public, "three")
+	c.reload(t, "--force")
+	expect("after rotate --keep 0 and reload", map[string]int{"T1": 401, "T2": 401, "T3": 200})
+	if got := publishedKIDs(t, jwksURL); len(got) != 1 || slices.Contains(rotated, got[0]) {
+		t.Errorf("after rotate --keep 0 the published kids are %v, want one new key", got)
+	}
 }
