@@ -29,7 +29,7 @@ keys: build
 		$(CADDY) mcp-keys generate -o $(KEYS_DIR); \
 	fi
 
-## run: the demo MCP server behind Caddy with Caddyfile.example, on http://127.0.0.1:$(PORT)
+## run: the demo MCP server behind Caddy with Caddyfile.example, on http://127.0.0.1:$(PORT) (MCP_PORT: the demo server's port, default 9000)
 run: keys
 	@CADDY=$(CADDY) WHOAMI=$(WHOAMI) KEYS_DIR=$(KEYS_DIR) PORT=$(PORT) ./examples/run-demo.sh
 

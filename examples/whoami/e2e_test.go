@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,13 +208,58 @@ func (s *stack) requests(t *testing.T) int64 {
 // connectThroughCaddy connects the SDK's MCP client to siteURL/mcp, sending
 // header (the bearer token, and whatever else a test adds) with every request.
 func connectThroughCaddy(ctx context.Context, siteURL string, header http.Header) (*mcp.ClientSession, error) {
+	return connectRecording(ctx, siteURL, header, new(responseRecorder))
+}
+
+// connectRecording is connectThroughCaddy, with the status and headers of
+// every answer the client gets kept in rec.
+func connectRecording(ctx context.Context, siteURL string, header http.Header, rec *responseRecorder) (*mcp.ClientSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-client", Version: "1.0.0"}, nil)
 	return client.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:   siteURL + mcpPath,
-		HTTPClient: &http.Client{Transport: headerTransport{header: header, base: http.DefaultTransport}},
+		HTTPClient: &http.Client{Transport: rec.wrap(headerTransport{header: header, base: http.DefaultTransport})},
 		MaxRetries: -1,
 	}, nil)
 }
+
+// responseRecorder keeps the status and headers of the answers an HTTP client
+// got, in order.
+type responseRecorder struct {
+	mu        sync.Mutex
+	responses []recordedResponse
+}
+
+// recordedResponse is one answer seen by a responseRecorder.
+type recordedResponse struct {
+	status int
+	header http.Header
+}
+
+// wrap returns a RoundTripper that sends with base and records each answer.
+func (r *responseRecorder) wrap(base http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := base.RoundTrip(req)
+		if err == nil {
+			r.mu.Lock()
+			r.responses = append(r.responses, recordedResponse{resp.StatusCode, resp.Header.Clone()})
+			r.mu.Unlock()
+		}
+		return resp, err
+	})
+}
+
+// all returns the answers recorded so far.
+func (r *responseRecorder) all() []recordedResponse {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.responses)
+}
+
+// roundTripFunc makes a function an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+// RoundTrip implements http.RoundTripper.
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // useTools lists the tools and calls whoami and greet, returning their texts.
 func useTools(t *testing.T, ctx context.Context, session *mcp.ClientSession) (whoami, greet string) {
@@ -257,8 +305,9 @@ func TestEndToEndThroughCaddy(t *testing.T) {
 			t.Fatalf("connecting through Caddy: %v", err)
 		}
 		defer session.Close()
-		if whoami, _ := useTools(t, ctx, session); whoami != "Authenticated as Zoë (email: zoe@example.com)" {
-			t.Errorf("whoami %q", whoami)
+		whoami, greet := useTools(t, ctx, session)
+		if whoami != "Authenticated as Zoë (email: zoe@example.com)" || greet != "Hello Grace! (requested by Zoë)" {
+			t.Errorf("whoami %q, greet %q", whoami, greet)
 		}
 		unsigned := s.token(t, `{"name":"Zoë","email":"zoe@example.com","aud":"`+s.audience+`"}`, false)
 		if _, err := connectThroughCaddy(ctx, s.signedURL, http.Header{"Authorization": {"Bearer " + unsigned}}); err == nil {
@@ -268,18 +317,27 @@ func TestEndToEndThroughCaddy(t *testing.T) {
 
 	t.Run("no token: 401 and resource metadata", func(t *testing.T) {
 		before := s.requests(t)
-		if _, err := connectThroughCaddy(ctx, s.unsignedURL, nil); err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(err.Error(), "Unauthorized") {
-			t.Errorf("connecting without a token: %v, want a 401 failure", err)
+		rec := new(responseRecorder)
+		session, err := connectRecording(ctx, s.unsignedURL, nil, rec)
+		if err == nil {
+			session.Close()
+			t.Fatal("the MCP client connected without a token")
 		}
-		resp, err := http.Post(s.unsignedURL+mcpPath, "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		if err != nil {
-			t.Fatal(err)
+		// Every request the client sent (the SDK may try more than one way
+		// to initialize) was answered 401.
+		answers := rec.all()
+		if len(answers) == 0 || !strings.Contains(err.Error(), "Unauthorized") {
+			t.Fatalf("connecting without a token: %v after answers %+v, want 401", err, answers)
 		}
-		resp.Body.Close()
-		challenge := resp.Header.Get("WWW-Authenticate")
-		m := regexp.MustCompile(`resource_metadata="([^"]+)"`).FindStringSubmatch(challenge)
-		if resp.StatusCode != http.StatusUnauthorized || m == nil {
-			t.Fatalf("status %d, WWW-Authenticate %q", resp.StatusCode, challenge)
+		for _, a := range answers {
+			if a.status != http.StatusUnauthorized {
+				t.Fatalf("answers %+v, want 401 only", answers)
+			}
+		}
+		challenge := answers[0].header.Get("WWW-Authenticate")
+		m := regexp.MustCompile(`^Bearer resource_metadata="([^"]+)"$`).FindStringSubmatch(challenge)
+		if m == nil {
+			t.Fatalf("WWW-Authenticate %q has no resource_metadata", challenge)
 		}
 		meta, err := http.Get(m[1])
 		if err != nil {
@@ -288,6 +346,9 @@ func TestEndToEndThroughCaddy(t *testing.T) {
 		defer meta.Body.Close()
 		var doc struct {
 			Resource string `json:"resource"`
+		}
+		if meta.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d", m[1], meta.StatusCode)
 		}
 		if err := json.NewDecoder(meta.Body).Decode(&doc); err != nil || doc.Resource != s.unsignedURL {
 			t.Errorf("resource metadata %+v (%v), want resource %s", doc, err, s.unsignedURL)
@@ -334,6 +395,45 @@ func TestEndToEndThroughCaddy(t *testing.T) {
 			t.Errorf("whoami %q", whoami)
 		}
 	})
+}
+
+// TestDemoServerAlone checks the real whoami binary on its own: it refuses a
+// listen address that is not loopback, and answers a request that did not
+// come through Caddy (no identity headers) with 401 before MCP sees it.
+func TestDemoServerAlone(t *testing.T) {
+	bin := whoamiBinary(t)
+	for _, addr := range []string{"0.0.0.0:0", ":0", "localhost:0"} {
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, "-listen", addr)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 1 || !strings.Contains(stderr.String(), "not a loopback IP address") {
+			t.Errorf("whoami -listen %s: %v, %q; want exit 1 and a refusal", addr, err, stderr.String())
+		}
+	}
+
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startProcess(t, nil, bin, "-listen", addr)
+	waitFor(t, "http://"+addr+requestsPath)
+	resp, err := http.Post("http://"+addr+mcpPath, "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || string(body) != `{"error":"missing_identity"}` {
+		t.Errorf("a request without identity headers got %d %s", resp.StatusCode, body)
+	}
+	counts, err := http.Get("http://" + addr + requestsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer counts.Body.Close()
+	var c countersJSON
+	if err := json.NewDecoder(counts.Body).Decode(&c); err != nil || c != (countersJSON{Requests: 1, Refused: 1}) {
+		t.Errorf("counters %+v (%v), want the one request refused", c, err)
+	}
 }
 
 func TestCaddyfileExampleAdapts(t *testing.T) {

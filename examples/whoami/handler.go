@@ -38,7 +38,9 @@ type countersJSON struct {
 //
 // It is stateless: every request carries its identity headers and gets a
 // temporary session, so any replica can serve any request and the GET
-// stream of server-to-client messages is not offered (405).
+// stream of server-to-client messages is not offered (405). With no stream to
+// keep open, every answer is a plain application/json body rather than a
+// one-event text/event-stream, which is also what curl users want to read.
 //
 // The SDK's DNS rebinding protection stays on: a request that arrives on a
 // loopback address with a Host header that is not loopback is refused with
@@ -46,7 +48,7 @@ type countersJSON struct {
 // Caddyfile must set `header_up Host {upstream_hostport}`.
 func newMCPHandler(server *mcp.Server) http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
-		&mcp.StreamableHTTPOptions{Stateless: true})
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
 }
 
 // newHandler returns the HTTP handler of the whole server: mcpHandler at

@@ -158,3 +158,25 @@ func TestNonLoopbackHostRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswersArePlainJSON pins JSONResponse: a client that accepts both JSON
+// and an event stream (as every MCP client must) gets the JSON-RPC answer as a
+// plain application/json body, which curl shows as it is.
+func TestAnswersArePlainJSON(t *testing.T) {
+	srv := startServer(t)
+	resp, body := postMCP(t, srv, http.Header{"X-User-Name": {"Ada"}, "X-User-Email": {"ada@example.com"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var answer struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      int             `json:"id"`
+		Result  json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil || answer.JSONRPC != "2.0" || answer.ID != 1 || answer.Result == nil {
+		t.Errorf("body %q is not the JSON-RPC answer to the ping (%v)", body, err)
+	}
+}

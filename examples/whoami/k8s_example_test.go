@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"os"
@@ -25,8 +26,10 @@ type (
 		APIVersion string `json:"apiVersion"`
 		Kind       string `json:"kind"`
 		Metadata   struct {
-			Name string `json:"name"`
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
 		} `json:"metadata"`
+		Type string            `json:"type"`
 		Data map[string]string `json:"data"`
 		Spec json.RawMessage   `json:"spec"`
 	}
@@ -177,6 +180,10 @@ func parseK8sExample(t *testing.T) parsedExample {
 			t.Fatalf("document %d: %v", i, err)
 		}
 		kinds[obj.Kind]++
+		// A namespace here would make `kubectl apply -n other` fail.
+		if obj.Metadata.Namespace != "" {
+			t.Errorf("document %d (%s) names namespace %q; leave it to kubectl apply -n", i, obj.Kind, obj.Metadata.Namespace)
+		}
 		var spec any
 		switch obj.Kind {
 		case "ConfigMap":
@@ -213,8 +220,30 @@ func parseK8sExample(t *testing.T) parsedExample {
 	return p
 }
 
-func TestK8sExampleKeySecret(t *testing.T) {
-	p := parseK8sExample(t)
+// k8sSecret runs `caddy mcp-keys k8s` with its defaults on a fresh key pair
+// and returns the Secret it prints and the private key file it holds.
+func k8sSecret(t *testing.T) (secret k8sObject, privateKey []byte) {
+	t.Helper()
+	caddy := caddyBinary(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	runCommand(t, caddy, "mcp-keys", "generate", "-o", keys, "--size", "2048")
+	out := runCommand(t, caddy, "mcp-keys", "k8s", "-o", keys)
+	if err := yaml.UnmarshalStrict([]byte(out), &secret); err != nil {
+		t.Fatalf("caddy mcp-keys k8s printed no Secret: %v", err)
+	}
+	if secret.APIVersion != "v1" || secret.Kind != "Secret" || secret.Type != "Opaque" {
+		t.Fatalf("caddy mcp-keys k8s printed %s %s of type %q, want a v1 Secret of type Opaque", secret.APIVersion, secret.Kind, secret.Type)
+	}
+	privateKey, err := os.ReadFile(filepath.Join(keys, "mcp-private.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret, privateKey
+}
+
+// keyVolume returns the manifest's one Secret volume.
+func keyVolume(t *testing.T, p parsedExample) volume {
+	t.Helper()
 	var secretVolumes []volume
 	for _, v := range p.deployment.Template.Spec.Volumes {
 		if v.Secret != nil {
@@ -225,12 +254,25 @@ func TestK8sExampleKeySecret(t *testing.T) {
 		t.Fatalf("%d Secret volumes, want 1", len(secretVolumes))
 	}
 	vol := secretVolumes[0]
-	// What `caddy mcp-keys k8s` prints by default.
-	if vol.Secret.SecretName != "mcp-server-keys" {
-		t.Errorf("secretName = %q, want mcp-server-keys", vol.Secret.SecretName)
+	if len(vol.Secret.Items) != 1 {
+		t.Fatalf("items = %+v, want the one key of the Secret", vol.Secret.Items)
 	}
-	if len(vol.Secret.Items) != 1 || vol.Secret.Items[0].Key != "mcp_jwks" {
-		t.Fatalf("items = %+v, want the one key mcp_jwks", vol.Secret.Items)
+	return vol
+}
+
+func TestK8sExampleKeySecret(t *testing.T) {
+	p := parseK8sExample(t)
+	vol := keyVolume(t, p)
+	secret, privateKey := k8sSecret(t)
+	if vol.Secret.SecretName != secret.Metadata.Name {
+		t.Errorf("secretName = %q, but caddy mcp-keys k8s prints the Secret %q", vol.Secret.SecretName, secret.Metadata.Name)
+	}
+	item := vol.Secret.Items[0]
+	if item.Key != "mcp_jwks" || !slices.Equal(slices.Sorted(maps.Keys(secret.Data)), []string{item.Key}) {
+		t.Errorf("the volume mounts key %q; caddy mcp-keys k8s prints the keys %v; want mcp_jwks", item.Key, slices.Sorted(maps.Keys(secret.Data)))
+	}
+	if data, err := base64.StdEncoding.DecodeString(secret.Data[item.Key]); err != nil || !bytes.Equal(data, privateKey) {
+		t.Errorf("data.%s is not the private key file (%v)", item.Key, err)
 	}
 	mountPath, readOnly, ok := p.caddy.mountOf(vol.Name)
 	if !ok {
@@ -246,8 +288,48 @@ func TestK8sExampleKeySecret(t *testing.T) {
 	if !ok {
 		t.Fatal("caddy has no MCP_KEY_FILE_PATH")
 	}
-	if got := path.Join(mountPath, vol.Secret.Items[0].Path); got != keyFile {
+	if got := path.Join(mountPath, item.Path); got != keyFile {
 		t.Errorf("mounted key file %s, but MCP_KEY_FILE_PATH=%s", got, keyFile)
+	}
+}
+
+// TestK8sExampleLoadsTheSecret has the real Caddy validate the ConfigMap's
+// Caddyfile with the key file as the pod would see it: the Secret's mounted
+// item, named by MCP_KEY_FILE_PATH. Validation provisions the handler, which
+// loads the key.
+func TestK8sExampleLoadsTheSecret(t *testing.T) {
+	p := parseK8sExample(t)
+	item := keyVolume(t, p).Secret.Items[0]
+	secret, _ := k8sSecret(t)
+	data, err := base64.StdEncoding.DecodeString(secret.Data[item.Key])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, filepath.FromSlash(item.Path))
+	caddyfile := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(keyFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(caddyfile, []byte(k8sCaddyfile(t, p)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	validate := func() ([]byte, error) {
+		cmd := exec.Command(caddyBinary(t), "validate", "--config", caddyfile, "--adapter", "caddyfile")
+		cmd.Env = append(os.Environ(), "MCP_KEY_FILE_PATH="+keyFile,
+			"XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+		return cmd.CombinedOutput()
+	}
+	if out, err := validate(); err != nil {
+		t.Fatalf("caddy validate with the Secret's key: %v\n%s", err, out)
+	}
+	// Without the key the same config must not validate, or the check above
+	// proved nothing about the key.
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := validate(); err == nil {
+		t.Fatalf("caddy validate passed without the key file:\n%s", out)
 	}
 }
 
