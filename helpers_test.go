@@ -107,39 +107,13 @@ func writeFile(t testing.TB, dir, name string, data []byte) string {
 // adding extra protected header members.
 func joseEncrypt(t testing.TB, plaintext []byte, alg jose.KeyAlgorithm, enc jose.ContentEncryption, key any, kid string, extra map[jose.HeaderKey]any) string {
 	t.Helper()
-	opts := &jose.EncrypterOptions{ExtraHeaders: extra}
-	enc2, err := jose.NewEncrypter(enc, jose.Recipient{Algorithm: alg, Key: key, KeyID: kid}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := enc2.Encrypt(plaintext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
+	return joseEncryptOpts(t, plaintext, alg, enc, key, kid, &jose.EncrypterOptions{ExtraHeaders: extra})
 }
 
-// joseSign signs payload as a compact JWS with go-jose.
+// joseSign signs payload as a compact JWS with go-jose, with typ JWT.
 func joseSign(t testing.TB, payload []byte, alg jose.SignatureAlgorithm, key any, kid string) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
+	return joseSignOpts(t, payload, alg, key, kid, (&jose.SignerOptions{}).WithType("JWT"))
 }
 
 // claimsJSON encodes claims, adding iat and exp around now unless given.

@@ -3,14 +3,12 @@ package mcpjweauth
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
-	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
 )
 
 // parseStrictObject parses data as a JSON object that is valid UTF-8 and
@@ -35,84 +33,18 @@ func parseStrictObject(data []byte) (map[string]json.RawMessage, error) {
 	return members, nil
 }
 
-// checkMemberNames walks data once and fails on a repeated member name in
-// any object, or when data is not exactly one JSON object.
+// checkMemberNames fails on a repeated member name in any object, or when
+// data is not exactly one JSON object.
 func checkMemberNames(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	first, err := dec.Token()
-	if err != nil || first != json.Delim('{') {
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return ErrPayloadNotJSON
 	}
-	if err := walkObject(dec); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	repeated, err := jsonnames.Repeated(data)
+	switch {
+	case err != nil:
 		return ErrPayloadNotJSON
-	}
-	return nil
-}
-
-// walkObject consumes the members of an object whose '{' was just read.
-func walkObject(dec *json.Decoder) error {
-	seen := make(map[string]struct{})
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return ErrPayloadNotJSON
-		}
-		name, ok := tok.(string)
-		if !ok {
-			return ErrPayloadNotJSON
-		}
-		folded := foldName(name)
-		if _, dup := seen[folded]; dup {
-			return ErrDuplicateMember
-		}
-		seen[folded] = struct{}{}
-		if err := walkValue(dec); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return ErrPayloadNotJSON
-	}
-	return nil
-}
-
-// foldName folds a member name the way encoding/json matches names to
-// struct fields (Unicode simple case folding: "ſub" and "SUB" fold like
-// "sub"), so names such a decoder would confuse count as the same.
-func foldName(name string) string {
-	return strings.Map(func(r rune) rune {
-		for {
-			next := unicode.SimpleFold(r)
-			if next <= r {
-				return next
-			}
-			r = next
-		}
-	}, name)
-}
-
-// walkValue consumes one JSON value, descending into objects and arrays.
-func walkValue(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return ErrPayloadNotJSON
-	}
-	switch tok {
-	case json.Delim('{'):
-		return walkObject(dec)
-	case json.Delim('['):
-		for dec.More() {
-			if err := walkValue(dec); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil { // the closing ']'
-			return ErrPayloadNotJSON
-		}
+	case repeated != nil:
+		return ErrDuplicateMember
 	}
 	return nil
 }

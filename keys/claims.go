@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
 )
 
 // ParseClaims parses s, which must be a single JSON object, into claims.
@@ -46,7 +47,7 @@ func ParseClaims(s string) (map[string]any, error) {
 func checkReservedClaims(claims map[string]any) error {
 	for name := range claims {
 		for _, set := range []string{"iat", "exp"} {
-			if name != set && foldName(name) == foldName(set) {
+			if name != set && jsonnames.Fold(name) == jsonnames.Fold(set) {
 				return fmt.Errorf("claim %q clashes with the %s the token gets: the handler takes names that differ only in letter case for the same", name, set)
 			}
 		}
@@ -67,60 +68,16 @@ func checkReservedClaims(claims map[string]any) error {
 // checkMemberNames fails on a member name that an object of the JSON text
 // s, which is known to be valid, repeats at any depth.
 func checkMemberNames(s string) error {
-	dec := json.NewDecoder(strings.NewReader(s))
-	var walk func() error
-	walk = func() error {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("claims are not valid JSON: %v", err)
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := make(map[string]string)
-			for dec.More() {
-				tok, err := dec.Token()
-				if err != nil {
-					return fmt.Errorf("claims are not valid JSON: %v", err)
-				}
-				name, _ := tok.(string)
-				if first, dup := seen[foldName(name)]; dup {
-					if first == name {
-						return fmt.Errorf("claims give the member %q twice: the handler refuses such tokens", name)
-					}
-					return fmt.Errorf("claims give the member %q twice, also as %q: the handler takes names that differ only in letter case for the same, and refuses such tokens", first, name)
-				}
-				seen[foldName(name)] = name
-				if err := walk(); err != nil {
-					return err
-				}
-			}
-		case json.Delim('['):
-			for dec.More() {
-				if err := walk(); err != nil {
-					return err
-				}
-			}
-		default:
-			return nil
-		}
-		_, err = dec.Token() // the closing '}' or ']'
-		return err
+	repeated, err := jsonnames.Repeated([]byte(s))
+	switch {
+	case err != nil:
+		return fmt.Errorf("claims are not valid JSON: %v", err)
+	case repeated == nil:
+		return nil
+	case repeated.First == repeated.Again:
+		return fmt.Errorf("claims give the member %q twice: the handler refuses such tokens", repeated.First)
 	}
-	return walk()
-}
-
-// foldName folds a member name as the handler compares names (and as
-// encoding/json matches them): Unicode simple case folding.
-func foldName(name string) string {
-	return strings.Map(func(r rune) rune {
-		for {
-			next := unicode.SimpleFold(r)
-			if next <= r {
-				return next
-			}
-			r = next
-		}
-	}, name)
+	return fmt.Errorf("claims give the member %q twice, also as %q: the handler takes names that differ only in letter case for the same, and refuses such tokens", repeated.First, repeated.Again)
 }
 
 // jsonKind names the JSON type of a decoded value.
