@@ -30,9 +30,9 @@ var jwxAdvisories = []struct {
 // with at or above the newest advisory fix, so a downgrade fails the tests;
 // and keeps docs/security.md in step with the list. The version is read
 // from build info: the test binary's own (Go leaves the dependencies out
-// of a test binary's build info, so this is usually empty), and the custom
-// Caddy that `make test` builds first (CADDY_BIN); without either, from
-// the module graph the build uses (`go list -m`).
+// of a test binary's build info, so this is usually empty) and the custom
+// Caddy's that `make test` builds first (CADDY_BIN); and from the module
+// graph the build uses (`go list -m`). Every source must pass.
 func TestJWXVersionAboveAdvisories(t *testing.T) {
 	versions := map[string]string{} // source → version
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -47,13 +47,13 @@ func TestJWXVersionAboveAdvisories(t *testing.T) {
 			t.Errorf("reading the build info of %s: %v", bin, err)
 		}
 	}
-	if len(versions) == 0 {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}", jwxModule).Output()
-		if err != nil {
-			t.Fatalf("go list -m %s: %v", jwxModule, err)
-		}
-		versions["go list -m"] = strings.TrimSpace(string(out))
+	// The module graph too, so a downgraded go.mod fails even before the
+	// custom Caddy is rebuilt.
+	out, err := exec.Command("go", "list", "-m", "-f", "{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}", jwxModule).Output()
+	if err != nil {
+		t.Fatalf("go list -m %s: %v", jwxModule, err)
 	}
+	versions["go list -m"] = strings.TrimSpace(string(out))
 	for source, version := range versions {
 		if version == "" {
 			t.Errorf("%s: %s is not a dependency: is it still the JOSE library?", source, jwxModule)

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"net"
 	"net/http"
@@ -41,21 +42,19 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 )
 
-// The bad-input battery of issue 6: one case per bad input, each answered
+// The bad-input battery: one case per bad input, each answered
 // with the spec's 401 (and, where the spec puts the check before any
 // decryption, without a private-key operation), plus the cases that must
 // reach the backend in the form SPEC section 5 describes. The same table
 // runs in-process here (counting key operations and reading the logged
 // reason) and through the real Caddy in loghygiene_test.go and race_test.go.
 
-// Limits of the battery's "answered fast" and "memory stays flat" checks.
-// They are generous on purpose: the race detector and a 2-core CI runner
-// slow everything down, while the attacks they guard against cost minutes
-// and megabytes.
-const (
-	batteryFastLimit = 2 * time.Second
-	batteryMaxAlloc  = 4 << 20
-)
+// batteryMaxAlloc bounds what answering the deflate bomb may allocate: the
+// bomb inflates to 10 MiB, and a refusal before decryption needs a few KB.
+// "Answered fast" is not timed: the cases whose attack is a cost (PBES2
+// p2c, 200 recipients, the bomb, 1 MiB) must be refused before any
+// private-key operation, which is counted, so the costly work never starts.
+const batteryMaxAlloc = 4 << 20
 
 // batteryCase is one request of the battery.
 type batteryCase struct {
@@ -69,8 +68,6 @@ type batteryCase struct {
 	preKey bool
 	// noToken: the request counts as one without a token (challenge without error=).
 	noToken bool
-	// fast: must be answered within batteryFastLimit.
-	fast bool
 	// flatMemory: answering must allocate less than batteryMaxAlloc.
 	flatMemory bool
 	// overHeaderLimit: the request is larger than Caddy's default request
@@ -463,11 +460,11 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 			reason: ErrAlgorithmNotAllowed, preKey: true},
 		{name: "alg PBES2 with p2c 2000000000", site: "unsigned",
 			header: bearer(hardWithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"` + hardB64([]byte("saltsaltsaltsalt")) + `"}`)),
-			reason: ErrAlgorithmNotAllowed, preKey: true, fast: true},
+			reason: ErrAlgorithmNotAllowed, preKey: true},
 		{name: "enc A128CBC-HS256 not listed", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), jose.RSA_OAEP, jose.A128CBC_HS256, &e.rsaKey.PublicKey, "rsa-1", nil)),
 			reason: ErrEncryptionNotAllowed, preKey: true},
 		{name: "zip DEF with a 10 MiB deflate bomb", site: "unsigned", header: bearer(bomb),
-			reason: ErrCompressed, preKey: true, fast: true, flatMemory: true},
+			reason: ErrCompressed, preKey: true, flatMemory: true},
 		{name: "crit", site: "unsigned", header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"crit": []string{"exp"}, "exp": time.Now().Add(time.Hour).Unix()}), e.payload(""), &e.rsaKey.PublicKey, 32)),
 			reason: ErrCriticalHeader, preKey: true},
 		{name: "duplicate alg in the JWE header", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"none"}`)),
@@ -503,11 +500,11 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 
 		// Form of the token and of the request.
 		{name: "JSON serialisation with 200 recipients", site: "unsigned", header: bearer(jsonSerialised),
-			reason: ErrNotCompact, preKey: true, fast: true},
+			reason: ErrNotCompact, preKey: true},
 		{name: "non-canonical base64url", site: "unsigned", header: bearer(hardNonCanonical(t, e.unsigned(t, e.payload("")))),
 			reason: ErrNotCompact, preKey: true},
 		{name: "1 MiB token", site: "unsigned", header: bearer(strings.Repeat("A", 1<<20)),
-			reason: ErrTokenTooLarge, preKey: true, fast: true, overHeaderLimit: true},
+			reason: ErrTokenTooLarge, preKey: true, overHeaderLimit: true},
 		{name: "two Authorization headers", site: "unsigned",
 			header: http.Header{"Authorization": {"Bearer " + e.unsigned(t, e.payload("")), "Bearer " + e.unsigned(t, e.payload(""))}},
 			reason: ErrMultipleAuthorization, preKey: true},
@@ -735,32 +732,13 @@ func TestBattery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := handlers[tc.site]
 			hardLoggedReasons(logs[tc.site]) // drop earlier lines
-			var before runtime.MemStats
-			if tc.flatMemory {
-				runtime.GC()
-				runtime.ReadMemStats(&before)
-			}
 			ops := h.verifier.keyOperations.Load()
-			start := time.Now()
 			res := hardServe(t, h, base+"/mcp"+tc.query, tc.header)
-			elapsed := time.Since(start)
 			ops = h.verifier.keyOperations.Load() - ops
-			if tc.flatMemory {
-				var after runtime.MemStats
-				runtime.ReadMemStats(&after)
-				grown := after.TotalAlloc - before.TotalAlloc
-				if grown > batteryMaxAlloc {
-					t.Errorf("answering allocated %d bytes, want under %d", grown, batteryMaxAlloc)
-				}
-				t.Logf("allocated %d bytes while answering", grown)
-			}
-			if tc.fast {
-				if elapsed > batteryFastLimit {
-					t.Errorf("answered in %s, want under %s", elapsed, batteryFastLimit)
-				}
-				t.Logf("answered in %s", elapsed)
-			}
 			reasons := hardLoggedReasons(logs[tc.site])
+			if tc.flatMemory {
+				hardCheckFlatMemory(t, h, base+"/mcp"+tc.query, tc.header)
+			}
 
 			if tc.accepted != nil {
 				if res.status != http.StatusOK || !res.nextCalled {
@@ -796,6 +774,27 @@ func TestBattery(t *testing.T) {
 	if got, _ := res.placeholders.GetString("http.auth.user.名前"); res.status != 200 || got != "Zoë" {
 		t.Errorf("{http.auth.user.名前} = %q (status %d), want Zoë", got, res.status)
 	}
+}
+
+// hardCheckFlatMemory sends one request three times and requires the
+// bytes allocated while answering (the least of the three, so a background
+// goroutine of another test cannot make it fail) to stay under
+// batteryMaxAlloc. It counts bytes, not time.
+func hardCheckFlatMemory(t *testing.T, h *Handler, target string, header http.Header) {
+	t.Helper()
+	least := uint64(math.MaxUint64)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		hardServe(t, h, target, header)
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	if least > batteryMaxAlloc {
+		t.Errorf("answering allocated %d bytes, want under %d", least, batteryMaxAlloc)
+	}
+	t.Logf("allocated %d bytes while answering", least)
 }
 
 // TestBatteryReasonsCovered makes sure the battery exercises every reason a

@@ -254,8 +254,9 @@ func assertAnswer(t *testing.T, resp *http.Response, body string, status int, wa
 	}
 }
 
-func TestIntegration(t *testing.T) {
-	in := startIntegration(t)
+// runSubtests runs the subtests of TestIntegration against in; the log
+// hygiene test runs the same ones at DEBUG level.
+func (in *integration) runSubtests(t *testing.T) {
 	t.Run("Refusals", in.testRefusals)
 	t.Run("MissingScopes", in.testMissingScopes)
 	t.Run("ClaimsReachBackend", in.testClaimsReachBackend)
@@ -263,6 +264,11 @@ func TestIntegration(t *testing.T) {
 	t.Run("SignedTokens", in.testSignedTokens)
 	t.Run("Discovery", in.testDiscovery)
 	t.Run("RoutesOff", in.testRoutesOff)
+}
+
+func TestIntegration(t *testing.T) {
+	in := startIntegration(t)
+	in.runSubtests(t)
 }
 
 func (in *integration) testRefusals(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +280,22 @@ func TestRFC7520Section5_4(t *testing.T) {
 	}
 	if _, err := v.verify(vec.Output.Compact); !errors.Is(err, ErrPayloadNotJSON) {
 		t.Errorf("verify: %v, want %v", err, ErrPayloadNotJSON)
+	}
+}
+
+// TestRFC7520Provenance keeps the vectors usable from a plain clone: every
+// section the tests read is in testdata with the cookbook's public-domain
+// LICENSE beside it.
+func TestRFC7520Provenance(t *testing.T) {
+	license, err := os.ReadFile(filepath.Join(rfc7520Dir, "LICENSE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(license), "released into the public domain") {
+		t.Errorf("%s/LICENSE is not the cookbook's public-domain dedication", rfc7520Dir)
+	}
+	for _, section := range []string{"5_1", "5_2", "5_3", "5_4", "5_6", "5_9", "5_13", "6"} {
+		var vec map[string]any
+		readRFC7520(t, section, &vec)
 	}
 }
