@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -34,6 +35,19 @@ func bearerToken(r *http.Request) (string, error) {
 	return token, nil
 }
 
+// tokenBuffers hold copies of tokens for hashing: sha256 takes bytes, and
+// converting the string would allocate a copy of every token on every request.
+var tokenBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// hashToken is the cache key of token: its SHA-256.
+func hashToken(token string) tokenKey {
+	buf := tokenBuffers.Get().(*[]byte)
+	*buf = append((*buf)[:0], token...)
+	key := sha256.Sum256(*buf)
+	tokenBuffers.Put(buf)
+	return key
+}
+
 // authenticate returns the identity of the request's token, from the cache
 // when the token was verified before, otherwise by verifying it once no
 // matter how many requests bring it at the same time.
@@ -45,7 +59,7 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 	if len(token) > h.verifier.maxTokenBytes {
 		return nil, ErrTokenTooLarge
 	}
-	key := sha256.Sum256([]byte(token))
+	key := hashToken(token)
 	id, ok := h.cache.get(key)
 	h.metrics.cacheLookup(ok)
 	if ok {

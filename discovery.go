@@ -155,7 +155,7 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
 			base := d.baseURL(r)
 			body = d.resourceDocument(base, base)
 		}
-	case d.resourcePath != "" && strings.HasPrefix(path, d.resourcePath+"/") && len(path) > len(d.resourcePath)+1:
+	case d.isResourceSubpath(path):
 		base := d.baseURL(r)
 		body = d.resourceDocument(base, base+path[len(d.resourcePath):])
 	default:
@@ -163,6 +163,13 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
 	}
 	writeDiscovery(w, r, body, fromRequest)
 	return true
+}
+
+// isResourceSubpath reports whether path is the metadata route followed by
+// '/' and a resource path: the path-suffixed form of RFC 9728.
+func (d *discovery) isResourceSubpath(path string) bool {
+	n := len(d.resourcePath)
+	return n > 0 && len(path) > n+1 && path[n] == '/' && path[:n] == d.resourcePath
 }
 
 // writeDiscovery answers a discovery request by its method, with CORS headers.
