@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Targets of the issue, checked in the report.
+// Performance targets, checked in the report.
 const (
 	targetCachedOverBare  = 0.90      // (2)/(1) at least
 	targetFloodOverCached = 0.50      // (4)/(2) at least
