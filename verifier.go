@@ -252,11 +252,8 @@ func checkAudience(raw json.RawMessage, accepted []string) error {
 	if raw == nil {
 		return fmt.Errorf("%w: aud missing", ErrAudience)
 	}
-	var auds []string
-	var single string
-	if err := json.Unmarshal(raw, &single); err == nil {
-		auds = []string{single}
-	} else if err := json.Unmarshal(raw, &auds); err != nil {
+	auds, ok := audiences(raw)
+	if !ok {
 		return fmt.Errorf("%w: aud is neither a string nor an array of strings", ErrAudience)
 	}
 	for _, aud := range auds {
@@ -265,4 +262,28 @@ func checkAudience(raw json.RawMessage, accepted []string) error {
 		}
 	}
 	return fmt.Errorf("%w: no accepted audience in aud", ErrAudience)
+}
+
+// audiences reads aud, a string or an array of strings. JSON null, which
+// encoding/json would read as "", is neither, alone or in the array.
+func audiences(raw json.RawMessage) ([]string, bool) {
+	var value any
+	if err := json.Unmarshal(raw, &value); err != nil {
+		return nil, false
+	}
+	switch value := value.(type) {
+	case string:
+		return []string{value}, true
+	case []any:
+		auds := make([]string, len(value))
+		for i, item := range value {
+			aud, ok := item.(string)
+			if !ok {
+				return nil, false
+			}
+			auds[i] = aud
+		}
+		return auds, true
+	}
+	return nil, false
 }
