@@ -60,7 +60,8 @@ loadbench-smoke: build
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
 fuzz:
-	@for target in $$($(GO) test -list '^Fuzz' . | grep '^Fuzz'); do \
+	@targets=$$($(GO) test -list '^Fuzz' .) || { echo "$$targets"; exit 1; }; \
+	for target in $$(echo "$$targets" | grep '^Fuzz'); do \
 		echo "== $$target"; \
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
 	done

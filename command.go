@@ -273,7 +273,8 @@ func cleanCommand() *cobra.Command {
 Overwrites DIR/mcp-private.json with random bytes, syncs and removes it, then
 removes DIR/mcp-public.json. Temporary key files that an interrupted generate
 or rotate left beside them go the same way. Symbolic links are removed, never
-followed.
+followed; a private key file that other hard links name is removed but not
+overwritten.
 
 Overwriting cannot guarantee erasure on SSDs, journaling or copy-on-write
 filesystems, or in backups: if a key may have leaked, rotate it.
@@ -290,9 +291,12 @@ func (c console) clean(fl caddycmd.Flags) error {
 	dir := fl.String("output")
 	removed, err := keys.Clean(dir)
 	for _, r := range removed {
-		if r.Overwritten {
+		switch {
+		case r.Overwritten:
 			fmt.Fprintf(c.out, "removed %s (overwritten with random bytes first)\n", r.Path)
-		} else {
+		case r.Linked:
+			fmt.Fprintf(c.out, "removed %s (not overwritten: other hard links still name its contents)\n", r.Path)
+		default:
 			fmt.Fprintf(c.out, "removed %s\n", r.Path)
 		}
 	}

@@ -338,6 +338,28 @@ func TestCommandCleanSymlinks(t *testing.T) {
 	}
 }
 
+// TestCommandCleanHardLink: a private key file that another hard link names
+// is removed without being overwritten, so the other name keeps the key.
+func TestCommandCleanHardLink(t *testing.T) {
+	p := generateCommandKeys(t)
+	private := readTestFile(t, p.Private)
+	backup := filepath.Join(t.TempDir(), "backup.json")
+	if err := os.Link(p.Private, backup); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, status := runMCPKeys(t, "clean", "-o", filepath.Dir(p.Private))
+	if status != 0 {
+		t.Fatalf("clean failed: %s", stderr)
+	}
+	want := "removed " + p.Private + " (not overwritten: other hard links still name its contents)\nremoved " + p.Public + "\n"
+	if stdout != want {
+		t.Errorf("stdout %q, want %q", stdout, want)
+	}
+	if !bytes.Equal(readTestFile(t, backup), private) {
+		t.Error("clean overwrote the key under its other name")
+	}
+}
+
 // readTestFile returns the contents of path.
 func readTestFile(t *testing.T, path string) []byte {
 	t.Helper()

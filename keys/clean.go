@@ -14,6 +14,7 @@ import (
 type Removed struct {
 	Path        string // the removed file or symbolic link
 	Overwritten bool   // whether its contents were overwritten first
+	Linked      bool   // whether it was only unlinked, not overwritten, because other hard links name it
 }
 
 // Clean removes the key pair in dir: it overwrites the private key file with
@@ -21,7 +22,9 @@ type Removed struct {
 // temporary files that an interrupted generate or rotate left beside them go
 // the same way (those of the private file overwritten first). It never
 // follows a symbolic link: a link named like a key file is removed itself
-// and its target left alone. A key file name that is neither a regular file
+// and its target left alone. Likewise a private key file that other hard
+// links name is only unlinked, not overwritten, since its contents are still
+// in use under those names. A key file name that is neither a regular file
 // nor a link is refused. Clean returns what it removed, in that order; a
 // directory without key files gives an empty list.
 //
@@ -58,8 +61,8 @@ func Clean(dir string) ([]Removed, error) {
 }
 
 // removeKeyFile removes the file or symbolic link at path, first
-// overwriting a regular file if overwriting is set. ok is false when there
-// was nothing at path.
+// overwriting a regular file if overwriting is set and no other hard link
+// names it. ok is false when there was nothing at path.
 func removeKeyFile(path string, overwriting bool) (r Removed, ok bool, err error) {
 	info, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -74,10 +77,11 @@ func removeKeyFile(path string, overwriting bool) (r Removed, ok bool, err error
 		// The link itself goes; its target is not ours to touch.
 	case mode.IsRegular():
 		if overwriting {
-			if err := overwriteFile(path, info); err != nil {
+			overwritten, err := overwriteFile(path, info)
+			if err != nil {
 				return Removed{}, false, err
 			}
-			r.Overwritten = true
+			r.Overwritten, r.Linked = overwritten, !overwritten
 		}
 	default:
 		return Removed{}, false, fmt.Errorf("refusing to remove %s: it is not a regular file (mode %s)", path, mode)
@@ -90,24 +94,28 @@ func removeKeyFile(path string, overwriting bool) (r Removed, ok bool, err error
 
 // overwriteFile opens the regular file at path, which Lstat described as
 // info, checks that it is still that file (not a link swapped in since), and
-// overwrites it with random bytes.
-func overwriteFile(path string, info fs.FileInfo) error {
+// overwrites it with random bytes. It leaves a file that other hard links
+// name as it is and reports false.
+func overwriteFile(path string, info fs.FileInfo) (bool, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("opening key file to overwrite it: %v", err)
+		return false, fmt.Errorf("opening key file to overwrite it: %v", err)
 	}
 	defer f.Close()
 	opened, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("checking %s: %v", path, err)
+		return false, fmt.Errorf("checking %s: %v", path, err)
 	}
 	if !os.SameFile(info, opened) {
-		return fmt.Errorf("refusing to overwrite %s: it was replaced while being removed", path)
+		return false, fmt.Errorf("refusing to overwrite %s: it was replaced while being removed", path)
+	}
+	if hasOtherLinks(opened) {
+		return false, nil
 	}
 	if err := overwrite(f, opened.Size()); err != nil {
-		return fmt.Errorf("overwriting %s: %v", path, err)
+		return false, fmt.Errorf("overwriting %s: %v", path, err)
 	}
-	return f.Close()
+	return true, f.Close()
 }
 
 // overwrite writes size random bytes to f from its current offset and syncs

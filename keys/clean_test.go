@@ -122,7 +122,7 @@ func TestCleanRemovesLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Clean: %v", err)
 	}
-	want := []Removed{{p.Private, true}, {leftPrivate, true}, {p.Public, false}, {leftPublic, false}}
+	want := []Removed{{Path: p.Private, Overwritten: true}, {Path: leftPrivate, Overwritten: true}, {Path: p.Public}, {Path: leftPublic}}
 	if !slices.Equal(removed, want) {
 		t.Errorf("Clean removed %+v, want %+v", removed, want)
 	}
@@ -150,4 +150,30 @@ func mustStage(t *testing.T, path string) string {
 	}
 	s.discard()
 	return s.tmp
+}
+
+// TestCleanLeavesHardLinkedContents: a private key file that has another
+// hard link is only unlinked, since overwriting it would destroy the file
+// under its other name too.
+func TestCleanLeavesHardLinkedContents(t *testing.T) {
+	p := generateTestPair(t)
+	original := readFile(t, p.Private)
+	backup := filepath.Join(t.TempDir(), "backup.json")
+	if err := os.Link(p.Private, backup); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := Clean(filepath.Dir(p.Private))
+	if err != nil {
+		t.Fatalf("Clean: %v", err)
+	}
+	want := []Removed{{Path: p.Private, Linked: true}, {Path: p.Public}}
+	if !slices.Equal(removed, want) {
+		t.Errorf("Clean removed %+v, want %+v", removed, want)
+	}
+	if _, err := os.Lstat(p.Private); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s is still there", p.Private)
+	}
+	if got := readFile(t, backup); !bytes.Equal(got, original) {
+		t.Error("Clean overwrote the other hard link of the private key file")
+	}
 }

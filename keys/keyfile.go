@@ -36,18 +36,38 @@ func firstKey(path string) (jwk.Key, error) {
 }
 
 // ReadPrivateJWKS returns the bytes of the private key file at path, after
-// checking that it is a JWK or JWKS whose keys are all asymmetric private
-// keys.
+// checking, as readPrivateKeys does, that the mcp_jwe_auth handler can load
+// it.
 func ReadPrivateJWKS(path string) ([]byte, error) {
-	set, data, err := readKeySet(path)
+	_, data, err := readPrivateKeys(path)
 	if err != nil {
 		return nil, err
 	}
+	return data, nil
+}
+
+// readPrivateKeys returns the keys of the private key file at path, in file
+// order, and the file's bytes, after checking that each key is an
+// asymmetric private key and that no two share a kid.
+func readPrivateKeys(path string) ([]jwk.Key, []byte, error) {
+	set, data, err := readKeySet(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := make([]jwk.Key, 0, set.Len())
+	kids := make(map[string]bool)
 	for i := range set.Len() {
 		key, _ := set.Key(i)
 		if private, err := jwk.IsPrivateKey(key); err != nil || !private {
-			return nil, fmt.Errorf("key file %s: key %d (kid %q) is not an asymmetric private key", path, i, key.KeyID())
+			return nil, nil, fmt.Errorf("key file %s: key %d (kid %q) is not an asymmetric private key", path, i, key.KeyID())
 		}
+		if kid := key.KeyID(); kid != "" {
+			if kids[kid] {
+				return nil, nil, fmt.Errorf("key file %s: two keys have the kid %q", path, kid)
+			}
+			kids[kid] = true
+		}
+		keys = append(keys, key)
 	}
-	return data, nil
+	return keys, data, nil
 }

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,8 @@ func TestReadPrivateJWKSRefuses(t *testing.T) {
 		{"not JSON", writeFile(t, dir, "text", []byte("hello")), "not a JWK or JWKS"},
 		{"empty set", writeFile(t, dir, "empty.json", []byte(`{"keys":[]}`)), "holds no keys"},
 		{"oct", writeFile(t, dir, "oct.json", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0"}`)), "not an asymmetric private key"},
+		// The handler refuses a key file in which two keys share a kid.
+		{"kid twice", writeFile(t, dir, "twice.json", keyTwice(t, p.Private)), "two keys have the kid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadPrivateJWKS(tc.path)
@@ -41,4 +44,22 @@ func TestReadPrivateJWKSRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyTwice returns a JWKS that holds the one key of the JWKS file at path
+// twice.
+func keyTwice(t *testing.T, path string) []byte {
+	t.Helper()
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(readFile(t, path), &set); err != nil || len(set.Keys) != 1 {
+		t.Fatalf("%s is not a JWKS of one key: %v", path, err)
+	}
+	set.Keys = append(set.Keys, set.Keys[0])
+	data, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

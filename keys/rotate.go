@@ -149,7 +149,7 @@ func (p Pair) readConsistent() ([]jwk.Key, error) {
 		}
 		return nil, fmt.Errorf("%w in %s: found %s but not %s", ErrIncomplete, dir, filepath.Base(found[0]), filepath.Base(missing))
 	}
-	private, err := readPrivateKeys(p.Private)
+	private, _, err := readPrivateKeys(p.Private)
 	if err != nil {
 		return nil, err
 	}
@@ -184,32 +184,6 @@ func (p Pair) readConsistent() ([]jwk.Key, error) {
 			ErrInconsistent, p.Public, len(got), len(want), p.Private)
 	}
 	return private, nil
-}
-
-// readPrivateKeys returns the keys of the private key file at path, in file
-// order, after checking that each is an asymmetric private key and that no
-// two share a kid.
-func readPrivateKeys(path string) ([]jwk.Key, error) {
-	set, _, err := readKeySet(path)
-	if err != nil {
-		return nil, err
-	}
-	keys := make([]jwk.Key, 0, set.Len())
-	kids := make(map[string]bool)
-	for i := range set.Len() {
-		key, _ := set.Key(i)
-		if private, err := jwk.IsPrivateKey(key); err != nil || !private {
-			return nil, fmt.Errorf("key file %s: key %d (kid %q) is not an asymmetric private key", path, i, key.KeyID())
-		}
-		if kid := key.KeyID(); kid != "" {
-			if kids[kid] {
-				return nil, fmt.Errorf("key file %s: two keys have the kid %q", path, kid)
-			}
-			kids[kid] = true
-		}
-		keys = append(keys, key)
-	}
-	return keys, nil
 }
 
 // successorParams returns the algorithm and RSA size for the key that
