@@ -3,6 +3,7 @@ package mcpjweauth
 import (
 	"crypto/sha256"
 	"errors"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"strings"
 	"sync"
@@ -10,6 +11,15 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+)
+
+// Reasons a request has no usable bearer token, before the token itself is
+// looked at (the token core's errors say what is wrong with a token).
+var (
+	// ErrNoToken: the request carries no bearer token.
+	ErrNoToken = errors.New("no bearer token")
+	// ErrMultipleAuthorization: the request has more than one Authorization header.
+	ErrMultipleAuthorization = errors.New("more than one Authorization header")
 )
 
 // bearerToken takes the token from the request's one Authorization header
@@ -30,7 +40,7 @@ func bearerToken(r *http.Request) (string, error) {
 	}
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return "", ErrEmptyToken
+		return "", jose.ErrEmptyToken
 	}
 	return token, nil
 }
@@ -56,14 +66,14 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(token) > h.verifier.maxTokenBytes {
-		return nil, ErrTokenTooLarge
+	if len(token) > h.verifier.MaxTokenBytes() {
+		return nil, jose.ErrTokenTooLarge
 	}
 	key := hashToken(token)
 	id, ok := h.cache.get(key)
 	h.metrics.cacheLookup(ok)
 	if ok {
-		if err := id.token.checkTime(h.verifier.now(), h.verifier.leeway); err != nil {
+		if err := h.verifier.CheckTime(id.token); err != nil {
 			h.cache.remove(key)
 			return nil, err
 		}
@@ -81,7 +91,7 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 // verifyUncached verifies a token that is not in the cache: the cheap checks
 // first, then the private-key operation in one of the bounded slots.
 func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, error) {
-	sealed, err := h.verifier.inspect(token)
+	sealed, err := h.verifier.Inspect(token)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +101,7 @@ func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, erro
 	}
 	defer release() // also when open panics: a lost slot is never given back
 	start := time.Now()
-	verified, err := h.verifier.open(sealed)
+	verified, err := h.verifier.Open(sealed)
 	h.metrics.keyOperationDone(time.Since(start))
 	if err != nil {
 		return nil, err
@@ -99,12 +109,18 @@ func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, erro
 	return h.injector.newIdentity(verified), nil
 }
 
-// missingScopes lists the configured scopes the token lacks (absent or null).
-func (h *Handler) missingScopes(t *verifiedToken) []string {
+// missingScopes lists the configured scopes the token lacks.
+func (h *Handler) missingScopes(t *jose.VerifiedToken) []string {
+	return missingClaims(t, h.Scopes)
+}
+
+// missingClaims lists the names of claims that t does not carry (absent or
+// null), in the order given.
+func missingClaims(t *jose.VerifiedToken, names []string) []string {
 	var missing []string
-	for _, scope := range h.Scopes {
-		if raw, ok := t.claims[scope]; !ok || string(raw) == "null" {
-			missing = append(missing, scope)
+	for _, name := range names {
+		if !t.Has(name) {
+			missing = append(missing, name)
 		}
 	}
 	return missing

@@ -2,6 +2,7 @@ package mcpjweauth
 
 import (
 	"fmt"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -104,7 +105,7 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		if err := oneArg(d, &h.IssuerKeys); err != nil {
 			return err
 		}
-		return checked(d, checkIssuerKeysLocation(h.IssuerKeys))
+		return checked(d, jose.CheckIssuerKeysLocation(h.IssuerKeys))
 	case "issuer_keys_refresh":
 		return h.unmarshalIssuerKeysRefresh(d)
 	case "issuer_keys_ca":
@@ -119,14 +120,14 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		if err := someArgs(d, &h.Algorithms); err != nil {
 			return err
 		}
-		if _, err := parseAlgorithms(h.Algorithms); err != nil {
+		if err := jose.CheckAlgorithms(h.Algorithms); err != nil {
 			return d.Err(err.Error())
 		}
 	case "encryptions":
 		if err := someArgs(d, &h.Encryptions); err != nil {
 			return err
 		}
-		if _, err := parseEncryptions(h.Encryptions); err != nil {
+		if err := jose.CheckEncryptions(h.Encryptions); err != nil {
 			return d.Err(err.Error())
 		}
 	case "claim_header":
@@ -220,7 +221,7 @@ func (h *Handler) unmarshalIssuerKeysRefresh(d *caddyfile.Dispenser) error {
 	if err != nil {
 		return d.Errf("issuer_keys_refresh: invalid duration '%s': %v", text, err)
 	}
-	if err := checkIssuerKeysRefresh(refresh); err != nil {
+	if err := jose.CheckIssuerKeysRefresh(refresh); err != nil {
 		return d.Err(err.Error())
 	}
 	h.IssuerKeysRefresh = caddy.Duration(refresh)

@@ -2,6 +2,7 @@ package mcpjweauth
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"time"
 )
@@ -57,3 +58,7 @@ func (g *keyOperationGate) acquire(ctx context.Context) (func(), error) {
 func (g *keyOperationGate) release() {
 	<-g.slots
 }
+
+// ErrBusy: every private-key operation slot stayed taken for too long; the
+// request is answered 503 with Retry-After instead of queueing further.
+var ErrBusy = errors.New("too many private-key operations in progress")

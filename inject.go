@@ -3,6 +3,7 @@ package mcpjweauth
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"maps"
 	"net/http"
 	"slices"
@@ -51,7 +52,7 @@ type claimHeader struct {
 // identity is what a verified token yields for the next handler, computed
 // once per token and kept in the cache with it.
 type identity struct {
-	token        *verifiedToken
+	token        *jose.VerifiedToken
 	placeholders []placeholder
 	headers      []field
 }
@@ -155,14 +156,14 @@ func sameNormalizedASCII(name, normalized string) bool {
 }
 
 // newIdentity renders the placeholders and headers of a verified token.
-func (in *injector) newIdentity(t *verifiedToken) *identity {
+func (in *injector) newIdentity(t *jose.VerifiedToken) *identity {
 	id := &identity{
 		token:        in.retained(t),
-		placeholders: make([]placeholder, 0, len(t.claims)+1),
+		placeholders: make([]placeholder, 0, len(t.Claims)+1),
 		headers:      make([]field, 0, len(in.claimHeaders)+1),
 	}
 	id.placeholders = append(id.placeholders, placeholder{userIDPlaceholder, in.userID(t)})
-	for name, raw := range t.claims {
+	for name, raw := range t.Claims {
 		if name == "id" {
 			continue // never replaces the user id
 		}
@@ -170,15 +171,15 @@ func (in *injector) newIdentity(t *verifiedToken) *identity {
 		if !known {
 			placeholderName = claimPlaceholderPrefix + name
 		}
-		id.placeholders = append(id.placeholders, placeholder{placeholderName, claimText(raw)})
+		id.placeholders = append(id.placeholders, placeholder{placeholderName, jose.ClaimText(raw)})
 	}
 	for _, ch := range in.claimHeaders {
-		if raw, ok := t.claims[ch.claim]; ok {
-			id.headers = append(id.headers, field{ch.header, percentEncodeHeaderValue(claimText(raw))})
+		if raw, ok := t.Claims[ch.claim]; ok {
+			id.headers = append(id.headers, field{ch.header, percentEncodeHeaderValue(jose.ClaimText(raw))})
 		}
 	}
 	if in.claimsHeader != "" {
-		id.headers = append(id.headers, field{in.claimsHeader, base64.RawURLEncoding.EncodeToString(t.claimsJSON)})
+		id.headers = append(id.headers, field{in.claimsHeader, base64.RawURLEncoding.EncodeToString(t.ClaimsJSON)})
 	}
 	return id
 }
@@ -189,27 +190,24 @@ func (in *injector) newIdentity(t *verifiedToken) *identity {
 // headers are already rendered, so the rest of the claims would only take
 // memory). A token with every scope keeps the shared allScopes, whose
 // values are not the token's: only the presence of a scope is ever read.
-func (in *injector) retained(t *verifiedToken) *verifiedToken {
-	kept := &verifiedToken{iat: t.iat, exp: t.exp, nbf: t.nbf, hasNBF: t.hasNBF, claims: in.allScopes}
+func (in *injector) retained(t *jose.VerifiedToken) *jose.VerifiedToken {
+	if len(missingClaims(t, in.scopes)) == 0 {
+		return t.Retain(in.allScopes)
+	}
+	kept := make(map[string]json.RawMessage, len(in.scopes))
 	for _, scope := range in.scopes {
-		if raw, ok := t.claims[scope]; !ok || string(raw) == "null" {
-			kept.claims = make(map[string]json.RawMessage, len(in.scopes))
-			for _, scope := range in.scopes {
-				if raw, ok := t.claims[scope]; ok {
-					kept.claims[scope] = raw
-				}
-			}
-			break
+		if raw, ok := t.Claims[scope]; ok {
+			kept[scope] = raw
 		}
 	}
-	return kept
+	return t.Retain(kept)
 }
 
 // userID is the user_id_claim claim, falling back to email.
-func (in *injector) userID(t *verifiedToken) string {
+func (in *injector) userID(t *jose.VerifiedToken) string {
 	for _, claim := range []string{in.userIDClaim, fallbackUserIDClaim} {
-		if raw, ok := t.claims[claim]; ok && string(raw) != "null" {
-			return claimText(raw)
+		if t.Has(claim) {
+			return jose.ClaimText(t.Claims[claim])
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,30 +38,30 @@ var reasonClasses = []struct {
 	class string
 }{
 	{ErrNoToken, "no_token"},
-	{ErrTokenTooLarge, "too_large"},
+	{jose.ErrTokenTooLarge, "too_large"},
 	{ErrMultipleAuthorization, "malformed"},
-	{ErrEmptyToken, "malformed"},
-	{ErrNotCompact, "malformed"},
-	{ErrMalformedHeader, "malformed"},
-	{ErrCompressed, "malformed"},
-	{ErrCriticalHeader, "malformed"},
-	{ErrUnencodedPayload, "malformed"},
-	{ErrPayloadNotJSON, "malformed"},
-	{ErrDuplicateMember, "malformed"},
-	{ErrAlgorithmNotAllowed, "algorithm"},
-	{ErrEncryptionNotAllowed, "algorithm"},
-	{ErrUnknownKeyID, "key"},
-	{ErrNoMatchingKey, "key"},
-	{ErrInvalidEphemeralKey, "key"},
-	{ErrDecryption, "decryption"},
-	{ErrSignature, "signature"},
-	{ErrUnsignedToken, "unsigned"},
-	{ErrNestedNotConfigured, "unsigned"},
-	{ErrExpired, "expired"},
-	{ErrNotYetValid, "not_yet_valid"},
-	{ErrInvalidTimeClaim, "claims"},
-	{ErrInvalidData, "claims"},
-	{ErrAudience, "audience"},
+	{jose.ErrEmptyToken, "malformed"},
+	{jose.ErrNotCompact, "malformed"},
+	{jose.ErrMalformedHeader, "malformed"},
+	{jose.ErrCompressed, "malformed"},
+	{jose.ErrCriticalHeader, "malformed"},
+	{jose.ErrUnencodedPayload, "malformed"},
+	{jose.ErrPayloadNotJSON, "malformed"},
+	{jose.ErrDuplicateMember, "malformed"},
+	{jose.ErrAlgorithmNotAllowed, "algorithm"},
+	{jose.ErrEncryptionNotAllowed, "algorithm"},
+	{jose.ErrUnknownKeyID, "key"},
+	{jose.ErrNoMatchingKey, "key"},
+	{jose.ErrInvalidEphemeralKey, "key"},
+	{jose.ErrDecryption, "decryption"},
+	{jose.ErrSignature, "signature"},
+	{jose.ErrUnsignedToken, "unsigned"},
+	{jose.ErrNestedNotConfigured, "unsigned"},
+	{jose.ErrExpired, "expired"},
+	{jose.ErrNotYetValid, "not_yet_valid"},
+	{jose.ErrInvalidTimeClaim, "claims"},
+	{jose.ErrInvalidData, "claims"},
+	{jose.ErrAudience, "audience"},
 }
 
 // reasonClass is the reason label value of a refused token's error.

@@ -3,6 +3,7 @@ package mcpjweauth
 import (
 	"context"
 	"fmt"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"os"
 	"time"
@@ -160,14 +161,15 @@ type Handler struct {
 	// Default: /.well-known/oauth-protected-resource.
 	ResourceMetadataPath string `json:"resource_metadata_path,omitempty"`
 
-	verifier  *verifier
+	verifier  *jose.Verifier
 	cache     *tokenCache
 	gate      *keyOperationGate
 	discovery *discovery
 	injector  *injector
 	logger    *zap.Logger
 	metrics   *metrics
-	remote    *remoteIssuerKeys // nil unless issuer_keys is a URL
+	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
+	clock     func() time.Time       // nil: time.Now; tests stop it
 }
 
 // CaddyModule returns the Caddy module information.
@@ -198,7 +200,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.cache = newTokenCache(cacheSize)
 	h.gate = newKeyOperationGate()
-	h.discovery = newDiscovery(h, h.verifier.keys.publicJWKS)
+	h.discovery = newDiscovery(h, h.verifier.PublicJWKS())
 	h.injector = newInjector(h)
 	if h.AllowUnsigned {
 		h.logger.Warn("allow_unsigned is set: the public key is published, so anyone who reads it can encrypt a token with any claims they like; only a token signed by a trusted issuer (issuer_keys) proves who made it")
@@ -209,7 +211,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // Cleanup stops refreshing the keys of an issuer_keys URL.
 func (h *Handler) Cleanup() error {
 	if h.remote != nil {
-		h.remote.close()
+		h.remote.Close()
 	}
 	return nil
 }
@@ -289,37 +291,70 @@ var (
 )
 
 // newVerifier loads the keys and builds the token verifier.
-func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*verifier, error) {
-	algorithms, err := parseAlgorithms(h.Algorithms)
+func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*jose.Verifier, error) {
+	keys, err := jose.LoadDecryptionKeys(keyFile, h.Algorithms)
 	if err != nil {
 		return nil, err
 	}
-	encryptions, err := parseEncryptions(h.Encryptions)
-	if err != nil {
-		return nil, err
+	cfg := jose.VerifierConfig{
+		Keys:          keys,
+		Encryptions:   h.Encryptions,
+		Audience:      h.Audience,
+		Leeway:        jose.DefaultLeeway,
+		MaxTokenBytes: h.MaxTokenBytes,
+		Now:           h.now,
 	}
-	keys, err := loadDecryptionKeys(keyFile, algorithms)
-	if err != nil {
-		return nil, err
-	}
-	v := &verifier{
-		keys:          keys,
-		encryptions:   encryptions,
-		audience:      h.Audience,
-		leeway:        defaultLeeway,
-		maxTokenBytes: defaultMaxTokenBytes,
-		now:           time.Now,
+	if h.Leeway != nil {
+		cfg.Leeway = time.Duration(*h.Leeway)
 	}
 	if h.IssuerKeys != "" {
-		if v.issuers, err = h.loadIssuers(ctx); err != nil {
+		if cfg.Issuers, err = h.loadIssuers(ctx); err != nil {
 			return nil, err
 		}
 	}
-	if h.Leeway != nil {
-		v.leeway = time.Duration(*h.Leeway)
+	return jose.NewVerifier(cfg)
+}
+
+// now is the handler's clock: time.Now unless a test set another.
+func (h *Handler) now() time.Time {
+	if h.clock != nil {
+		return h.clock()
 	}
-	if h.MaxTokenBytes > 0 {
-		v.maxTokenBytes = h.MaxTokenBytes
+	return time.Now()
+}
+
+// loadIssuers loads issuer_keys: a file once, or a URL that is then kept
+// fresh until the config is unloaded (see Cleanup).
+func (h *Handler) loadIssuers(ctx context.Context) (jose.IssuerKeys, error) {
+	if !jose.IsIssuerKeysURL(h.IssuerKeys) {
+		set, err := jose.LoadIssuerKeys(h.IssuerKeys)
+		if err != nil {
+			return nil, err
+		}
+		return set, nil
 	}
-	return v, nil
+	// Provision runs before Validate: check the URL before fetching it.
+	if err := h.checkIssuerKeysSource(); err != nil {
+		return nil, err
+	}
+	remote, err := jose.NewRemoteIssuerKeys(ctx, jose.RemoteIssuerKeysConfig{
+		URL:     h.IssuerKeys,
+		CAFile:  h.IssuerKeysCA,
+		Refresh: h.issuerKeysRefresh(),
+		Logger:  h.logger,
+		Observe: h.metrics.issuerKeyRefresh,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.remote = remote
+	return remote, nil
+}
+
+// issuerKeysRefresh is issuer_keys_refresh, or its default when unset.
+func (h *Handler) issuerKeysRefresh() time.Duration {
+	if h.IssuerKeysRefresh != 0 {
+		return time.Duration(h.IssuerKeysRefresh)
+	}
+	return jose.DefaultIssuerKeysRefresh
 }

@@ -2,57 +2,22 @@ package mcpjweauth
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/lestrrat-go/jwx/v2/jwa"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
-// Interop vectors: the JWE examples of RFC 7520 ("Examples of Protecting
-// Content Using JSON Object Signing and Encryption"), from the JOSE working
-// group's cookbook, public domain (testdata/rfc7520/LICENSE).
+// rfc7520Dir holds the JSON copies of the RFC 7520 vectors, kept beside the
+// token core's tests of them.
+const rfc7520Dir = "internal/jose/testdata/rfc7520"
 
-// rfc7520Dir holds the JSON copies of the vectors.
-const rfc7520Dir = "testdata/rfc7520"
-
-// rfcJWEVector is one JWE example of RFC 7520 section 5.
-type rfcJWEVector struct {
-	Input struct {
-		Plaintext string          `json:"plaintext"`
-		Key       json.RawMessage `json:"key"`
-		Alg       json.RawMessage `json:"alg"` // a list in section 5.13
-		Enc       string          `json:"enc"`
-	} `json:"input"`
-	Output struct {
-		Compact  string          `json:"compact"`
-		JSON     json.RawMessage `json:"json"`
-		JSONFlat json.RawMessage `json:"json_flat"`
-	} `json:"output"`
-}
-
-// rfcNestedVector is RFC 7520 section 6: a signed JWT, then encrypted.
-type rfcNestedVector struct {
-	Sign struct {
-		Input struct {
-			Payload string          `json:"payload"`
-			Key     json.RawMessage `json:"key"`
-			Alg     string          `json:"alg"`
-		} `json:"input"`
-		Output struct {
-			Compact string `json:"compact"`
-		} `json:"output"`
-	} `json:"sign"`
-	Encrypt rfcJWEVector `json:"encrypt"`
-}
-
-// readRFC7520 decodes the vector whose file name starts with section and a dot.
-func readRFC7520(t testing.TB, section string, v any) {
+// readRFC7520Keys decodes the vector whose file name starts with section
+// and a dot: the private key of its JWE and its compact token, and for a
+// nested vector (section 6) the signer's key.
+func readRFC7520Keys(t *testing.T, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(rfc7520Dir, section+".*.json"))
 	if err != nil || len(matches) != 1 {
@@ -62,240 +27,60 @@ func readRFC7520(t testing.TB, section string, v any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	type jweVector struct {
+		Input struct {
+			Key json.RawMessage `json:"key"`
+		} `json:"input"`
+		Output struct {
+			Compact string `json:"compact"`
+		} `json:"output"`
+	}
+	var vec struct {
+		jweVector
+		Sign struct {
+			Input struct {
+				Key json.RawMessage `json:"key"`
+			} `json:"input"`
+		} `json:"sign"`
+		Encrypt *jweVector `json:"encrypt"`
+	}
+	if err := json.Unmarshal(data, &vec); err != nil {
 		t.Fatalf("%s: %v", matches[0], err)
 	}
+	if vec.Encrypt != nil {
+		return vec.Encrypt.Input.Key, vec.Encrypt.Output.Compact, vec.Sign.Input.Key
+	}
+	return vec.Input.Key, vec.Output.Compact, nil
 }
 
-// rfcJOSEKey parses a vector's JWK with go-jose.
-func rfcJOSEKey(t testing.TB, raw json.RawMessage) jose.JSONWebKey {
-	t.Helper()
-	var key jose.JSONWebKey
-	if err := key.UnmarshalJSON(raw); err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-// rfcVerifier builds a verifier over the private keys, as the module would
-// with allow_unsigned (issuerKeyFile "") or issuer_keys.
-func rfcVerifier(t testing.TB, issuerKeyFile string, encryptions []jwa.ContentEncryptionAlgorithm, keys ...json.RawMessage) *verifier {
-	t.Helper()
-	dir := t.TempDir()
-	var set []json.RawMessage
-	set = append(set, keys...)
-	data, err := json.Marshal(map[string]any{"keys": set})
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := loadDecryptionKeys(writeFile(t, dir, "private.json", data), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if encryptions == nil {
-		encryptions = defaultContentEncryptions
-	}
-	v := &verifier{keys: loaded, encryptions: encryptions, leeway: defaultLeeway, maxTokenBytes: defaultMaxTokenBytes, now: time.Now}
-	if issuerKeyFile != "" {
-		if v.issuers, err = loadIssuerKeys(issuerKeyFile); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return v
-}
-
-// rfcDecryptOnly runs the checks and the decryption of token, without the
-// payload rules, so a test can compare the plaintext with the RFC's.
-func rfcDecryptOnly(t *testing.T, v *verifier, token string) []byte {
-	t.Helper()
-	sealed, err := v.inspect(token)
-	if err != nil {
-		t.Fatalf("refused before decryption: %v", err)
-	}
-	plaintext, err := v.decrypt(sealed)
-	if err != nil {
-		t.Fatalf("decryption: %v", err)
-	}
-	return plaintext
-}
-
-// TestRFC7520Section5_2 decrypts RSA-OAEP + A256GCM with the RFC's 4096-bit
-// key. The plaintext is prose, so the module answers 401 after decrypting.
-func TestRFC7520Section5_2(t *testing.T) {
-	var vec rfcJWEVector
-	readRFC7520(t, "5_2", &vec)
-	v := rfcVerifier(t, "", nil, vec.Input.Key)
-
-	if got := rfcDecryptOnly(t, v, vec.Output.Compact); string(got) != vec.Input.Plaintext {
-		t.Errorf("plaintext %q\nwant %q", got, vec.Input.Plaintext)
-	}
-	ops := v.keyOperations.Load()
-	if _, err := v.verify(vec.Output.Compact); !errors.Is(err, ErrPayloadNotJSON) {
-		t.Errorf("verify: %v, want %v", err, ErrPayloadNotJSON)
-	}
-	if got := v.keyOperations.Load() - ops; got != 1 {
-		t.Errorf("%d key operations, want 1 (the prose is found after decrypting)", got)
-	}
-	for name, form := range map[string]json.RawMessage{"json": vec.Output.JSON, "json_flat": vec.Output.JSONFlat} {
-		ops := v.keyOperations.Load()
-		if _, err := v.verify(string(form)); !errors.Is(err, ErrNotCompact) {
-			t.Errorf("%s serialisation: %v, want %v", name, err, ErrNotCompact)
-		}
-		if v.keyOperations.Load() != ops {
-			t.Errorf("%s serialisation reached a key operation", name)
-		}
-	}
-
-	h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+writeFile(t, t.TempDir(), "k.json", vec.Input.Key)+`
+// TestRFC7520ThroughHandler sends the RFC's tokens through the handler:
+// section 5.2 decrypts to prose and section 6 to a JWT without iat whose
+// exp has long passed, so both are answered 401 invalid_token.
+func TestRFC7520ThroughHandler(t *testing.T) {
+	t.Run("5_2", func(t *testing.T) {
+		key, compact, _ := readRFC7520Keys(t, "5_2")
+		h, _ := hardHandler(t, `mcp_jwe_auth {
+	key_file `+writeFile(t, t.TempDir(), "k.json", key)+`
 	scopes name
 	allow_unsigned
 }`)
-	res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {"Bearer " + vec.Output.Compact}})
-	hardCheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
-}
-
-// TestRFC7520Section6 opens the nested token: RSA-OAEP + A128GCM around a
-// PS256-signed JWT. It decrypts and its signature verifies with the RFC's
-// keys while A128GCM is allowed; the token is still refused, since its
-// payload has no iat (which the spec requires) and its exp (2011-03-22)
-// has long passed.
-func TestRFC7520Section6(t *testing.T) {
-	var vec rfcNestedVector
-	readRFC7520(t, "6", &vec)
-	dir := t.TempDir()
-	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
-	issuerFile := writeJWKS(t, dir, "issuer.json", signer.Public())
-	v := rfcVerifier(t, issuerFile, nil, vec.Encrypt.Input.Key)
-
-	plaintext := rfcDecryptOnly(t, v, vec.Encrypt.Output.Compact)
-	if string(plaintext) != vec.Sign.Output.Compact {
-		t.Fatalf("decrypted %q\nwant the RFC's JWS %q", plaintext, vec.Sign.Output.Compact)
-	}
-	payload, err := v.unwrapPayload(plaintext)
-	if err != nil {
-		t.Fatalf("the RFC's PS256 signature did not verify: %v", err)
-	}
-	if string(payload) != vec.Sign.Input.Payload {
-		t.Errorf("payload %q, want %q", payload, vec.Sign.Input.Payload)
-	}
-
-	for _, now := range []time.Time{time.Now(), time.Unix(1300819380-60, 0)} {
-		v.now = func() time.Time { return now }
-		_, err := v.verify(vec.Encrypt.Output.Compact)
-		if !hardErrorsIsAny(err, ErrInvalidTimeClaim, ErrExpired) {
-			t.Errorf("at %s: %v, want a refused time claim", now.UTC(), err)
-		}
-	}
-	v.now = time.Now
-
-	t.Run("expired, when iat is given", func(t *testing.T) {
-		// The RFC's exp with an iat added, re-signed with the RFC's key:
-		// refused for expiry alone.
-		token := nestedWithRFCKeys(t, &vec, `{"iss":"hobbiton.example","iat":1300815780,"exp":1300819380,"http://example.com/is_root":true}`)
-		if _, err := v.verify(token); !errors.Is(err, ErrExpired) {
-			t.Errorf("verify: %v, want %v", err, ErrExpired)
-		}
+		res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {"Bearer " + compact}})
+		hardCheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
 	})
-
-	t.Run("A128GCM not allowed", func(t *testing.T) {
-		strict := rfcVerifier(t, issuerFile, []jwa.ContentEncryptionAlgorithm{jwa.A256GCM}, vec.Encrypt.Input.Key)
-		if _, err := strict.verify(vec.Encrypt.Output.Compact); !errors.Is(err, ErrEncryptionNotAllowed) {
-			t.Errorf("verify: %v, want %v", err, ErrEncryptionNotAllowed)
+	t.Run("6", func(t *testing.T) {
+		key, compact, signKey := readRFC7520Keys(t, "6")
+		var signer gojose.JSONWebKey
+		if err := signer.UnmarshalJSON(signKey); err != nil {
+			t.Fatal(err)
 		}
-		if n := strict.keyOperations.Load(); n != 0 {
-			t.Errorf("%d key operations, want 0", n)
-		}
-	})
-
-	t.Run("through the handler", func(t *testing.T) {
+		dir := t.TempDir()
 		h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+writeFile(t, t.TempDir(), "k.json", vec.Encrypt.Input.Key)+`
-	issuer_keys `+issuerFile+`
+	key_file `+writeFile(t, dir, "k.json", key)+`
+	issuer_keys `+writeJWKS(t, dir, "issuer.json", signer.Public())+`
 	audience hobbiton.example
 	scopes iss
 }`)
-		res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {"Bearer " + vec.Encrypt.Output.Compact}})
+		res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {"Bearer " + compact}})
 		hardCheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
 	})
-}
-
-// nestedWithRFCKeys signs payload with the section 6 signing key (PS256) and
-// encrypts it to the section 6 encryption key (RSA-OAEP, A128GCM), with go-jose.
-func nestedWithRFCKeys(t *testing.T, vec *rfcNestedVector, payload string) string {
-	t.Helper()
-	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
-	recipient := rfcJOSEKey(t, vec.Encrypt.Input.Key)
-	jws := joseSign(t, []byte(payload), jose.PS256, signer.Key, "")
-	return joseEncrypt(t, []byte(jws), jose.RSA_OAEP, jose.A128GCM, recipient.Public().Key, "", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
-}
-
-// TestRFC7520Refused sends the forms the module must refuse, each before
-// any private-key operation, to a verifier holding the section 5.2 key.
-func TestRFC7520Refused(t *testing.T) {
-	var key rfcJWEVector
-	readRFC7520(t, "5_2", &key)
-	v := rfcVerifier(t, "", nil, key.Input.Key)
-	for _, tc := range []struct {
-		section string
-		want    error
-	}{
-		{"5_1", ErrAlgorithmNotAllowed}, // RSA1_5
-		{"5_3", ErrAlgorithmNotAllowed}, // PBES2-HS512+A256KW
-		{"5_4", ErrAlgorithmNotAllowed}, // ECDH-ES+A128KW: no key of the set takes it
-		{"5_6", ErrAlgorithmNotAllowed}, // dir
-		{"5_9", ErrCompressed},          // zip DEF
-		{"5_13", ErrNotCompact},         // several recipients: JSON serialisation only
-	} {
-		var vec rfcJWEVector
-		readRFC7520(t, tc.section, &vec)
-		forms := map[string]string{"json": string(vec.Output.JSON), "json_flat": string(vec.Output.JSONFlat), "compact": vec.Output.Compact}
-		for form, token := range forms {
-			if token == "" {
-				continue
-			}
-			want := tc.want
-			if form != "compact" {
-				want = ErrNotCompact
-			}
-			ops := v.keyOperations.Load()
-			if _, err := v.verify(token); !errors.Is(err, want) {
-				t.Errorf("section %s, %s: %v, want %v", tc.section, form, err, want)
-			}
-			if v.keyOperations.Load() != ops {
-				t.Errorf("section %s, %s: a private-key operation ran", tc.section, form)
-			}
-		}
-	}
-}
-
-// TestRFC7520Section5_4 decrypts ECDH-ES+A128KW + A128GCM on P-384 when the
-// RFC's EC key is configured (the prose payload is then refused).
-func TestRFC7520Section5_4(t *testing.T) {
-	var vec rfcJWEVector
-	readRFC7520(t, "5_4", &vec)
-	v := rfcVerifier(t, "", nil, vec.Input.Key)
-	if got := rfcDecryptOnly(t, v, vec.Output.Compact); string(got) != vec.Input.Plaintext {
-		t.Errorf("plaintext %q\nwant %q", got, vec.Input.Plaintext)
-	}
-	if _, err := v.verify(vec.Output.Compact); !errors.Is(err, ErrPayloadNotJSON) {
-		t.Errorf("verify: %v, want %v", err, ErrPayloadNotJSON)
-	}
-}
-
-// TestRFC7520Provenance keeps the vectors usable from a plain clone: every
-// section the tests read is in testdata with the cookbook's public-domain
-// LICENSE beside it.
-func TestRFC7520Provenance(t *testing.T) {
-	license, err := os.ReadFile(filepath.Join(rfc7520Dir, "LICENSE"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(license), "released into the public domain") {
-		t.Errorf("%s/LICENSE is not the cookbook's public-domain dedication", rfc7520Dir)
-	}
-	for _, section := range []string{"5_1", "5_2", "5_3", "5_4", "5_6", "5_9", "5_13", "6"} {
-		var vec map[string]any
-		readRFC7520(t, section, &vec)
-	}
 }

@@ -3,14 +3,13 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"maps"
 	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
 // routeOff disables a discovery route.
@@ -36,10 +35,10 @@ func (h *Handler) checkSettings() error {
 			return err
 		}
 	}
-	if _, err := parseAlgorithms(h.Algorithms); err != nil {
+	if err := jose.CheckAlgorithms(h.Algorithms); err != nil {
 		return err
 	}
-	if _, err := parseEncryptions(h.Encryptions); err != nil {
+	if err := jose.CheckEncryptions(h.Encryptions); err != nil {
 		return err
 	}
 	if h.CacheSize != nil && *h.CacheSize < 0 {
@@ -146,35 +145,6 @@ func checkLeeway(leeway time.Duration) error {
 	return nil
 }
 
-// parseAlgorithms parses the algorithms setting.
-func parseAlgorithms(names []string) ([]jwa.KeyEncryptionAlgorithm, error) {
-	algs := make([]jwa.KeyEncryptionAlgorithm, 0, len(names))
-	for _, name := range names {
-		alg, err := parseKeyManagementAlgorithm(name)
-		if err != nil {
-			return nil, fmt.Errorf("algorithms: %v", err)
-		}
-		algs = append(algs, alg)
-	}
-	return algs, nil
-}
-
-// parseEncryptions parses the encryptions setting; empty means the defaults.
-func parseEncryptions(names []string) ([]jwa.ContentEncryptionAlgorithm, error) {
-	if len(names) == 0 {
-		return defaultContentEncryptions, nil
-	}
-	encs := make([]jwa.ContentEncryptionAlgorithm, 0, len(names))
-	for _, name := range names {
-		enc, err := parseContentEncryption(name)
-		if err != nil {
-			return nil, fmt.Errorf("encryptions: %v", err)
-		}
-		encs = append(encs, enc)
-	}
-	return encs, nil
-}
-
 // checkHeaderNames refuses invalid header names and two settings that would
 // set one header.
 func (h *Handler) checkHeaderNames() error {
@@ -245,7 +215,7 @@ func canonicalHeaderName(name string) string {
 // checkIssuerKeysSource checks an issuer_keys URL (https, or http to a
 // loopback host) and the settings that apply to a URL only.
 func (h *Handler) checkIssuerKeysSource() error {
-	if !isIssuerKeysURL(h.IssuerKeys) {
+	if !jose.IsIssuerKeysURL(h.IssuerKeys) {
 		if h.IssuerKeysRefresh != 0 {
 			return errors.New("issuer_keys_refresh applies only when issuer_keys is a URL")
 		}
@@ -254,24 +224,16 @@ func (h *Handler) checkIssuerKeysSource() error {
 		}
 		return nil
 	}
-	if err := checkIssuerKeysLocation(h.IssuerKeys); err != nil {
+	if err := jose.CheckIssuerKeysLocation(h.IssuerKeys); err != nil {
 		return err
 	}
 	if h.IssuerKeysRefresh != 0 {
-		if err := checkIssuerKeysRefresh(time.Duration(h.IssuerKeysRefresh)); err != nil {
+		if err := jose.CheckIssuerKeysRefresh(time.Duration(h.IssuerKeysRefresh)); err != nil {
 			return err
 		}
 	}
 	if h.IssuerKeysCA != "" && !strings.HasPrefix(strings.ToLower(h.IssuerKeys), "https://") {
 		return errors.New("issuer_keys_ca applies only when issuer_keys is an https URL")
-	}
-	return nil
-}
-
-// checkIssuerKeysRefresh keeps issuer_keys_refresh between 1m and 24h.
-func checkIssuerKeysRefresh(refresh time.Duration) error {
-	if refresh < minIssuerKeysRefresh || refresh > maxIssuerKeysRefresh {
-		return fmt.Errorf("issuer_keys_refresh: %s is outside %s to %s", refresh, minIssuerKeysRefresh, maxIssuerKeysRefresh)
 	}
 	return nil
 }

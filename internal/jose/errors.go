@@ -1,15 +1,11 @@
-package mcpjweauth
+package jose
 
 import "errors"
 
-// Reasons a bearer token is refused. Every one of them is answered with the
+// Reasons a token is refused. The handler answers every one of them with the
 // same 401 invalid_token; the reason only reaches the log, so operators can
 // tell them apart and tests can match them with errors.Is.
 var (
-	// ErrNoToken: the request carries no bearer token.
-	ErrNoToken = errors.New("no bearer token")
-	// ErrMultipleAuthorization: the request has more than one Authorization header.
-	ErrMultipleAuthorization = errors.New("more than one Authorization header")
 	// ErrEmptyToken: the Bearer scheme came without a token.
 	ErrEmptyToken = errors.New("empty bearer token")
 	// ErrTokenTooLarge: the token is longer than max_token_bytes.
@@ -58,7 +54,3 @@ var (
 	// ErrInvalidData: the payload's data member is not a JSON object.
 	ErrInvalidData = errors.New("data claim is not a JSON object")
 )
-
-// ErrBusy: every private-key operation slot stayed taken for too long; the
-// request is answered 503 with Retry-After instead of queueing further.
-var ErrBusy = errors.New("too many private-key operations in progress")

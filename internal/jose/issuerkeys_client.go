@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"bytes"
@@ -135,16 +135,16 @@ func fetchFailure(location string, err error) error {
 	return errors.New(msg)
 }
 
-// isIssuerKeysURL reports whether issuer_keys names a URL rather than a file.
-func isIssuerKeysURL(location string) bool {
+// IsIssuerKeysURL reports whether issuer_keys names a URL rather than a file.
+func IsIssuerKeysURL(location string) bool {
 	return strings.Contains(location, "://")
 }
 
-// checkIssuerKeysLocation checks issuer_keys when it is a URL: https, or
+// CheckIssuerKeysLocation checks issuer_keys when it is a URL: https, or
 // http to a loopback host (127.0.0.0/8, ::1, localhost); no credentials,
 // since the URL is logged.
-func checkIssuerKeysLocation(location string) error {
-	if !isIssuerKeysURL(location) {
+func CheckIssuerKeysLocation(location string) error {
+	if !IsIssuerKeysURL(location) {
 		return nil
 	}
 	u, err := url.Parse(location)

@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"crypto"
@@ -9,11 +9,14 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwe"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -31,51 +34,51 @@ const testLeeway = 30 * time.Second
 const testAudience = "https://mcp.example.com"
 
 // verifierOption changes one setting of a test verifier.
-type verifierOption func(*verifier)
+type verifierOption func(*Verifier)
 
 // withIssuers switches the verifier to issuer_keys mode.
-func withIssuers(issuers *issuerKeySet) verifierOption {
-	return func(v *verifier) { v.issuers = issuers }
+func withIssuers(issuers *IssuerKeySet) verifierOption {
+	return func(v *Verifier) { v.issuers = issuers }
 }
 
 // withEncryptions sets the accepted content encryptions.
 func withEncryptions(encs ...jwa.ContentEncryptionAlgorithm) verifierOption {
-	return func(v *verifier) { v.encryptions = encs }
+	return func(v *Verifier) { v.encryptions = encs }
 }
 
 // withAudience sets the accepted audiences.
 func withAudience(aud ...string) verifierOption {
-	return func(v *verifier) { v.audience = aud }
+	return func(v *Verifier) { v.audience = aud }
 }
 
 // withMaxTokenBytes sets the size limit.
 func withMaxTokenBytes(n int) verifierOption {
-	return func(v *verifier) { v.maxTokenBytes = n }
+	return func(v *Verifier) { v.maxTokenBytes = n }
 }
 
 // withKeys replaces the private key set.
-func withKeys(keys *decryptionKeySet) verifierOption {
-	return func(v *verifier) { v.keys = keys }
+func withKeys(keys *DecryptionKeys) verifierOption {
+	return func(v *Verifier) { v.keys = keys }
 }
 
 // withClock sets the verifier's clock.
 func withClock(now func() time.Time) verifierOption {
-	return func(v *verifier) { v.now = now }
+	return func(v *Verifier) { v.now = now }
 }
 
 // newTestVerifier is a verifier over keys with the module's defaults
 // (allow_unsigned mode, GCM encryptions, 30s leeway, 16384 bytes) and the
 // clock stopped at testNow, changed by opts.
-func newTestVerifier(t testing.TB, keys *decryptionKeySet, opts ...verifierOption) *verifier {
+func newTestVerifier(t testing.TB, keys *DecryptionKeys, opts ...verifierOption) *Verifier {
 	t.Helper()
 	if keys == nil {
 		t.Fatal("newTestVerifier: no keys")
 	}
-	v := &verifier{
+	v := &Verifier{
 		keys:          keys,
 		encryptions:   defaultContentEncryptions,
 		leeway:        testLeeway,
-		maxTokenBytes: defaultMaxTokenBytes,
+		maxTokenBytes: DefaultMaxTokenBytes,
 		now:           func() time.Time { return testNow },
 	}
 	for _, opt := range opts {
@@ -150,15 +153,15 @@ func writeKeySet(t testing.TB, dir, name string, keys ...json.RawMessage) string
 
 // joseEncryptOpts encrypts plaintext to key as a compact JWE with go-jose
 // and the given options (compression, extra headers).
-func joseEncryptOpts(t testing.TB, plaintext []byte, alg jose.KeyAlgorithm, enc jose.ContentEncryption, key any, kid string, opts *jose.EncrypterOptions) string {
+func joseEncryptOpts(t testing.TB, plaintext []byte, alg gojose.KeyAlgorithm, enc gojose.ContentEncryption, key any, kid string, opts *gojose.EncrypterOptions) string {
 	t.Helper()
-	return joseEncryptTo(t, plaintext, enc, jose.Recipient{Algorithm: alg, Key: key, KeyID: kid}, opts)
+	return joseEncryptTo(t, plaintext, enc, gojose.Recipient{Algorithm: alg, Key: key, KeyID: kid}, opts)
 }
 
 // joseEncryptTo encrypts plaintext to one go-jose recipient as a compact JWE.
-func joseEncryptTo(t testing.TB, plaintext []byte, enc jose.ContentEncryption, recipient jose.Recipient, opts *jose.EncrypterOptions) string {
+func joseEncryptTo(t testing.TB, plaintext []byte, enc gojose.ContentEncryption, recipient gojose.Recipient, opts *gojose.EncrypterOptions) string {
 	t.Helper()
-	encrypter, err := jose.NewEncrypter(enc, recipient, opts)
+	encrypter, err := gojose.NewEncrypter(enc, recipient, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +177,9 @@ func joseEncryptTo(t testing.TB, plaintext []byte, enc jose.ContentEncryption, r
 }
 
 // joseSignOpts signs payload as a compact JWS with go-jose and the given options.
-func joseSignOpts(t testing.TB, payload []byte, alg jose.SignatureAlgorithm, key any, kid string, opts *jose.SignerOptions) string {
+func joseSignOpts(t testing.TB, payload []byte, alg gojose.SignatureAlgorithm, key any, kid string, opts *gojose.SignerOptions) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
+	signer, err := gojose.NewSigner(gojose.SigningKey{Algorithm: alg, Key: gojose.JSONWebKey{Key: key, KeyID: kid}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,14 +365,14 @@ type verifyFixture struct {
 	ec          *ecdsa.PrivateKey
 	xPub        x25519.PublicKey
 	xPriv       x25519.PrivateKey
-	keys        *decryptionKeySet // rsa-a, rsa-b, ec-a, x-a (no alg of their own)
-	keysOwnAlg  *decryptionKeySet // rsa-a with alg RSA-OAEP, rsa-b with alg RSA-OAEP-256
-	keysLimited *decryptionKeySet // the keys of keys, algorithms RSA-OAEP-256 and ECDH-ES only
+	keys        *DecryptionKeys   // rsa-a, rsa-b, ec-a, x-a (no alg of their own)
+	keysOwnAlg  *DecryptionKeys   // rsa-a with alg RSA-OAEP, rsa-b with alg RSA-OAEP-256
+	keysLimited *DecryptionKeys   // the keys of keys, algorithms RSA-OAEP-256 and ECDH-ES only
 	issuerRSA   *rsa.PrivateKey   // "iss-rsa"
 	issuerRSAB  *rsa.PrivateKey   // "iss-rsa-b" (the same key as rsa-b, other role)
 	issuerEC    *ecdsa.PrivateKey // "iss-ec"
 	issuerEd    ed25519.PrivateKey
-	issuers     *issuerKeySet
+	issuers     *IssuerKeySet
 	untrustedEC *ecdsa.PrivateKey // signs, but is no issuer key
 }
 
@@ -395,17 +398,17 @@ func newVerifyFixture(t testing.TB) *verifyFixture {
 		keyJSON(t, jwxKey(t, f.xPriv, "x-a", "", "enc"), nil),
 	)
 	var err error
-	if f.keys, err = loadDecryptionKeys(path, nil); err != nil {
+	if f.keys, err = LoadDecryptionKeys(path, nil); err != nil {
 		t.Fatal(err)
 	}
-	if f.keysLimited, err = loadDecryptionKeys(path, []jwa.KeyEncryptionAlgorithm{jwa.RSA_OAEP_256, jwa.ECDH_ES}); err != nil {
+	if f.keysLimited, err = LoadDecryptionKeys(path, []string{"RSA-OAEP-256", "ECDH-ES"}); err != nil {
 		t.Fatal(err)
 	}
 	ownAlgPath := writeJWKS(t, dir, "own-alg.json",
 		joseJWK(t, f.rsaA, "rsa-a", "RSA-OAEP", "enc"),
 		joseJWK(t, f.rsaB, "rsa-b", "RSA-OAEP-256", "enc"),
 	)
-	if f.keysOwnAlg, err = loadDecryptionKeys(ownAlgPath, nil); err != nil {
+	if f.keysOwnAlg, err = LoadDecryptionKeys(ownAlgPath, nil); err != nil {
 		t.Fatal(err)
 	}
 	issuerPath := writeJWKS(t, dir, "issuer.json",
@@ -414,7 +417,7 @@ func newVerifyFixture(t testing.TB) *verifyFixture {
 		joseJWK(t, &f.issuerEC.PublicKey, "iss-ec", "", "sig"),
 		joseJWK(t, f.issuerEd.Public(), "iss-ed", "", "sig"),
 	)
-	if f.issuers, err = loadIssuerKeys(issuerPath); err != nil {
+	if f.issuers, err = LoadIssuerKeys(issuerPath); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -444,12 +447,134 @@ func (f *verifyFixture) signedClaims(t testing.TB, extra map[string]any) []byte 
 // seal encrypts plaintext to rsa-a (RSA-OAEP-256, A256GCM) with go-jose.
 func (f *verifyFixture) seal(t testing.TB, plaintext []byte) string {
 	t.Helper()
-	return joseEncrypt(t, plaintext, jose.RSA_OAEP_256, jose.A256GCM, &f.rsaA.PublicKey, "rsa-a", nil)
+	return joseEncrypt(t, plaintext, gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a", nil)
 }
 
 // sealNested encrypts a compact JWS to rsa-a with cty JWT.
 func (f *verifyFixture) sealNested(t testing.TB, jwsToken string) string {
 	t.Helper()
-	return joseEncrypt(t, []byte(jwsToken), jose.RSA_OAEP_256, jose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
-		map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+	return joseEncrypt(t, []byte(jwsToken), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
+		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
+}
+
+// Test keys are made once per test binary: RSA generation is slow.
+var (
+	rsaKeysOnce sync.Once
+	rsaKeys     [3]*rsa.PrivateKey
+	ecKeysOnce  sync.Once
+	ecKeys      [2]*ecdsa.PrivateKey
+)
+
+// testRSAKey returns one of three fixed 2048-bit RSA keys.
+func testRSAKey(t testing.TB, i int) *rsa.PrivateKey {
+	t.Helper()
+	rsaKeysOnce.Do(func() {
+		for n := range rsaKeys {
+			key, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic(err)
+			}
+			rsaKeys[n] = key
+		}
+	})
+	return rsaKeys[i]
+}
+
+// testECKey returns one of two fixed P-256 keys.
+func testECKey(t testing.TB, i int) *ecdsa.PrivateKey {
+	t.Helper()
+	ecKeysOnce.Do(func() {
+		for n := range ecKeys {
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				panic(err)
+			}
+			ecKeys[n] = key
+		}
+	})
+	return ecKeys[i]
+}
+
+// testEd25519Key returns a fresh Ed25519 signing key.
+func testEd25519Key(t testing.TB) ed25519.PrivateKey {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// joseJWK wraps a key as a go-jose JWK with kid, alg and use.
+func joseJWK(t testing.TB, key any, kid, alg, use string) gojose.JSONWebKey {
+	t.Helper()
+	return gojose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: use}
+}
+
+// thumbprintKID is the RFC 7638 thumbprint of a key, computed by go-jose.
+func thumbprintKID(t testing.TB, key any) string {
+	t.Helper()
+	jwk := gojose.JSONWebKey{Key: key}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64URL(tp)
+}
+
+// writeJWKS writes the keys as a JWKS file (serialised by go-jose) and
+// returns its path.
+func writeJWKS(t testing.TB, dir, name string, keys ...gojose.JSONWebKey) string {
+	t.Helper()
+	data, err := json.Marshal(gojose.JSONWebKeySet{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, name, data)
+}
+
+// writeFile writes data with mode 0600 and returns the path.
+func writeFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// joseEncrypt encrypts plaintext to key as a compact JWE with go-jose,
+// adding extra protected header members.
+func joseEncrypt(t testing.TB, plaintext []byte, alg gojose.KeyAlgorithm, enc gojose.ContentEncryption, key any, kid string, extra map[gojose.HeaderKey]any) string {
+	t.Helper()
+	return joseEncryptOpts(t, plaintext, alg, enc, key, kid, &gojose.EncrypterOptions{ExtraHeaders: extra})
+}
+
+// joseSign signs payload as a compact JWS with go-jose, with typ JWT.
+func joseSign(t testing.TB, payload []byte, alg gojose.SignatureAlgorithm, key any, kid string) string {
+	t.Helper()
+	return joseSignOpts(t, payload, alg, key, kid, (&gojose.SignerOptions{}).WithType("JWT"))
+}
+
+// claimsJSON encodes claims, adding iat and exp around now unless given.
+func claimsJSON(t testing.TB, now time.Time, claims map[string]any) []byte {
+	t.Helper()
+	full := map[string]any{"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	for k, v := range claims {
+		if v == nil {
+			delete(full, k)
+			continue
+		}
+		full[k] = v
+	}
+	data, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// base64URL encodes without padding.
+func base64URL(b []byte) string {
+	return strictBase64URL.EncodeToString(b)
 }

@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"context"
@@ -16,11 +16,12 @@ import (
 
 // Refreshing issuer keys fetched from a URL.
 const (
-	// defaultIssuerKeysRefresh is how often the issuer's JWKS is fetched
-	// again when issuer_keys_refresh is not set.
-	defaultIssuerKeysRefresh = 15 * time.Minute
-	minIssuerKeysRefresh     = time.Minute
-	maxIssuerKeysRefresh     = 24 * time.Hour
+	// DefaultIssuerKeysRefresh is how often the issuer's JWKS is fetched
+	// again when no interval is configured.
+	DefaultIssuerKeysRefresh = 15 * time.Minute
+	// MinIssuerKeysRefresh and MaxIssuerKeysRefresh bound the interval.
+	MinIssuerKeysRefresh = time.Minute
+	MaxIssuerKeysRefresh = 24 * time.Hour
 
 	// unknownKIDRefreshEvery is the least time between two refreshes
 	// triggered by tokens that name an unknown kid, so such tokens cannot
@@ -40,23 +41,23 @@ const (
 	refreshUnknownKID = "unknown_kid"
 )
 
-// issuerKeys finds the issuer's keys a nested JWS may be verified with:
+// IssuerKeys finds the issuer's keys a nested JWS may be verified with:
 // a fixed *issuerKeySet read from a file, or a *remoteIssuerKeys.
-type issuerKeys interface {
+type IssuerKeys interface {
 	candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error)
 }
 
-// remoteIssuerKeys are the issuer's keys fetched from an https URL with
+// RemoteIssuerKeys are the issuer's keys fetched from an https URL with
 // jwx's jwk.Cache: fetched at start, then again every refresh interval in
 // the background, and at once (rate-limited) when a token names a kid the
 // current keys lack. Each fetched set is converted once; a fetch or a set
 // that fails (issuer down, garbage, no signature key) is logged and the
 // last good keys stay in use.
-type remoteIssuerKeys struct {
+type RemoteIssuerKeys struct {
 	url     string
 	client  *issuerKeysClient
 	cache   *jwk.Cache
-	current atomic.Pointer[issuerKeySet]
+	current atomic.Pointer[IssuerKeySet]
 	stop    context.CancelFunc
 
 	logger  *zap.Logger
@@ -70,31 +71,31 @@ type remoteIssuerKeys struct {
 	lastForced time.Time // last unknown-kid refresh, successful or not
 }
 
-// remoteIssuerKeysConfig configures newRemoteIssuerKeys.
-type remoteIssuerKeysConfig struct {
-	url     string
-	caFile  string        // extra trusted CA (PEM), may be empty
-	refresh time.Duration // scheduled refresh interval
-	logger  *zap.Logger
-	observe func(trigger string, err error)
+// RemoteIssuerKeysConfig configures newRemoteIssuerKeys.
+type RemoteIssuerKeysConfig struct {
+	URL     string
+	CAFile  string        // extra trusted CA (PEM), may be empty
+	Refresh time.Duration // scheduled refresh interval
+	Logger  *zap.Logger
+	Observe func(trigger string, err error)
 }
 
-// newRemoteIssuerKeys fetches the issuer's keys and starts refreshing them
+// NewRemoteIssuerKeys fetches the issuer's keys and starts refreshing them
 // until ctx ends or stop is called. It fails, naming the URL, when the first
 // fetch fails.
-func newRemoteIssuerKeys(ctx context.Context, cfg remoteIssuerKeysConfig) (*remoteIssuerKeys, error) {
-	client, err := newIssuerKeysClient(cfg.caFile)
+func NewRemoteIssuerKeys(ctx context.Context, cfg RemoteIssuerKeysConfig) (*RemoteIssuerKeys, error) {
+	client, err := newIssuerKeysClient(cfg.CAFile)
 	if err != nil {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(ctx)
 	client.ctx = ctx
-	r := &remoteIssuerKeys{
-		url:          cfg.url,
+	r := &RemoteIssuerKeys{
+		url:          cfg.URL,
 		client:       client,
 		stop:         stop,
-		logger:       cfg.logger,
-		observe:      cfg.observe,
+		logger:       cfg.Logger,
+		observe:      cfg.Observe,
 		refreshEvery: unknownKIDRefreshEvery,
 		refreshWait:  unknownKIDRefreshWait,
 		now:          time.Now,
@@ -104,11 +105,11 @@ func newRemoteIssuerKeys(ctx context.Context, cfg remoteIssuerKeysConfig) (*remo
 	}
 	// The cache checks for due refreshes every window; a refresh happens
 	// at most one window after it is due.
-	window := min(max(cfg.refresh/10, time.Second), time.Minute)
+	window := min(max(cfg.Refresh/10, time.Second), time.Minute)
 	r.cache = jwk.NewCache(ctx, jwk.WithRefreshWindow(window), jwk.WithErrSink(errSinkFunc(r.scheduledRefreshFailed)))
 	err = r.cache.Register(r.url,
 		jwk.WithHTTPClient(client),
-		jwk.WithRefreshInterval(cfg.refresh),
+		jwk.WithRefreshInterval(cfg.Refresh),
 		jwk.WithPostFetcher(jwk.PostFetchFunc(r.postFetch)))
 	if err == nil {
 		_, err = r.cache.Refresh(ctx, r.url)
@@ -120,15 +121,15 @@ func newRemoteIssuerKeys(ctx context.Context, cfg remoteIssuerKeysConfig) (*remo
 	return r, nil
 }
 
-// close stops the background refresh.
-func (r *remoteIssuerKeys) close() {
+// Close stops the background refresh.
+func (r *RemoteIssuerKeys) Close() {
 	r.stop()
 }
 
 // candidates looks the keys up in the current set. When the token names a
 // kid the set lacks, the keys are refreshed (rate-limited) and looked up
 // once more.
-func (r *remoteIssuerKeys) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error) {
+func (r *RemoteIssuerKeys) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error) {
 	set := r.current.Load()
 	keys, err := set.candidates(h, alg)
 	if !errors.Is(err, ErrUnknownKeyID) || !r.refreshForUnknownKID(set) {
@@ -142,7 +143,7 @@ func (r *remoteIssuerKeys) candidates(h *joseHeader, alg jwa.SignatureAlgorithm)
 // ago. It reports whether there may be new keys to look at. Only the
 // request that triggers the fetch waits for it; requests meanwhile are
 // refused at once.
-func (r *remoteIssuerKeys) refreshForUnknownKID(seen *issuerKeySet) bool {
+func (r *RemoteIssuerKeys) refreshForUnknownKID(seen *IssuerKeySet) bool {
 	r.mu.Lock()
 	if r.current.Load() != seen {
 		r.mu.Unlock()
@@ -166,7 +167,7 @@ func (r *remoteIssuerKeys) refreshForUnknownKID(seen *issuerKeySet) bool {
 // refresh on every Refresh call, so each forced refresh would add one more
 // refresh loop for the life of the config. jwk.Fetch with the same client
 // fetches once and leaves the cache's single schedule alone.
-func (r *remoteIssuerKeys) refreshNow() error {
+func (r *RemoteIssuerKeys) refreshNow() error {
 	ctx, cancel := context.WithTimeout(r.client.ctx, r.refreshWait)
 	defer cancel()
 	set, err := jwk.Fetch(ctx, r.url, jwk.WithHTTPClient(r.client))
@@ -181,7 +182,7 @@ func (r *remoteIssuerKeys) refreshNow() error {
 
 // postFetch converts and installs every set the cache fetches; an error
 // keeps the previous keys in the cache and in use.
-func (r *remoteIssuerKeys) postFetch(_ string, set jwk.Set) (jwk.Set, error) {
+func (r *RemoteIssuerKeys) postFetch(_ string, set jwk.Set) (jwk.Set, error) {
 	first, err := r.install(set)
 	if err != nil {
 		return nil, err
@@ -196,7 +197,7 @@ func (r *remoteIssuerKeys) postFetch(_ string, set jwk.Set) (jwk.Set, error) {
 
 // install converts a fetched set and makes it current. first says whether
 // it is the first set.
-func (r *remoteIssuerKeys) install(set jwk.Set) (first bool, err error) {
+func (r *RemoteIssuerKeys) install(set jwk.Set) (first bool, err error) {
 	keys := make([]jwk.Key, 0, set.Len())
 	for i := 0; i < set.Len(); i++ {
 		key, _ := set.Key(i)
@@ -210,13 +211,13 @@ func (r *remoteIssuerKeys) install(set jwk.Set) (first bool, err error) {
 }
 
 // scheduledRefreshFailed receives the errors of background refreshes.
-func (r *remoteIssuerKeys) scheduledRefreshFailed(err error) {
+func (r *RemoteIssuerKeys) scheduledRefreshFailed(err error) {
 	r.report(refreshScheduled, fetchFailure(r.url, err))
 }
 
 // report logs and counts one refresh. A failure is a warning: the last
 // good keys stay in use. Errors name the URL, never key material.
-func (r *remoteIssuerKeys) report(trigger string, err error) {
+func (r *RemoteIssuerKeys) report(trigger string, err error) {
 	if r.observe != nil {
 		r.observe(trigger, err)
 	}
@@ -239,43 +240,15 @@ func (f errSinkFunc) Error(err error) { f(err) }
 
 // Interface guards
 var (
-	_ issuerKeys  = (*issuerKeySet)(nil)
-	_ issuerKeys  = (*remoteIssuerKeys)(nil)
+	_ IssuerKeys  = (*IssuerKeySet)(nil)
+	_ IssuerKeys  = (*RemoteIssuerKeys)(nil)
 	_ jwk.ErrSink = errSinkFunc(nil)
 )
 
-// loadIssuers loads issuer_keys: a file once, or a URL that is then kept
-// fresh until the config is unloaded (see Cleanup).
-func (h *Handler) loadIssuers(ctx context.Context) (issuerKeys, error) {
-	if !isIssuerKeysURL(h.IssuerKeys) {
-		set, err := loadIssuerKeys(h.IssuerKeys)
-		if err != nil {
-			return nil, err
-		}
-		return set, nil
+// CheckIssuerKeysRefresh keeps issuer_keys_refresh between 1m and 24h.
+func CheckIssuerKeysRefresh(refresh time.Duration) error {
+	if refresh < MinIssuerKeysRefresh || refresh > MaxIssuerKeysRefresh {
+		return fmt.Errorf("issuer_keys_refresh: %s is outside %s to %s", refresh, MinIssuerKeysRefresh, MaxIssuerKeysRefresh)
 	}
-	// Provision runs before Validate: check the URL before fetching it.
-	if err := h.checkIssuerKeysSource(); err != nil {
-		return nil, err
-	}
-	remote, err := newRemoteIssuerKeys(ctx, remoteIssuerKeysConfig{
-		url:     h.IssuerKeys,
-		caFile:  h.IssuerKeysCA,
-		refresh: h.issuerKeysRefresh(),
-		logger:  h.logger,
-		observe: h.metrics.issuerKeyRefresh,
-	})
-	if err != nil {
-		return nil, err
-	}
-	h.remote = remote
-	return remote, nil
-}
-
-// issuerKeysRefresh is issuer_keys_refresh, or its default when unset.
-func (h *Handler) issuerKeysRefresh() time.Duration {
-	if h.IssuerKeysRefresh != 0 {
-		return time.Duration(h.IssuerKeysRefresh)
-	}
-	return defaultIssuerKeysRefresh
+	return nil
 }

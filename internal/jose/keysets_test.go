@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"crypto/ecdsa"
@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
@@ -24,10 +24,10 @@ func TestKeyFileErrors(t *testing.T) {
 	type keyFileCase struct {
 		name    string
 		write   func(dir string) string // returns the path to load
-		allowed []jwa.KeyEncryptionAlgorithm
+		allowed []string
 		want    []string // besides the path
 	}
-	jwks := func(keys ...jose.JSONWebKey) func(string) string {
+	jwks := func(keys ...gojose.JSONWebKey) func(string) string {
 		return func(dir string) string { return writeJWKS(t, dir, "keys.json", keys...) }
 	}
 	text := func(content string) func(string) string {
@@ -66,9 +66,9 @@ func TestKeyFileErrors(t *testing.T) {
 		{name: "alg for another key type", write: jwks(joseJWK(t, rsaKey, "mixed", "ECDH-ES", "enc")),
 			want: []string{"key 'mixed'", "ECDH-ES", "does not fit"}},
 		{name: "algorithms leaves a key none", write: jwks(joseJWK(t, ecKey, "ec", "", "enc"), joseJWK(t, rsaKey, "rsa", "", "enc")),
-			allowed: []jwa.KeyEncryptionAlgorithm{jwa.ECDH_ES}, want: []string{"key 'rsa'", "no algorithm"}},
+			allowed: []string{"ECDH-ES"}, want: []string{"key 'rsa'", "no algorithm"}},
 		{name: "algorithms leaves a key with its own alg none", write: jwks(joseJWK(t, rsaKey, "rsa", "RSA-OAEP", "enc")),
-			allowed: []jwa.KeyEncryptionAlgorithm{jwa.RSA_OAEP_256}, want: []string{"key 'rsa'", "no algorithm"}},
+			allowed: []string{"RSA-OAEP-256"}, want: []string{"key 'rsa'", "no algorithm"}},
 		{name: "Ed25519 private key", write: jwks(joseJWK(t, testEd25519Key(t), "ed", "", "enc")),
 			want: []string{"key 'ed'", "Ed25519", "cannot decrypt"}},
 		{name: "a key without kid is named by position", write: func(dir string) string {
@@ -80,7 +80,7 @@ func TestKeyFileErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.write(t.TempDir())
-			keys, err := loadDecryptionKeys(path, tc.allowed)
+			keys, err := LoadDecryptionKeys(path, tc.allowed)
 			if err == nil {
 				t.Fatalf("loaded %d keys, want an error", len(keys.keys))
 			}
@@ -99,7 +99,7 @@ func TestKeyFileSingleJWK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := loadDecryptionKeys(writeFile(t, t.TempDir(), "key.json", data), nil)
+	keys, err := LoadDecryptionKeys(writeFile(t, t.TempDir(), "key.json", data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +109,8 @@ func TestKeyFileSingleJWK(t *testing.T) {
 	if !slices.Equal(keys.keys[0].algorithms, []jwa.KeyEncryptionAlgorithm{jwa.RSA_OAEP_256}) {
 		t.Errorf("algorithms %v, want the key's own alg only", keys.keys[0].algorithms)
 	}
-	token := joseEncrypt(t, claimsJSON(t, testNow, nil), jose.RSA_OAEP_256, jose.A128GCM, &key.PublicKey, "single", nil)
-	if _, err := newTestVerifier(t, keys).verify(token); err != nil {
+	token := joseEncrypt(t, claimsJSON(t, testNow, nil), gojose.RSA_OAEP_256, gojose.A128GCM, &key.PublicKey, "single", nil)
+	if _, err := newTestVerifier(t, keys).Verify(token); err != nil {
 		t.Fatalf("token refused: %v", err)
 	}
 }
@@ -123,7 +123,7 @@ func TestKeyFileWithoutKIDs(t *testing.T) {
 		keyJSON(t, joseJWK(t, ecKey, "", "", "enc"), nil),
 		keyJSON(t, jwxKey(t, xPriv, "", "", ""), nil),
 	)
-	keys, err := loadDecryptionKeys(path, nil)
+	keys, err := LoadDecryptionKeys(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,16 +139,16 @@ func TestKeyFileWithoutKIDs(t *testing.T) {
 	v := newTestVerifier(t, keys)
 	payload := claimsJSON(t, testNow, nil)
 	for name, token := range map[string]string{
-		"RSA":    joseEncrypt(t, payload, jose.RSA_OAEP, jose.A256GCM, &rsaKey.PublicKey, "", nil),
-		"EC":     joseEncrypt(t, payload, jose.ECDH_ES_A128KW, jose.A256GCM, &ecKey.PublicKey, "", nil),
+		"RSA":    joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, &rsaKey.PublicKey, "", nil),
+		"EC":     joseEncrypt(t, payload, gojose.ECDH_ES_A128KW, gojose.A256GCM, &ecKey.PublicKey, "", nil),
 		"X25519": jwxEncrypt(t, payload, jwa.ECDH_ES, jwa.A256GCM, xPriv.Public(), "", ""),
 	} {
-		if _, err := v.verify(token); err != nil {
+		if _, err := v.Verify(token); err != nil {
 			t.Errorf("%s token refused: %v", name, err)
 		}
 	}
-	token := joseEncrypt(t, payload, jose.RSA_OAEP, jose.A256GCM, &rsaKey.PublicKey, "some-kid", nil)
-	if _, err := v.verify(token); !errors.Is(err, ErrUnknownKeyID) {
+	token := joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, &rsaKey.PublicKey, "some-kid", nil)
+	if _, err := v.Verify(token); !errors.Is(err, ErrUnknownKeyID) {
 		t.Errorf("token with a kid: got %v, want %v", err, ErrUnknownKeyID)
 	}
 }
@@ -158,7 +158,7 @@ func TestKeyAlgorithmsRestricted(t *testing.T) {
 		joseJWK(t, testRSAKey(t, 0), "rsa", "", "enc"),
 		joseJWK(t, testECKey(t, 0), "ec", "", "enc"),
 	)
-	keys, err := loadDecryptionKeys(path, []jwa.KeyEncryptionAlgorithm{jwa.RSA_OAEP_256, jwa.ECDH_ES_A256KW, jwa.RSA_OAEP_384})
+	keys, err := LoadDecryptionKeys(path, []string{"RSA-OAEP-256", "ECDH-ES+A256KW", "RSA-OAEP-384"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestKeyPublicJWKS(t *testing.T) {
 			}
 		}
 	}
-	keys, err := loadDecryptionKeys(writeKeySet(t, t.TempDir(), "keys.json", keyFiles...), nil)
+	keys, err := LoadDecryptionKeys(writeKeySet(t, t.TempDir(), "keys.json", keyFiles...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func sortedKeys(m map[string]string) []string {
 func TestIssuerKeyFileErrors(t *testing.T) {
 	rsaKey, ecKey := testRSAKey(t, 2), testECKey(t, 1)
 	xPub, _ := testX25519Key(t)
-	jwks := func(keys ...jose.JSONWebKey) func(string) string {
+	jwks := func(keys ...gojose.JSONWebKey) func(string) string {
 		return func(dir string) string { return writeJWKS(t, dir, "issuer.json", keys...) }
 	}
 	cases := []struct {
@@ -329,7 +329,7 @@ func TestIssuerKeyFileErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.write(t.TempDir())
-			set, err := loadIssuerKeys(path)
+			set, err := LoadIssuerKeys(path)
 			if err == nil {
 				t.Fatalf("loaded %d keys, want an error", len(set.keys))
 			}
@@ -343,7 +343,7 @@ func TestIssuerKeyFileErrors(t *testing.T) {
 	// URLs are fetched by newRemoteIssuerKeys; loadIssuerKeys reads files
 	// only, and must not quietly fetch one.
 	for _, url := range []string{"https://issuer.example.com/.well-known/jwks.json", "http://issuer.example.com/jwks"} {
-		if _, err := loadIssuerKeys(url); err == nil || !strings.Contains(err.Error(), url) {
+		if _, err := LoadIssuerKeys(url); err == nil || !strings.Contains(err.Error(), url) {
 			t.Errorf("%s: got %v, want an error naming the URL", url, err)
 		}
 	}
@@ -357,7 +357,7 @@ func TestIssuerKeyFile(t *testing.T) {
 		joseJWK(t, ecKey, "ec", "ES256", ""), // a private key: only its public half is kept
 		joseJWK(t, edKey.Public(), "", "", ""),
 	)
-	set, err := loadIssuerKeys(path)
+	set, err := LoadIssuerKeys(path)
 	if err != nil {
 		t.Fatal(err)
 	}

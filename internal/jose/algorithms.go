@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"fmt"
@@ -62,4 +62,47 @@ func parseContentEncryption(name string) (jwa.ContentEncryptionAlgorithm, error)
 		return "", fmt.Errorf("unknown content encryption '%s' (accepted: %v)", name, contentEncryptions)
 	}
 	return enc, nil
+}
+
+// parseAlgorithms parses the algorithms setting.
+func parseAlgorithms(names []string) ([]jwa.KeyEncryptionAlgorithm, error) {
+	algs := make([]jwa.KeyEncryptionAlgorithm, 0, len(names))
+	for _, name := range names {
+		alg, err := parseKeyManagementAlgorithm(name)
+		if err != nil {
+			return nil, fmt.Errorf("algorithms: %v", err)
+		}
+		algs = append(algs, alg)
+	}
+	return algs, nil
+}
+
+// parseEncryptions parses the encryptions setting; empty means the defaults.
+func parseEncryptions(names []string) ([]jwa.ContentEncryptionAlgorithm, error) {
+	if len(names) == 0 {
+		return defaultContentEncryptions, nil
+	}
+	encs := make([]jwa.ContentEncryptionAlgorithm, 0, len(names))
+	for _, name := range names {
+		enc, err := parseContentEncryption(name)
+		if err != nil {
+			return nil, fmt.Errorf("encryptions: %v", err)
+		}
+		encs = append(encs, enc)
+	}
+	return encs, nil
+}
+
+// CheckAlgorithms reports the first name in names that is not an accepted
+// key-management algorithm.
+func CheckAlgorithms(names []string) error {
+	_, err := parseAlgorithms(names)
+	return err
+}
+
+// CheckEncryptions reports the first name in names that is not an accepted
+// content encryption.
+func CheckEncryptions(names []string) error {
+	_, err := parseEncryptions(names)
+	return err
 }

@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func TestAudienceNullIsNoString(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := newTestVerifier(t, f.keys, withAudience(tc.configured...))
-			_, err := v.verify(f.seal(t, []byte(validPayload(tc.member))))
+			_, err := v.Verify(f.seal(t, []byte(validPayload(tc.member))))
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}

@@ -1,8 +1,9 @@
-package mcpjweauth
+package jose
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -13,12 +14,12 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
-// verifier decrypts and validates bearer tokens as SPEC section 3 says. It
+// Verifier decrypts and validates bearer tokens as SPEC section 3 says. It
 // knows nothing of Caddy or HTTP, so it can be tested and benchmarked alone.
 // It is safe for concurrent use.
-type verifier struct {
-	keys          *decryptionKeySet
-	issuers       issuerKeys // nil: only encrypted-only tokens (allow_unsigned)
+type Verifier struct {
+	keys          *DecryptionKeys
+	issuers       IssuerKeys // nil: only encrypted-only tokens (allow_unsigned)
 	encryptions   []jwa.ContentEncryptionAlgorithm
 	audience      []string
 	leeway        time.Duration
@@ -30,25 +31,101 @@ type verifier struct {
 	keyOperations atomic.Int64
 }
 
-// sealedToken is a token that passed every check that needs no key: its
+// Defaults of the verifier's settings.
+const (
+	// DefaultLeeway is the clock skew allowed for iat, exp and nbf.
+	DefaultLeeway = 30 * time.Second
+	// MaxLeeway is the largest leeway that may be configured.
+	MaxLeeway = 5 * time.Minute
+	// DefaultMaxTokenBytes is the longest token accepted by default.
+	DefaultMaxTokenBytes = 16384
+)
+
+// VerifierConfig is what a Verifier checks tokens against.
+type VerifierConfig struct {
+	// Keys is the server's private key set (required).
+	Keys *DecryptionKeys
+	// Issuers are the token issuer's signature keys; nil accepts only
+	// encrypted-only tokens.
+	Issuers IssuerKeys
+	// Encryptions lists the accepted content encryptions; empty means
+	// A128GCM, A192GCM and A256GCM.
+	Encryptions []string
+	// Audience lists the accepted audiences; empty does not check aud.
+	Audience []string
+	// Leeway is the clock skew allowed for iat, exp and nbf.
+	Leeway time.Duration
+	// MaxTokenBytes bounds the token's length; 0 means DefaultMaxTokenBytes.
+	MaxTokenBytes int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewVerifier checks cfg and returns a Verifier for it.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	if cfg.Keys == nil {
+		return nil, errors.New("no decryption keys")
+	}
+	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
+		return nil, fmt.Errorf("leeway: %s is outside 0 to %s", cfg.Leeway, MaxLeeway)
+	}
+	encryptions, err := parseEncryptions(cfg.Encryptions)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{
+		keys:          cfg.Keys,
+		issuers:       cfg.Issuers,
+		encryptions:   encryptions,
+		audience:      cfg.Audience,
+		leeway:        cfg.Leeway,
+		maxTokenBytes: cfg.MaxTokenBytes,
+		now:           cfg.Now,
+	}
+	if v.maxTokenBytes <= 0 {
+		v.maxTokenBytes = DefaultMaxTokenBytes
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	return v, nil
+}
+
+// MaxTokenBytes is the longest token the verifier accepts.
+func (v *Verifier) MaxTokenBytes() int { return v.maxTokenBytes }
+
+// PublicJWKS is the public half of the decryption keys, as a JWKS document.
+func (v *Verifier) PublicJWKS() []byte { return v.keys.publicJWKS }
+
+// KeyOperations counts the private-key operations attempted so far.
+func (v *Verifier) KeyOperations() int64 { return v.keyOperations.Load() }
+
+// CheckTime applies the time rules to a token verified earlier, at the
+// verifier's clock and with its leeway: a cached token is checked again on
+// every use.
+func (v *Verifier) CheckTime(t *VerifiedToken) error {
+	return t.checkTime(v.now(), v.leeway)
+}
+
+// SealedToken is a token that passed every check that needs no key: its
 // form, its header, and the keys it may be opened with.
-type sealedToken struct {
+type SealedToken struct {
 	token string
 	alg   jwa.KeyEncryptionAlgorithm
 	keys  []*decryptionKey
 }
 
-// verify runs every check on token and returns its validated claims.
-func (v *verifier) verify(token string) (*verifiedToken, error) {
-	sealed, err := v.inspect(token)
+// Verify runs every check on token and returns its validated claims.
+func (v *Verifier) Verify(token string) (*VerifiedToken, error) {
+	sealed, err := v.Inspect(token)
 	if err != nil {
 		return nil, err
 	}
-	return v.open(sealed)
+	return v.Open(sealed)
 }
 
-// inspect runs the checks that come before any private-key operation.
-func (v *verifier) inspect(token string) (*sealedToken, error) {
+// Inspect runs the checks that come before any private-key operation.
+func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 	if token == "" {
 		return nil, ErrEmptyToken
 	}
@@ -78,7 +155,7 @@ func (v *verifier) inspect(token string) (*sealedToken, error) {
 	if keys, err = keysForEphemeralKey(h, keys); err != nil {
 		return nil, err
 	}
-	return &sealedToken{token: token, alg: alg, keys: keys}, nil
+	return &SealedToken{token: token, alg: alg, keys: keys}, nil
 }
 
 // keysForEphemeralKey keeps, for an ECDH-ES token, the keys whose curve the
@@ -103,9 +180,9 @@ func keysForEphemeralKey(h *joseHeader, keys []*decryptionKey) ([]*decryptionKey
 	return usable, nil
 }
 
-// open decrypts a sealed token, verifies a nested signature and validates
+// Open decrypts a sealed token, verifies a nested signature and validates
 // the payload.
-func (v *verifier) open(s *sealedToken) (*verifiedToken, error) {
+func (v *Verifier) Open(s *SealedToken) (*VerifiedToken, error) {
 	plaintext, err := v.decrypt(s)
 	if err != nil {
 		return nil, err
@@ -118,7 +195,7 @@ func (v *verifier) open(s *sealedToken) (*verifiedToken, error) {
 }
 
 // decrypt tries the candidate keys in turn.
-func (v *verifier) decrypt(s *sealedToken) ([]byte, error) {
+func (v *Verifier) decrypt(s *SealedToken) ([]byte, error) {
 	var lastErr error
 	for _, key := range s.keys {
 		v.keyOperations.Add(1)
@@ -147,7 +224,7 @@ func decryptWithKey(token string, alg jwa.KeyEncryptionAlgorithm, key any) (plai
 // unwrapPayload returns the JSON payload of the plaintext: the plaintext
 // itself for an encrypted-only token, or the verified payload of a nested
 // JWS. Which of the two is accepted depends on the configuration.
-func (v *verifier) unwrapPayload(plaintext []byte) ([]byte, error) {
+func (v *Verifier) unwrapPayload(plaintext []byte) ([]byte, error) {
 	trimmed := bytes.TrimLeft(plaintext, " \t\r\n")
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{':
@@ -167,7 +244,7 @@ func (v *verifier) unwrapPayload(plaintext []byte) ([]byte, error) {
 
 // verifySignature checks a nested compact JWS against the issuer's keys and
 // returns its payload.
-func (v *verifier) verifySignature(nested []byte) ([]byte, error) {
+func (v *Verifier) verifySignature(nested []byte) ([]byte, error) {
 	rawHeader, err := splitCompact(string(nested), jwsCompactParts)
 	if err != nil {
 		return nil, err
@@ -197,12 +274,12 @@ func (v *verifier) verifySignature(nested []byte) ([]byte, error) {
 
 // validatePayload applies the payload rules: strict JSON object, time
 // claims, audience, and the optional data member holding the claims.
-func (v *verifier) validatePayload(payload []byte) (*verifiedToken, error) {
+func (v *Verifier) validatePayload(payload []byte) (*VerifiedToken, error) {
 	members, err := parseStrictObject(payload)
 	if err != nil {
 		return nil, err
 	}
-	t := &verifiedToken{}
+	t := &VerifiedToken{}
 	if t.iat, err = requiredDate(members, "iat"); err != nil {
 		return nil, err
 	}
@@ -221,15 +298,15 @@ func (v *verifier) validatePayload(payload []byte) (*verifiedToken, error) {
 	if err := checkAudience(members["aud"], v.audience); err != nil {
 		return nil, err
 	}
-	t.claims, t.claimsJSON = members, compactJSON(payload)
+	t.Claims, t.ClaimsJSON = members, compactJSON(payload)
 	if data, ok := members["data"]; ok {
 		if len(data) == 0 || data[0] != '{' {
 			return nil, ErrInvalidData
 		}
-		if t.claims, err = parseStrictObject(data); err != nil {
+		if t.Claims, err = parseStrictObject(data); err != nil {
 			return nil, err
 		}
-		t.claimsJSON = data
+		t.ClaimsJSON = data
 	}
 	return t, nil
 }

@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"crypto/rsa"
@@ -20,9 +20,9 @@ type decryptionKey struct {
 	algorithms []jwa.KeyEncryptionAlgorithm
 }
 
-// decryptionKeySet is the server's private key set with the public JWKS
+// DecryptionKeys is the server's private key set with the public JWKS
 // derived from it.
-type decryptionKeySet struct {
+type DecryptionKeys struct {
 	keys       []*decryptionKey
 	byKID      map[string]*decryptionKey
 	encryption []jwa.KeyEncryptionAlgorithm // every algorithm some key accepts
@@ -43,10 +43,14 @@ type publicJWK struct {
 	Y   string `json:"y,omitempty"`
 }
 
-// loadDecryptionKeys reads the private key file at path. allowed restricts
-// the key-management algorithms (empty: no restriction beyond the defaults).
-// Every error names the path.
-func loadDecryptionKeys(path string, allowed []jwa.KeyEncryptionAlgorithm) (*decryptionKeySet, error) {
+// LoadDecryptionKeys reads the private key file at path. algorithms
+// restricts the key-management algorithms (empty: no restriction beyond the
+// defaults). Every error names the path.
+func LoadDecryptionKeys(path string, algorithms []string) (*DecryptionKeys, error) {
+	allowed, err := parseAlgorithms(algorithms)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := readJWKFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %v", path, err)
@@ -59,8 +63,8 @@ func loadDecryptionKeys(path string, allowed []jwa.KeyEncryptionAlgorithm) (*dec
 }
 
 // newDecryptionKeySet checks every key and prepares it for use.
-func newDecryptionKeySet(keys []jwk.Key, allowed []jwa.KeyEncryptionAlgorithm) (*decryptionKeySet, error) {
-	set := &decryptionKeySet{byKID: make(map[string]*decryptionKey)}
+func newDecryptionKeySet(keys []jwk.Key, allowed []jwa.KeyEncryptionAlgorithm) (*DecryptionKeys, error) {
+	set := &DecryptionKeys{byKID: make(map[string]*decryptionKey)}
 	published := make([]publicJWK, 0, len(keys))
 	for i, key := range keys {
 		name := keyName(key, i)
@@ -205,7 +209,7 @@ func publicHalf(key jwk.Key) (publicJWK, error) {
 }
 
 // candidates returns the keys a token with header h may be opened with.
-func (s *decryptionKeySet) candidates(h *joseHeader, alg jwa.KeyEncryptionAlgorithm) ([]*decryptionKey, error) {
+func (s *DecryptionKeys) candidates(h *joseHeader, alg jwa.KeyEncryptionAlgorithm) ([]*decryptionKey, error) {
 	if h.hasKID {
 		key, ok := s.byKID[h.kid]
 		if !ok {

@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"fmt"
@@ -16,15 +16,15 @@ type verificationKey struct {
 	raw     any                        // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
 }
 
-// issuerKeySet holds the issuer's public signature keys.
-type issuerKeySet struct {
+// IssuerKeySet holds the issuer's public signature keys.
+type IssuerKeySet struct {
 	keys  []*verificationKey
 	byKID map[string]*verificationKey
 }
 
-// loadIssuerKeys reads the issuer's public JWKS from a local file (a URL is
+// LoadIssuerKeys reads the issuer's public JWKS from a local file (a URL is
 // fetched by newRemoteIssuerKeys). Every error names the location.
-func loadIssuerKeys(location string) (*issuerKeySet, error) {
+func LoadIssuerKeys(location string) (*IssuerKeySet, error) {
 	keys, err := readJWKFile(location)
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
@@ -38,8 +38,8 @@ func loadIssuerKeys(location string) (*issuerKeySet, error) {
 
 // newIssuerKeySet keeps the asymmetric signature keys of keys (their public
 // half) and fails when none is left. Keys meant for encryption are skipped.
-func newIssuerKeySet(keys []jwk.Key) (*issuerKeySet, error) {
-	set := &issuerKeySet{byKID: make(map[string]*verificationKey)}
+func newIssuerKeySet(keys []jwk.Key) (*IssuerKeySet, error) {
+	set := &IssuerKeySet{byKID: make(map[string]*verificationKey)}
 	for i, key := range keys {
 		if key.KeyType() == jwa.OctetSeq || key.KeyUsage() == string(jwk.ForEncryption) {
 			continue
@@ -106,7 +106,7 @@ func (k *verificationKey) fits(alg jwa.SignatureAlgorithm) bool {
 }
 
 // candidates returns the keys a JWS with header h may be verified with.
-func (s *issuerKeySet) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error) {
+func (s *IssuerKeySet) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error) {
 	if h.hasKID {
 		key, ok := s.byKID[h.kid]
 		if !ok {

@@ -1,4 +1,4 @@
-package mcpjweauth
+package jose
 
 import (
 	"encoding/json"
