@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -14,6 +15,7 @@ import (
 // at load time into the form the key operations need.
 type decryptionKey struct {
 	kid        string
+	id         string // kid and RFC 7638 thumbprint, see keyIdentity
 	keyType    jwa.KeyType
 	curve      jwa.EllipticCurveAlgorithm // EC and OKP keys only
 	raw        any                        // *rsa.PrivateKey, *ecdsa.PrivateKey or x25519.PrivateKey
@@ -47,11 +49,22 @@ type publicJWK struct {
 // restricts the key-management algorithms (empty: no restriction beyond the
 // defaults). Every error names the path.
 func LoadDecryptionKeys(path string, algorithms []string) (*DecryptionKeys, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %v", path, err)
+	}
+	return ParseDecryptionKeys(path, data, algorithms)
+}
+
+// ParseDecryptionKeys checks the content data of the private key file at
+// path exactly as LoadDecryptionKeys does: for a file read elsewhere, such
+// as a new content of a watched key file. Every error names the path.
+func ParseDecryptionKeys(path string, data []byte, algorithms []string) (*DecryptionKeys, error) {
 	allowed, err := parseAlgorithms(algorithms)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := readJWKFile(path)
+	keys, err := parseJWKs(data)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %v", path, err)
 	}
@@ -112,7 +125,11 @@ func newDecryptionKey(key jwk.Key, allowed []jwa.KeyEncryptionAlgorithm) (*decry
 	if use := key.KeyUsage(); use != "" && use != string(jwk.ForEncryption) {
 		return nil, fmt.Errorf("use is '%s', want 'enc'", use)
 	}
-	dk := &decryptionKey{kid: key.KeyID(), keyType: key.KeyType()}
+	id, err := keyIdentity(key)
+	if err != nil {
+		return nil, err
+	}
+	dk := &decryptionKey{kid: key.KeyID(), id: id, keyType: key.KeyType()}
 	var defaults []jwa.KeyEncryptionAlgorithm
 	switch k := key.(type) {
 	case jwk.RSAPrivateKey:
@@ -230,4 +247,13 @@ func (s *DecryptionKeys) candidates(h *joseHeader, alg jwa.KeyEncryptionAlgorith
 		return nil, ErrNoMatchingKey
 	}
 	return keys, nil
+}
+
+// keyIDs lists the identities of the keys, see keyIdentity.
+func (s *DecryptionKeys) keyIDs() []string {
+	ids := make([]string, len(s.keys))
+	for i, key := range s.keys {
+		ids[i] = key.id
+	}
+	return ids
 }

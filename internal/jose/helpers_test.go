@@ -38,7 +38,10 @@ type verifierOption func(*Verifier)
 
 // withIssuers switches the verifier to issuer_keys mode.
 func withIssuers(issuers *IssuerKeySet) verifierOption {
-	return func(v *Verifier) { v.issuers = issuers }
+	return func(v *Verifier) {
+		v.fileIssuers.Store(issuers)
+		v.issuers = fileIssuerKeys{v}
+	}
 }
 
 // withEncryptions sets the accepted content encryptions.
@@ -58,7 +61,7 @@ func withMaxTokenBytes(n int) verifierOption {
 
 // withKeys replaces the private key set.
 func withKeys(keys *DecryptionKeys) verifierOption {
-	return func(v *Verifier) { v.keys = keys }
+	return func(v *Verifier) { v.keys.Store(keys) }
 }
 
 // withClock sets the verifier's clock.
@@ -75,12 +78,12 @@ func newTestVerifier(t testing.TB, keys *DecryptionKeys, opts ...verifierOption)
 		t.Fatal("newTestVerifier: no keys")
 	}
 	v := &Verifier{
-		keys:          keys,
 		encryptions:   defaultContentEncryptions,
 		leeway:        testLeeway,
 		maxTokenBytes: DefaultMaxTokenBytes,
 		now:           func() time.Time { return testNow },
 	}
+	v.keys.Store(keys)
 	for _, opt := range opts {
 		opt(v)
 	}

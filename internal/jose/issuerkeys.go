@@ -2,6 +2,7 @@ package jose
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -10,6 +11,7 @@ import (
 // verificationKey is one public signature key of the token issuer.
 type verificationKey struct {
 	kid     string
+	id      string // kid and RFC 7638 thumbprint, see keyIdentity
 	keyType jwa.KeyType
 	curve   jwa.EllipticCurveAlgorithm // EC and OKP keys only
 	alg     jwa.SignatureAlgorithm     // the key's own alg, if it names one
@@ -25,7 +27,18 @@ type IssuerKeySet struct {
 // LoadIssuerKeys reads the issuer's public JWKS from a local file (a URL is
 // fetched by newRemoteIssuerKeys). Every error names the location.
 func LoadIssuerKeys(location string) (*IssuerKeySet, error) {
-	keys, err := readJWKFile(location)
+	data, err := os.ReadFile(location)
+	if err != nil {
+		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
+	}
+	return ParseIssuerKeys(location, data)
+}
+
+// ParseIssuerKeys checks the content data of the issuer_keys file at
+// location exactly as LoadIssuerKeys does: for a file read elsewhere, such
+// as a new content of a watched file. Every error names the location.
+func ParseIssuerKeys(location string, data []byte) (*IssuerKeySet, error) {
+	keys, err := parseJWKs(data)
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
 	}
@@ -68,7 +81,11 @@ func newVerificationKey(key jwk.Key) (*verificationKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deriving the public key: %v", err)
 	}
-	vk := &verificationKey{kid: key.KeyID(), keyType: key.KeyType()}
+	id, err := keyIdentity(pub)
+	if err != nil {
+		return nil, err
+	}
+	vk := &verificationKey{kid: key.KeyID(), id: id, keyType: key.KeyType()}
 	switch k := pub.(type) {
 	case jwk.ECDSAPublicKey:
 		vk.curve = k.Crv()
@@ -127,4 +144,13 @@ func (s *IssuerKeySet) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]
 		return nil, ErrNoMatchingKey
 	}
 	return keys, nil
+}
+
+// keyIDs lists the identities of the keys, see keyIdentity.
+func (s *IssuerKeySet) keyIDs() []string {
+	ids := make([]string, len(s.keys))
+	for i, key := range s.keys {
+		ids[i] = key.id
+	}
+	return ids
 }

@@ -45,6 +45,7 @@ const (
 // a fixed *issuerKeySet read from a file, or a *remoteIssuerKeys.
 type IssuerKeys interface {
 	candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error)
+	keyIDs() []string
 }
 
 // RemoteIssuerKeys are the issuer's keys fetched from an https URL with
@@ -60,8 +61,9 @@ type RemoteIssuerKeys struct {
 	current atomic.Pointer[IssuerKeySet]
 	stop    context.CancelFunc
 
-	logger  *zap.Logger
-	observe func(trigger string, err error) // counts each refresh; may be nil
+	logger    *zap.Logger
+	observe   func(trigger string, err error) // counts each refresh; may be nil
+	onRemoved func(ids []string)              // hears of keys a refresh removed; may be nil
 
 	refreshEvery time.Duration // least time between unknown-kid refreshes
 	refreshWait  time.Duration // how long the triggering request waits
@@ -78,6 +80,11 @@ type RemoteIssuerKeysConfig struct {
 	Refresh time.Duration // scheduled refresh interval
 	Logger  *zap.Logger
 	Observe func(trigger string, err error)
+	// OnRemoved, when set, is called after a refresh installed a set that
+	// lacks keys of the set before, with their identities (see
+	// VerifiedToken.KeyIDs), so that tokens they verified can be
+	// forgotten at once. It is never called for the first set.
+	OnRemoved func(ids []string)
 }
 
 // NewRemoteIssuerKeys fetches the issuer's keys and starts refreshing them
@@ -96,6 +103,7 @@ func NewRemoteIssuerKeys(ctx context.Context, cfg RemoteIssuerKeysConfig) (*Remo
 		stop:         stop,
 		logger:       cfg.Logger,
 		observe:      cfg.Observe,
+		onRemoved:    cfg.OnRemoved,
 		refreshEvery: unknownKIDRefreshEvery,
 		refreshWait:  unknownKIDRefreshWait,
 		now:          time.Now,
@@ -207,8 +215,18 @@ func (r *RemoteIssuerKeys) install(set jwk.Set) (first bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	return r.current.Swap(converted) == nil, nil
+	old := r.current.Swap(converted)
+	if old == nil {
+		return true, nil
+	}
+	if removed := removedKeyIDs(old.keyIDs(), converted.keyIDs()); len(removed) > 0 && r.onRemoved != nil {
+		r.onRemoved(removed)
+	}
+	return false, nil
 }
+
+// keyIDs lists the identities of the current set's keys.
+func (r *RemoteIssuerKeys) keyIDs() []string { return r.current.Load().keyIDs() }
 
 // scheduledRefreshFailed receives the errors of background refreshes.
 func (r *RemoteIssuerKeys) scheduledRefreshFailed(err error) {

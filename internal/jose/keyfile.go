@@ -3,22 +3,12 @@ package jose
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
-// readJWKFile reads a JSON Web Key file that holds either one JWK or a JWKS
-// ({"keys":[...]}), and returns its keys in file order.
-func readJWKFile(path string) ([]jwk.Key, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return parseJWKs(data)
-}
-
-// parseJWKs parses one JWK or a JWKS.
+// parseJWKs parses the content of a JSON Web Key file, which holds either
+// one JWK or a JWKS ({"keys":[...]}), and returns its keys in file order.
 func parseJWKs(data []byte) ([]jwk.Key, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(data, &probe); err != nil {

@@ -94,11 +94,14 @@ func rfcVerifier(t testing.TB, issuerKeyFile string, encryptions []jwa.ContentEn
 	if encryptions == nil {
 		encryptions = defaultContentEncryptions
 	}
-	v := &Verifier{keys: loaded, encryptions: encryptions, leeway: DefaultLeeway, maxTokenBytes: DefaultMaxTokenBytes, now: time.Now}
+	v := &Verifier{encryptions: encryptions, leeway: DefaultLeeway, maxTokenBytes: DefaultMaxTokenBytes, now: time.Now}
+	v.keys.Store(loaded)
 	if issuerKeyFile != "" {
-		if v.issuers, err = LoadIssuerKeys(issuerKeyFile); err != nil {
+		issuers, err := LoadIssuerKeys(issuerKeyFile)
+		if err != nil {
 			t.Fatal(err)
 		}
+		withIssuers(issuers)(v)
 	}
 	return v
 }
@@ -111,7 +114,7 @@ func rfcDecryptOnly(t *testing.T, v *Verifier, token string) []byte {
 	if err != nil {
 		t.Fatalf("refused before decryption: %v", err)
 	}
-	plaintext, err := v.decrypt(sealed)
+	plaintext, _, err := v.decrypt(sealed)
 	if err != nil {
 		t.Fatalf("decryption: %v", err)
 	}
@@ -164,7 +167,7 @@ func TestRFC7520Section6(t *testing.T) {
 	if string(plaintext) != vec.Sign.Output.Compact {
 		t.Fatalf("decrypted %q\nwant the RFC's JWS %q", plaintext, vec.Sign.Output.Compact)
 	}
-	payload, err := v.unwrapPayload(plaintext)
+	payload, _, err := v.unwrapPayload(plaintext)
 	if err != nil {
 		t.Fatalf("the RFC's PS256 signature did not verify: %v", err)
 	}

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// VerifiedToken is what a token that passed every check yields: its claims
-// and the times that must be checked again whenever it is used.
+// VerifiedToken is what a token that passed every check yields: its claims,
+// the times that must be checked again whenever it is used, and the keys
+// that verified it.
 type VerifiedToken struct {
 	// Claims are the top-level Claims (payload["data"] when present), each
 	// as compact JSON.
@@ -18,6 +19,21 @@ type VerifiedToken struct {
 	iat, exp   float64
 	nbf        float64
 	hasNBF     bool
+
+	// decryptionKey and issuerKey identify the keys that opened and
+	// verified the token (see keyIdentity); issuerKey is "" for an
+	// encrypted-only token.
+	decryptionKey, issuerKey string
+}
+
+// KeyIDs identifies the keys that verified the token: the decryption key
+// and, for a signed token, the issuer's signature key ("" otherwise). A
+// key's identity is its kid together with its RFC 7638 thumbprint, so a key
+// without a kid has one too; it is the form Verifier.ReplaceKeys,
+// Verifier.ReplaceIssuerKeys and the OnRemoved hook of remote issuer keys
+// report removed keys in. It must never be logged.
+func (t *VerifiedToken) KeyIDs() (decryption, issuer string) {
+	return t.decryptionKey, t.issuerKey
 }
 
 // Has reports whether the token carries the claim name: present and not
@@ -27,10 +43,11 @@ func (t *VerifiedToken) Has(name string) bool {
 	return ok && string(raw) != "null"
 }
 
-// Retain returns a copy of t with the same times that keeps only claims:
-// what a cache needs of a token it has already rendered.
+// Retain returns a copy of t with the same times and keys that keeps only
+// claims: what a cache needs of a token it has already rendered.
 func (t *VerifiedToken) Retain(claims map[string]json.RawMessage) *VerifiedToken {
-	return &VerifiedToken{Claims: claims, iat: t.iat, exp: t.exp, nbf: t.nbf, hasNBF: t.hasNBF}
+	return &VerifiedToken{Claims: claims, iat: t.iat, exp: t.exp, nbf: t.nbf, hasNBF: t.hasNBF,
+		decryptionKey: t.decryptionKey, issuerKey: t.issuerKey}
 }
 
 // checkTime applies the time rules of SPEC 3.3 at now, with leeway for clock skew.

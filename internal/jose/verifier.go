@@ -18,8 +18,14 @@ import (
 // knows nothing of Caddy or HTTP, so it can be tested and benchmarked alone.
 // It is safe for concurrent use.
 type Verifier struct {
-	keys          *DecryptionKeys
-	issuers       IssuerKeys // nil: only encrypted-only tokens (allow_unsigned)
+	// keys is the server's private key set, and fileIssuers the issuer's
+	// keys read from a file; both are replaced whole when their file
+	// changes (ReplaceKeys, ReplaceIssuerKeys).
+	keys        atomic.Pointer[DecryptionKeys]
+	fileIssuers atomic.Pointer[IssuerKeySet]
+	// issuers are the issuer's keys: fileIssuers or remote keys; nil
+	// accepts only encrypted-only tokens (allow_unsigned).
+	issuers       IssuerKeys
 	encryptions   []jwa.ContentEncryptionAlgorithm
 	audience      []string
 	leeway        time.Duration
@@ -74,13 +80,20 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{
-		keys:          cfg.Keys,
 		issuers:       cfg.Issuers,
 		encryptions:   encryptions,
 		audience:      cfg.Audience,
 		leeway:        cfg.Leeway,
 		maxTokenBytes: cfg.MaxTokenBytes,
 		now:           cfg.Now,
+	}
+	v.keys.Store(cfg.Keys)
+	if set, ok := cfg.Issuers.(*IssuerKeySet); ok {
+		if set == nil {
+			return nil, errors.New("issuer key set is nil")
+		}
+		v.fileIssuers.Store(set)
+		v.issuers = fileIssuerKeys{v}
 	}
 	if v.maxTokenBytes <= 0 {
 		v.maxTokenBytes = DefaultMaxTokenBytes
@@ -94,8 +107,9 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // MaxTokenBytes is the longest token the verifier accepts.
 func (v *Verifier) MaxTokenBytes() int { return v.maxTokenBytes }
 
-// PublicJWKS is the public half of the decryption keys, as a JWKS document.
-func (v *Verifier) PublicJWKS() []byte { return v.keys.publicJWKS }
+// PublicJWKS is the public half of the current decryption keys, as a JWKS
+// document.
+func (v *Verifier) PublicJWKS() []byte { return v.keys.Load().publicJWKS }
 
 // KeyOperations counts the private-key operations attempted so far.
 func (v *Verifier) KeyOperations() int64 { return v.keyOperations.Load() }
@@ -141,14 +155,15 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 		return nil, err
 	}
 	alg := jwa.KeyEncryptionAlgorithm(h.alg)
-	if !slices.Contains(v.keys.encryption, alg) {
+	keySet := v.keys.Load()
+	if !slices.Contains(keySet.encryption, alg) {
 		return nil, fmt.Errorf("%w: %s", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
 	}
 	enc, err := headerString(h.members, "enc")
 	if err != nil || !slices.Contains(v.encryptions, jwa.ContentEncryptionAlgorithm(enc)) {
 		return nil, fmt.Errorf("%w: %s", ErrEncryptionNotAllowed, headerValueForLog(enc))
 	}
-	keys, err := v.keys.candidates(h, alg)
+	keys, err := keySet.candidates(h, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -183,29 +198,35 @@ func keysForEphemeralKey(h *joseHeader, keys []*decryptionKey) ([]*decryptionKey
 // Open decrypts a sealed token, verifies a nested signature and validates
 // the payload.
 func (v *Verifier) Open(s *SealedToken) (*VerifiedToken, error) {
-	plaintext, err := v.decrypt(s)
+	plaintext, decryptionKey, err := v.decrypt(s)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := v.unwrapPayload(plaintext)
+	payload, issuerKey, err := v.unwrapPayload(plaintext)
 	if err != nil {
 		return nil, err
 	}
-	return v.validatePayload(payload)
+	t, err := v.validatePayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	t.decryptionKey, t.issuerKey = decryptionKey, issuerKey
+	return t, nil
 }
 
-// decrypt tries the candidate keys in turn.
-func (v *Verifier) decrypt(s *SealedToken) ([]byte, error) {
+// decrypt tries the candidate keys in turn and returns the plaintext with
+// the identity of the key that opened it.
+func (v *Verifier) decrypt(s *SealedToken) ([]byte, string, error) {
 	var lastErr error
 	for _, key := range s.keys {
 		v.keyOperations.Add(1)
 		plaintext, err := decryptWithKey(s.token, s.alg, key.raw)
 		if err == nil {
-			return plaintext, nil
+			return plaintext, key.id, nil
 		}
 		lastErr = err
 	}
-	return nil, fmt.Errorf("%w: %v", ErrDecryption, lastErr)
+	return nil, "", fmt.Errorf("%w: %v", ErrDecryption, lastErr)
 }
 
 // decryptWithKey runs one jwe.Decrypt and turns a panic inside the library
@@ -223,53 +244,54 @@ func decryptWithKey(token string, alg jwa.KeyEncryptionAlgorithm, key any) (plai
 
 // unwrapPayload returns the JSON payload of the plaintext: the plaintext
 // itself for an encrypted-only token, or the verified payload of a nested
-// JWS. Which of the two is accepted depends on the configuration.
-func (v *Verifier) unwrapPayload(plaintext []byte) ([]byte, error) {
+// JWS with the identity of the key that verified it. Which of the two is
+// accepted depends on the configuration.
+func (v *Verifier) unwrapPayload(plaintext []byte) ([]byte, string, error) {
 	trimmed := bytes.TrimLeft(plaintext, " \t\r\n")
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{':
 		if v.issuers != nil {
-			return nil, ErrUnsignedToken
+			return nil, "", ErrUnsignedToken
 		}
-		return plaintext, nil
+		return plaintext, "", nil
 	case bytes.Count(plaintext, []byte(".")) == jwsCompactParts-1:
 		if v.issuers == nil {
-			return nil, ErrNestedNotConfigured
+			return nil, "", ErrNestedNotConfigured
 		}
 		return v.verifySignature(plaintext)
 	default:
-		return nil, ErrPayloadNotJSON
+		return nil, "", ErrPayloadNotJSON
 	}
 }
 
 // verifySignature checks a nested compact JWS against the issuer's keys and
-// returns its payload.
-func (v *Verifier) verifySignature(nested []byte) ([]byte, error) {
+// returns its payload with the identity of the key that verified it.
+func (v *Verifier) verifySignature(nested []byte) ([]byte, string, error) {
 	rawHeader, err := splitCompact(string(nested), jwsCompactParts)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	h, err := parseJOSEHeader(rawHeader)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if b64, ok := h.members["b64"]; ok && string(b64) != "true" {
-		return nil, ErrUnencodedPayload
+		return nil, "", ErrUnencodedPayload
 	}
 	alg := jwa.SignatureAlgorithm(h.alg)
 	if _, ok := signatureAlgorithms[alg]; !ok {
-		return nil, fmt.Errorf("%w: %s in the signed token", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
+		return nil, "", fmt.Errorf("%w: %s in the signed token", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
 	}
 	keys, err := v.issuers.candidates(h, alg)
 	if err != nil {
-		return nil, fmt.Errorf("%w in the signed token", err)
+		return nil, "", fmt.Errorf("%w in the signed token", err)
 	}
 	for _, key := range keys {
 		if payload, err := jws.Verify(nested, jws.WithKey(alg, key.raw)); err == nil {
-			return payload, nil
+			return payload, key.id, nil
 		}
 	}
-	return nil, ErrSignature
+	return nil, "", ErrSignature
 }
 
 // validatePayload applies the payload rules: strict JSON object, time

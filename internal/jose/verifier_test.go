@@ -613,7 +613,7 @@ func TestVerifierUnwrapPayload(t *testing.T) {
 		{"two dots but no JWS", signed, "a.b.c", ErrNotCompact},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.v.unwrapPayload([]byte(tc.plaintext))
+			_, _, err := tc.v.unwrapPayload([]byte(tc.plaintext))
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
