@@ -1,6 +1,7 @@
 package mcpjweauth
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
@@ -79,8 +80,8 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 		}
 		return id, nil
 	}
-	return h.cache.load(key, func() (*identity, bool, error) {
-		id, err := h.verifyUncached(r, token)
+	return h.cache.load(r.Context(), key, func(ctx context.Context) (*identity, bool, error) {
+		id, err := h.verifyUncached(ctx, token)
 		if err != nil {
 			return nil, false, err
 		}
@@ -89,13 +90,14 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 }
 
 // verifyUncached verifies a token that is not in the cache: the cheap checks
-// first, then the private-key operation in one of the bounded slots.
-func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, error) {
+// first, then the private-key operation in one of the bounded slots, waited
+// for as long as ctx allows.
+func (h *Handler) verifyUncached(ctx context.Context, token string) (*identity, error) {
 	sealed, err := h.verifier.Inspect(token)
 	if err != nil {
 		return nil, err
 	}
-	release, err := h.gate.acquire(r.Context())
+	release, err := h.gate.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -149,6 +149,12 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		size, err := intArg(d, name, 1)
 		h.MaxTokenBytes = size
 		return err
+	case "key_reload":
+		if err := oneArg(d, &h.KeyReload); err != nil {
+			return err
+		}
+		_, err := h.keyReloadInterval()
+		return checked(d, err)
 	case "issuer", "authorization_servers",
 		"jwks_path", "scopes_path", "openid_configuration_path", "resource_metadata_path":
 		if err := h.unmarshalDiscovery(d, name); err != nil {

@@ -24,9 +24,10 @@ type discovery struct {
 	scopes               []string
 	authorizationServers []string
 
-	jwksBody, scopesBody []byte
-	openIDBody           []byte // only when issuer is set
-	resourceBody         []byte // only when issuer is set
+	publicJWKS   func() []byte // the current key set's public JWKS
+	scopesBody   []byte
+	openIDBody   []byte // only when issuer is set
+	resourceBody []byte // only when issuer is set
 }
 
 // openIDConfiguration is the document at openid_configuration_path.
@@ -45,8 +46,10 @@ type protectedResourceMetadata struct {
 	AuthorizationServers   []string `json:"authorization_servers,omitempty"`
 }
 
-// newDiscovery prepares the routes of h.
-func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
+// newDiscovery prepares the routes of h. publicJWKS returns the JWKS to
+// publish, read at every request so that a reloaded key file is published
+// at once.
+func newDiscovery(h *Handler, publicJWKS func() []byte) *discovery {
 	d := &discovery{
 		jwksPath:             routePath(h.JWKSPath, defaultJWKSPath),
 		scopesPath:           routePath(h.ScopesPath, defaultScopesPath),
@@ -55,7 +58,7 @@ func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
 		issuer:               strings.TrimRight(h.Issuer, "/"),
 		scopes:               h.Scopes,
 		authorizationServers: h.AuthorizationServers,
-		jwksBody:             publicJWKS,
+		publicJWKS:           publicJWKS,
 	}
 	mentions := make([]scopeMention, len(h.Scopes))
 	for i, scope := range h.Scopes {
@@ -143,7 +146,7 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
 	case path == "":
 		return false
 	case path == d.jwksPath:
-		body, fromRequest = d.jwksBody, false
+		body, fromRequest = d.publicJWKS(), false
 	case path == d.scopesPath:
 		body, fromRequest = d.scopesBody, false
 	case path == d.openIDPath:

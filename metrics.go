@@ -85,6 +85,7 @@ type metrics struct {
 	cacheMisses  prometheus.Counter     //
 	keyOperation prometheus.Histogram   //
 	refreshes    *prometheus.CounterVec // trigger, result
+	keyReloads   *prometheus.CounterVec // file, result
 
 	// outcomes and invalidTokens are the series of requests, resolved once
 	// so that counting a request looks up no label values.
@@ -133,8 +134,43 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	}, []string{"trigger", "result"})); err != nil {
 		return nil, err
 	}
+	if m.keyReloads, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "key_reloads_total",
+		Help: "Changed key files read again (key_reload), by file (key_file, issuer_keys) and result (success: the keys were replaced; failure: the file was refused or unreadable, the last good keys stay in use).",
+	}, []string{"file", "result"})); err != nil {
+		return nil, err
+	}
+	if err := registerCacheGauges(reg); err != nil {
+		return nil, err
+	}
 	m.initSeries()
 	return m, nil
+}
+
+// registerCacheGauges registers the gauges of the verified-token caches'
+// memory, read from every cache in use when scraped.
+func registerCacheGauges(reg prometheus.Registerer) error {
+	sum := func(of func(*tokenCache) int64) func() float64 {
+		return func() float64 {
+			var total int64
+			tokenCaches.Range(func(_, value any) bool {
+				total += of(value.(*tokenCache))
+				return true
+			})
+			return float64(total)
+		}
+	}
+	if _, err := registerOrReuse(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "cache_bytes",
+		Help: "Estimated memory held by the verified-token caches' entries, in bytes.",
+	}, sum((*tokenCache).bytes))); err != nil {
+		return err
+	}
+	_, err := registerOrReuse(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "cache_budget_bytes",
+		Help: "The verified-token caches' memory budget, in bytes: cache_bytes never exceeds it.",
+	}, sum(func(c *tokenCache) int64 { return c.budget })))
+	return err
 }
 
 // initSeries creates every outcome and reason series at 0, so rates can be
@@ -149,6 +185,11 @@ func (m *metrics) initSeries() {
 	}
 	for _, rc := range reasonClasses {
 		m.invalidTokens[rc.class] = m.requests.WithLabelValues(outcomeInvalidToken, rc.class)
+	}
+	for _, kind := range []string{keyFileKind, issuerKeysKind} {
+		for _, result := range []string{"success", "failure"} {
+			m.keyReloads.WithLabelValues(kind, result)
+		}
 	}
 }
 
@@ -209,6 +250,18 @@ func (m *metrics) keyOperationDone(d time.Duration) {
 	if m != nil {
 		m.keyOperation.Observe(d.Seconds())
 	}
+}
+
+// keyReload counts a changed key file of kind that was applied or refused.
+func (m *metrics) keyReload(kind string, applied bool) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if !applied {
+		result = "failure"
+	}
+	m.keyReloads.WithLabelValues(kind, result).Inc()
 }
 
 // issuerKeyRefresh counts a fetch of issuer keys from a URL.

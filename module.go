@@ -3,6 +3,7 @@ package mcpjweauth
 import (
 	"context"
 	"fmt"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/filewatch"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"os"
@@ -133,6 +134,10 @@ type Handler struct {
 
 	// Number of verified tokens remembered, so a token that was already
 	// checked costs no decryption. 0 disables the cache. Default: 10000.
+	// The cache's memory is bounded too: its entries take at most 32 MiB
+	// (the oldest go first), however large the tokens' claims. A config
+	// reload keeps the cache when no setting that decides whether a token
+	// is valid, or what the next handler gets from it, changed.
 	CacheSize *int `json:"cache_size,omitempty"`
 
 	// Longest accepted token in bytes, not counting the scheme. Longer
@@ -161,8 +166,20 @@ type Handler struct {
 	// Default: /.well-known/oauth-protected-resource.
 	ResourceMetadataPath string `json:"resource_metadata_path,omitempty"`
 
+	// How often key_file and a file issuer_keys are read again to see
+	// whether their content changed: a duration between 1s and 24h, or
+	// "off". A changed file is checked as at load; a good one replaces the
+	// keys at once (jwks_path publishes the new public keys, and cached
+	// tokens verified with a removed key are forgotten); a bad one is
+	// logged with the path and the reason, and the last good keys stay in
+	// use. Symlinks are followed afresh each time, so a Kubernetes Secret
+	// update is seen too. Default: 10s.
+	KeyReload string `json:"key_reload,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
+	cacheKey  string               // the cache's fingerprint in tokenCaches; "" when none is held
+	watchers  []*filewatch.Watcher // key files watched for changes
 	gate      *keyOperationGate
 	discovery *discovery
 	injector  *injector
@@ -191,16 +208,21 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.metrics, err = newMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return err
 	}
+	cacheKept, err := h.provisionCache(keyFile)
+	if err != nil {
+		return err
+	}
 	if h.verifier, err = h.newVerifier(ctx, keyFile); err != nil {
 		return err
 	}
-	cacheSize := defaultCacheSize
-	if h.CacheSize != nil {
-		cacheSize = *h.CacheSize
+	if err := h.watchKeys(keyFile); err != nil {
+		return err
 	}
-	h.cache = newTokenCache(cacheSize)
+	if cacheKept {
+		h.cache.retainKeys(h.verifier.KeyIDs())
+	}
 	h.gate = newKeyOperationGate()
-	h.discovery = newDiscovery(h, h.verifier.PublicJWKS())
+	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
 	if h.AllowUnsigned {
 		h.logger.Warn("allow_unsigned is set: the public key is published, so anyone who reads it can encrypt a token with any claims they like; only a token signed by a trusted issuer (issuer_keys) proves who made it")
@@ -208,12 +230,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// Cleanup stops refreshing the keys of an issuer_keys URL.
+// Cleanup stops watching the key files and refreshing the keys of an
+// issuer_keys URL, and gives the verified-token cache back to the next
+// config (or empties it when no config uses it any more).
 func (h *Handler) Cleanup() error {
+	h.stopWatchers()
 	if h.remote != nil {
 		h.remote.Close()
 	}
-	return nil
+	return h.releaseCache()
 }
 
 // Validate checks the settings; Provision has already loaded the keys.
@@ -338,11 +363,12 @@ func (h *Handler) loadIssuers(ctx context.Context) (jose.IssuerKeys, error) {
 		return nil, err
 	}
 	remote, err := jose.NewRemoteIssuerKeys(ctx, jose.RemoteIssuerKeysConfig{
-		URL:     h.IssuerKeys,
-		CAFile:  h.IssuerKeysCA,
-		Refresh: h.issuerKeysRefresh(),
-		Logger:  h.logger,
-		Observe: h.metrics.issuerKeyRefresh,
+		URL:       h.IssuerKeys,
+		CAFile:    h.IssuerKeysCA,
+		Refresh:   h.issuerKeysRefresh(),
+		Logger:    h.logger,
+		Observe:   h.metrics.issuerKeyRefresh,
+		OnRemoved: h.dropKeys,
 	})
 	if err != nil {
 		return nil, err

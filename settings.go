@@ -47,6 +47,9 @@ func (h *Handler) checkSettings() error {
 	if h.MaxTokenBytes < 0 {
 		return fmt.Errorf("max_token_bytes: %d is negative", h.MaxTokenBytes)
 	}
+	if _, err := h.keyReloadInterval(); err != nil {
+		return err
+	}
 	if err := h.checkDiscovery(); err != nil {
 		return err
 	}
