@@ -134,9 +134,9 @@ func (h *Handler) watchKeys(keyFile string) error {
 		return err
 	}
 	err = h.watch(keyFileKind, keyFile, interval, func(data []byte) ([]string, error) {
-		keys, err := jose.ParseDecryptionKeys(keyFile, data, h.Algorithms)
+		keys, err := jose.ParseDecryptionKeys(data, h.Algorithms)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("key file %s: %v", keyFile, err)
 		}
 		return h.verifier.ReplaceKeys(keys)
 	})
@@ -144,9 +144,9 @@ func (h *Handler) watchKeys(keyFile string) error {
 		return err
 	}
 	return h.watch(issuerKeysKind, h.IssuerKeys, interval, func(data []byte) ([]string, error) {
-		set, err := jose.ParseIssuerKeys(h.IssuerKeys, data)
+		set, err := jose.ParseIssuerKeys(data)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("issuer_keys %s: %v", h.IssuerKeys, err)
 		}
 		return h.verifier.ReplaceIssuerKeys(set)
 	})

@@ -50,29 +50,27 @@ type publicJWK struct {
 // defaults). Every error names the path.
 func LoadDecryptionKeys(path string, algorithms []string) (*DecryptionKeys, error) {
 	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %v", path, err)
+	if err == nil {
+		var set *DecryptionKeys
+		if set, err = ParseDecryptionKeys(data, algorithms); err == nil {
+			return set, nil
+		}
 	}
-	return ParseDecryptionKeys(path, data, algorithms)
+	return nil, fmt.Errorf("key file %s: %v", path, err)
 }
 
-// ParseDecryptionKeys checks the content data of the private key file at
-// path exactly as LoadDecryptionKeys does: for a file read elsewhere, such
-// as a new content of a watched key file. Every error names the path.
-func ParseDecryptionKeys(path string, data []byte, algorithms []string) (*DecryptionKeys, error) {
+// ParseDecryptionKeys parses and checks a private key file's content: one
+// private JWK or a JWKS of them.
+func ParseDecryptionKeys(data []byte, algorithms []string) (*DecryptionKeys, error) {
 	allowed, err := parseAlgorithms(algorithms)
 	if err != nil {
 		return nil, err
 	}
 	keys, err := parseJWKs(data)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %v", path, err)
+		return nil, err
 	}
-	set, err := newDecryptionKeySet(keys, allowed)
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %v", path, err)
-	}
-	return set, nil
+	return newDecryptionKeySet(keys, allowed)
 }
 
 // newDecryptionKeySet checks every key and prepares it for use.

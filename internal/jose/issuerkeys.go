@@ -31,22 +31,22 @@ func LoadIssuerKeys(location string) (*IssuerKeySet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
 	}
-	return ParseIssuerKeys(location, data)
-}
-
-// ParseIssuerKeys checks the content data of the issuer_keys file at
-// location exactly as LoadIssuerKeys does: for a file read elsewhere, such
-// as a new content of a watched file. Every error names the location.
-func ParseIssuerKeys(location string, data []byte) (*IssuerKeySet, error) {
-	keys, err := parseJWKs(data)
-	if err != nil {
-		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
-	}
-	set, err := newIssuerKeySet(keys)
+	set, err := ParseIssuerKeys(data)
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
 	}
 	return set, nil
+}
+
+// ParseIssuerKeys parses and checks an issuer_keys file's content, as
+// LoadIssuerKeys does: for a file read elsewhere, such as a new content of
+// a watched file.
+func ParseIssuerKeys(data []byte) (*IssuerKeySet, error) {
+	keys, err := parseJWKs(data)
+	if err != nil {
+		return nil, err
+	}
+	return newIssuerKeySet(keys)
 }
 
 // newIssuerKeySet keeps the asymmetric signature keys of keys (their public
@@ -116,7 +116,7 @@ func (k *verificationKey) fits(alg jwa.SignatureAlgorithm) bool {
 	if !ok || kt != k.keyType {
 		return false
 	}
-	if curve, ok := ecdsaCurves[alg]; ok && curve != k.curve {
+	if k.curve != "" && curveSignatureAlgorithms[k.curve] != alg {
 		return false
 	}
 	return k.alg == "" || k.alg == alg
