@@ -35,6 +35,15 @@ func (w *Watcher) Stop() {
 	w.stop, w.done = nil, nil
 }
 
+// Running reports whether the Watcher polls in the background: from Start
+// (with a positive Interval) until Stop, which returns only after the
+// polling goroutine has finished its last check.
+func (w *Watcher) Running() bool {
+	w.lifecycle.Lock()
+	defer w.lifecycle.Unlock()
+	return w.stop != nil
+}
+
 // loop runs a check at every tick until stop is closed.
 func (w *Watcher) loop(ticks <-chan time.Time, stopTicker func(), stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)

@@ -43,8 +43,14 @@ func TestBackgroundChecksUntilStop(t *testing.T) {
 	}
 	ticker := newManualTicker()
 	w.newTicker = ticker.make
+	if w.Running() {
+		t.Fatal("running before Start")
+	}
 	w.Start()
 	w.Start() // a second Start does not start a second loop
+	if !w.Running() {
+		t.Fatal("not running after Start")
+	}
 	if ticker.created != 1 {
 		t.Fatalf("%d tickers created; want 1", ticker.created)
 	}
@@ -57,6 +63,9 @@ func TestBackgroundChecksUntilStop(t *testing.T) {
 
 	done := w.done
 	w.Stop()
+	if w.Running() {
+		t.Fatal("running after Stop")
+	}
 	select {
 	case <-done:
 	default:
@@ -95,7 +104,7 @@ func TestNoBackgroundPollingWithoutInterval(t *testing.T) {
 		ticker := newManualTicker()
 		w.newTicker = ticker.make
 		w.Start()
-		if ticker.created != 0 || w.done != nil {
+		if ticker.created != 0 || w.done != nil || w.Running() {
 			t.Fatalf("interval %v started background polling", interval)
 		}
 		w.Stop()
