@@ -1,11 +1,13 @@
 package mcpjweauth
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,9 +57,9 @@ func TestCacheExpiryWithClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newTokenCache(10)
+	c := newTokenCache(10, defaultCacheBytes)
 	key := sha256.Sum256([]byte(token))
-	c.put(key, &identity{token: verified})
+	c.put(key, &identity{token: verified}, c.epoch.Load())
 	exp := testNow.Add(time.Hour)
 	for _, tc := range []struct {
 		at   time.Time
@@ -86,7 +88,7 @@ func TestCacheExpiryWithClock(t *testing.T) {
 func TestCacheAuthenticate(t *testing.T) {
 	now := testNow
 	v, seal := cacheVerifier(t, func() time.Time { return now })
-	h := &Handler{Scopes: []string{"name"}, verifier: v, cache: newTokenCache(10), gate: newKeyOperationGate(), logger: zap.NewNop()}
+	h := &Handler{Scopes: []string{"name"}, verifier: v, cache: newTokenCache(10, defaultCacheBytes), gate: newKeyOperationGate(), logger: zap.NewNop()}
 	h.injector = newInjector(h)
 	request := func(token string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "http://mcp.example.com/mcp", nil)
@@ -138,12 +140,12 @@ func TestCacheAuthenticate(t *testing.T) {
 }
 
 func TestCacheNeverRemembersFailure(t *testing.T) {
-	c := newTokenCache(10)
+	c := newTokenCache(10, defaultCacheBytes)
 	key := cacheKey(1)
 	failure := errors.New("bad token")
 	calls := 0
 	for range 3 {
-		id, err := c.load(key, func() (*identity, bool, error) {
+		id, err := c.load(context.Background(), key, func(context.Context) (*identity, bool, error) {
 			calls++
 			return nil, true, failure
 		})
@@ -154,14 +156,14 @@ func TestCacheNeverRemembersFailure(t *testing.T) {
 	if calls != 3 || c.len() != 0 {
 		t.Fatalf("verify ran %d times, %d entries; want 3, 0", calls, c.len())
 	}
-	if _, err := c.load(key, func() (*identity, bool, error) { return &identity{}, false, nil }); err != nil {
+	if _, err := c.load(context.Background(), key, func(context.Context) (*identity, bool, error) { return sizedIdentity(0), false, nil }); err != nil {
 		t.Fatal(err)
 	}
 	if c.len() != 0 {
 		t.Fatalf("an identity verify said not to keep was cached")
 	}
-	want := &identity{}
-	got, err := c.load(key, func() (*identity, bool, error) { return want, true, nil })
+	want := sizedIdentity(0)
+	got, err := c.load(context.Background(), key, func(context.Context) (*identity, bool, error) { return want, true, nil })
 	if err != nil || got != want {
 		t.Fatalf("got %v, %v", got, err)
 	}
@@ -177,11 +179,11 @@ func TestCacheNeverRemembersFailure(t *testing.T) {
 func TestCacheBound(t *testing.T) {
 	for _, size := range []int{1, 7, 100, 10000} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			c := newTokenCache(size)
+			c := newTokenCache(size, defaultCacheBytes)
 			every := max(1, size/100)
 			for i := range 3 * size {
 				key := cacheKey(i)
-				c.put(key, &identity{})
+				c.put(key, sizedIdentity(0), c.epoch.Load())
 				if _, ok := c.get(key); !ok {
 					t.Fatalf("entry %d missing right after put", i)
 				}
@@ -193,16 +195,16 @@ func TestCacheBound(t *testing.T) {
 			}
 			// Putting a key again replaces its entry and takes no room.
 			for i := 3*size - 1; i >= 3*size-min(size, 3); i-- {
-				c.put(cacheKey(i), &identity{})
+				c.put(cacheKey(i), sizedIdentity(0), c.epoch.Load())
 			}
 			if n := c.len(); n > size || n == 0 {
 				t.Fatalf("%d entries, bound %d", n, size)
 			}
 		})
 	}
-	c := newTokenCache(1)
-	c.put(cacheKey(1), &identity{})
-	c.put(cacheKey(2), &identity{})
+	c := newTokenCache(1, defaultCacheBytes)
+	c.put(cacheKey(1), sizedIdentity(0), c.epoch.Load())
+	c.put(cacheKey(2), sizedIdentity(0), c.epoch.Load())
 	if _, ok := c.get(cacheKey(1)); ok {
 		t.Errorf("size 1: the older entry was kept")
 	}
@@ -212,16 +214,16 @@ func TestCacheBound(t *testing.T) {
 }
 
 func TestCacheSizeZeroDisables(t *testing.T) {
-	c := newTokenCache(0)
+	c := newTokenCache(0, defaultCacheBytes)
 	key := cacheKey(1)
-	c.put(key, &identity{})
+	c.put(key, sizedIdentity(0), c.epoch.Load())
 	if _, ok := c.get(key); ok || c.len() != 0 {
 		t.Fatal("a disabled cache remembered an entry")
 	}
 	c.remove(key)
 	calls := 0
 	for range 2 {
-		if _, err := c.load(key, func() (*identity, bool, error) { calls++; return &identity{}, true, nil }); err != nil {
+		if _, err := c.load(context.Background(), key, func(context.Context) (*identity, bool, error) { calls++; return sizedIdentity(0), true, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,12 +248,12 @@ func TestCacheSingleFlight(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newTokenCache(100)
+				c := newTokenCache(100, defaultCacheBytes)
 				key := cacheKey(42)
-				want := &identity{}
+				want := sizedIdentity(0)
 				release := make(chan struct{})
 				var calls atomic.Int32
-				verify := func() (*identity, bool, error) {
+				verify := func(context.Context) (*identity, bool, error) {
 					calls.Add(1)
 					<-release
 					if tc.err != nil {
@@ -263,7 +265,7 @@ func TestCacheSingleFlight(t *testing.T) {
 				errs := make([]error, callers)
 				var wg sync.WaitGroup
 				for i := range callers {
-					wg.Go(func() { results[i], errs[i] = c.load(key, verify) })
+					wg.Go(func() { results[i], errs[i] = c.load(context.Background(), key, verify) })
 				}
 				synctest.Wait()
 				if n := calls.Load(); n != 1 {
@@ -289,4 +291,232 @@ func TestCacheSingleFlight(t *testing.T) {
 			})
 		})
 	}
+}
+
+// sizedIdentity is an identity whose size is about n bytes.
+func sizedIdentity(n int) *identity {
+	id := &identity{token: (&jose.VerifiedToken{}).Retain(nil)}
+	if pad := n - int(id.size()) - placeholderOverhead; pad > 0 {
+		id.placeholders = []placeholder{{name: "p", value: string(make([]byte, pad-1))}}
+	}
+	return id
+}
+
+func TestCacheByteBudget(t *testing.T) {
+	const budget = 64 << 10
+	c := newTokenCache(cacheShards*100, budget) // 2 KiB a shard
+	shardBudget := c.shards[0].budget
+	// Keys of one shard (the first byte picks it).
+	key := func(i int) tokenKey {
+		var k tokenKey
+		k[1], k[2] = byte(i), byte(i>>8)
+		return k
+	}
+	entry := sizedIdentity(int(shardBudget / 4))
+	for i := range 10 {
+		c.put(key(i), entry, c.epoch.Load())
+	}
+	if got := c.len(); got != 4 {
+		t.Fatalf("%d entries in a shard of 4 entries' budget", got)
+	}
+	for i := range 10 {
+		if _, ok := c.get(key(i)); ok != (i >= 6) {
+			t.Fatalf("entry %d cached: %v; want only the newest four", i, ok)
+		}
+	}
+	if c.bytes() != 4*entry.size() || c.bytes() > budget {
+		t.Fatalf("bytes %d; want %d", c.bytes(), 4*entry.size())
+	}
+
+	// A larger entry evicts as many of the oldest as it needs.
+	big := sizedIdentity(int(shardBudget / 2))
+	c.put(key(100), big, c.epoch.Load())
+	if got := c.len(); got != 3 {
+		t.Fatalf("%d entries after a double-size entry; want 3", got)
+	}
+	// An entry larger than a shard's budget is not kept, and evicts nothing.
+	c.put(key(101), sizedIdentity(int(shardBudget)+1), c.epoch.Load())
+	if _, ok := c.get(key(101)); ok || c.len() != 3 {
+		t.Fatalf("an entry over the budget: cached %v, %d entries", ok, c.len())
+	}
+	// Removing and re-adding accounts each byte once.
+	c.remove(key(100))
+	c.remove(key(100))
+	c.put(key(100), entry, c.epoch.Load())
+	if want := 3 * entry.size(); c.bytes() != want {
+		t.Fatalf("bytes %d after remove and put; want %d", c.bytes(), want)
+	}
+	if err := c.Destruct(); err != nil || c.len() != 0 || c.bytes() != 0 {
+		t.Fatalf("after Destruct: %v, %d entries, %d bytes", err, c.len(), c.bytes())
+	}
+}
+
+func TestCacheSkipsTokensVerifiedBeforeKeysLeft(t *testing.T) {
+	c := newTokenCache(10, defaultCacheBytes)
+	epoch := c.epoch.Load()
+	c.dropKeys([]string{"gone#abc"})
+	c.put(cacheKey(1), sizedIdentity(100), epoch)
+	if c.len() != 0 {
+		t.Fatal("a token verified before keys left was cached")
+	}
+	c.put(cacheKey(1), sizedIdentity(100), c.epoch.Load())
+	if c.len() != 1 {
+		t.Fatal("a token verified after the change was not cached")
+	}
+}
+
+func TestCacheDropsTokensOfKeys(t *testing.T) {
+	f := newReloadFixture(t)
+	f.replace(t, f.keyA, f.keyB)
+	h := f.provision(t, f.handler(nil))
+	tokenA, tokenB := f.token(t, f.keyA, "a", nil), f.token(t, f.keyB, "b", nil)
+	wantStatus(t, h, tokenA, http.StatusOK)
+	wantStatus(t, h, tokenB, http.StatusOK)
+	idA := "key-a#" + thumbprintKID(t, f.keyA.Public().Key)
+	idB := "key-b#" + thumbprintKID(t, f.keyB.Public().Key)
+	h.cache.dropKeys([]string{"other#x"})
+	if h.cache.len() != 2 {
+		t.Fatalf("%d entries after dropping an unused key; want 2", h.cache.len())
+	}
+	h.cache.dropKeys([]string{idA})
+	if _, ok := h.cache.get(hashToken(tokenA)); ok {
+		t.Fatal("A's token is still cached")
+	}
+	h.cache.retainKeys([]string{idA})
+	if h.cache.len() != 0 {
+		t.Fatal("retainKeys kept B's token")
+	}
+	wantStatus(t, h, tokenB, http.StatusOK)
+	h.cache.retainKeys([]string{idB})
+	if h.cache.len() != 1 {
+		t.Fatal("retainKeys dropped the token of a kept key")
+	}
+}
+
+// TestSingleFlightSurvivesLeavingClient: the first of two requests for one
+// token leaves while its verification waits for a key-operation slot; the
+// second, which joined the same verification, still gets the identity.
+// With the verification bound to the first client's context, the second
+// would be answered 503.
+func TestSingleFlightSurvivesLeavingClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newTokenCache(10, defaultCacheBytes)
+		gate := newKeyOperationGate()
+		gate.maxWait = time.Hour
+		for range cap(gate.slots) {
+			gate.slots <- struct{}{} // every slot taken
+		}
+		want := sizedIdentity(100)
+		verifications := 0
+		verify := func(ctx context.Context) (*identity, bool, error) {
+			verifications++
+			release, err := gate.acquire(ctx)
+			if err != nil {
+				return nil, false, err
+			}
+			release()
+			return want, true, nil
+		}
+		key := cacheKey(1)
+		first, leave := context.WithCancel(context.Background())
+		firstDone := make(chan error, 1)
+		go func() {
+			_, err := c.load(first, key, verify)
+			firstDone <- err
+		}()
+		synctest.Wait() // the first request's verification waits for a slot
+		type result struct {
+			id  *identity
+			err error
+		}
+		secondDone := make(chan result, 1)
+		go func() {
+			id, err := c.load(context.Background(), key, verify)
+			secondDone <- result{id, err}
+		}()
+		synctest.Wait() // the second request waits for the same verification
+		leave()
+		if err := <-firstDone; !errors.Is(err, ErrBusy) {
+			t.Fatalf("the client that left got %v; want ErrBusy", err)
+		}
+		synctest.Wait()
+		for range cap(gate.slots) {
+			<-gate.slots // the slots come free
+		}
+		got := <-secondDone
+		if got.err != nil || got.id != want {
+			t.Fatalf("the waiting request got %v, %v; want the identity", got.id, got.err)
+		}
+		if verifications != 1 || c.len() != 1 {
+			t.Fatalf("%d verifications, %d cached; want 1, 1", verifications, c.len())
+		}
+	})
+}
+
+func TestSingleFlightPanicIsAnError(t *testing.T) {
+	c := newTokenCache(10, defaultCacheBytes)
+	_, err := c.load(context.Background(), cacheKey(1), func(context.Context) (*identity, bool, error) {
+		panic("library bug")
+	})
+	if err == nil || c.len() != 0 {
+		t.Fatalf("a panicking verification: %v, %d cached", err, c.len())
+	}
+}
+
+// TestCacheBytesPerEntry fills the cache through the handler with a few
+// hundred valid tokens and measures the heap: the entries' accounted size
+// (what the byte budget counts) is not below what they really take, and
+// the budget holds for tokens of 1,000 claims as it does for small ones.
+func TestCacheBytesPerEntry(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		claims int
+		tokens int
+	}{
+		{"small", 10, 300},
+		{"1000 claims", 1000, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newReloadFixture(t)
+			h := f.provision(t, f.handler(nil))
+			const budget = 8 << 20
+			h.cache = newTokenCache(defaultCacheSize, budget)
+			tokens := make([]string, tc.tokens)
+			for i := range tokens {
+				extra := make(map[string]any, tc.claims)
+				for j := range tc.claims {
+					extra[fmt.Sprintf("c%03d", j)] = j
+				}
+				tokens[i] = f.token(t, f.keyA, fmt.Sprint("user", i), extra)
+			}
+			before := heapInUse()
+			for _, token := range tokens {
+				wantStatus(t, h, token, http.StatusOK)
+			}
+			after := heapInUse()
+			runtime.KeepAlive(tokens) // live in both measurements
+			entries, accounted := h.cache.len(), h.cache.bytes()
+			if accounted > budget {
+				t.Fatalf("%d bytes accounted; budget %d", accounted, budget)
+			}
+			if tc.claims == 10 && entries != tc.tokens {
+				t.Fatalf("%d of %d small tokens cached", entries, tc.tokens)
+			}
+			grown := after - before
+			t.Logf("%d entries, %d bytes accounted (%d an entry), heap grew %d (%d an entry)",
+				entries, accounted, accounted/int64(entries), grown, grown/int64(entries))
+			if grown > accounted+accounted/4+(256<<10) {
+				t.Fatalf("the heap grew %d bytes for %d accounted: the size estimate is too low", grown, accounted)
+			}
+		})
+	}
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

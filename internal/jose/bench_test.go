@@ -63,12 +63,9 @@ func benchVerifier(b *testing.B, private any, alg gojose.KeyAlgorithm) (*Verifie
 	if err != nil {
 		b.Fatal(err)
 	}
-	v := &Verifier{
-		keys:          keys,
-		encryptions:   defaultContentEncryptions,
-		leeway:        DefaultLeeway,
-		maxTokenBytes: DefaultMaxTokenBytes,
-		now:           time.Now,
+	v, err := NewVerifier(VerifierConfig{Keys: keys, Leeway: DefaultLeeway})
+	if err != nil {
+		b.Fatal(err)
 	}
 	return v, keys.keys[0]
 }

@@ -65,8 +65,11 @@ func fuzzVerifier(t testing.TB, k *fuzzKeys) *Verifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Verifier{keys: keys, encryptions: defaultContentEncryptions, leeway: DefaultLeeway,
-		maxTokenBytes: DefaultMaxTokenBytes, now: func() time.Time { return fuzzNow }}
+	v, err := NewVerifier(VerifierConfig{Keys: keys, Leeway: DefaultLeeway, Now: func() time.Time { return fuzzNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // fuzzPayload is a claims object valid at fuzzNow, with extra members.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,6 +128,9 @@ type remoteFixture struct {
 	logs      *observer.ObservedLogs
 	refreshes *refreshLog
 	encKey    any // public half of the decryption key
+
+	removedMu sync.Mutex
+	removed   []string // every key identity OnRemoved reported
 }
 
 // newRemoteFixture fetches the server's keys (trusting its certificate
@@ -147,19 +151,18 @@ func newRemoteFixture(t *testing.T, srv *jwksServer, refresh time.Duration) *rem
 		Refresh: refresh,
 		Logger:  zap.New(core),
 		Observe: f.refreshes.observe,
+		OnRemoved: func(ids []string) {
+			f.removedMu.Lock()
+			defer f.removedMu.Unlock()
+			f.removed = append(f.removed, ids...)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.remote.Close)
-	f.v = &Verifier{
-		keys:          keys,
-		issuers:       f.remote,
-		encryptions:   defaultContentEncryptions,
-		audience:      []string{remoteAudience},
-		leeway:        DefaultLeeway,
-		maxTokenBytes: DefaultMaxTokenBytes,
-		now:           time.Now,
+	if f.v, err = NewVerifier(VerifierConfig{Keys: keys, Issuers: f.remote, Audience: []string{remoteAudience}, Leeway: DefaultLeeway}); err != nil {
+		t.Fatal(err)
 	}
 	return f
 }
@@ -256,6 +259,34 @@ func TestRemoteIssuerKeysNewKID(t *testing.T) {
 	}
 	if len(f.warnings()) != 0 {
 		t.Errorf("unexpected warnings: %v", f.warnings())
+	}
+}
+
+// TestRemoteIssuerKeysReportRemovedKeys: a refresh that drops a key tells
+// OnRemoved which one, so the tokens it verified can be forgotten.
+func TestRemoteIssuerKeysReportRemovedKeys(t *testing.T) {
+	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	f := newRemoteFixture(t, srv, time.Hour)
+	verified, err := f.v.Verify(f.token(t, oldKey, "old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, oldID := verified.KeyIDs()
+	if want := "old#" + thumbprintKID(t, &oldKey.PublicKey); oldID != want {
+		t.Fatalf("issuer key %q; want %q", oldID, want)
+	}
+
+	srv.serve(t, sigKey(t, newKey, "new"))
+	f.accept(t, f.token(t, newKey, "new"), "token of the new key") // refreshes for the unknown kid
+	f.removedMu.Lock()
+	removed := slices.Clone(f.removed)
+	f.removedMu.Unlock()
+	if !slices.Equal(removed, []string{oldID}) {
+		t.Fatalf("OnRemoved heard %q; want %q", removed, oldID)
+	}
+	if ids := f.v.KeyIDs(); slices.Contains(ids, oldID) || len(ids) != 2 {
+		t.Fatalf("KeyIDs() = %q after the refresh", ids)
 	}
 }
 
