@@ -104,6 +104,8 @@ func TestCaddyfileSubdirectives(t *testing.T) {
 		{"cache_size 0 disables the cache", []string{"cache_size 0"}, func(h *Handler) { h.CacheSize = intPtr(0) }},
 		{"cache_size", []string{"cache_size 500"}, func(h *Handler) { h.CacheSize = intPtr(500) }},
 		{"max_token_bytes", []string{"max_token_bytes 8192"}, func(h *Handler) { h.MaxTokenBytes = 8192 }},
+		{"key_reload", []string{"key_reload 30s"}, func(h *Handler) { h.KeyReload = "30s" }},
+		{"key_reload off", []string{"key_reload off"}, func(h *Handler) { h.KeyReload = "off" }},
 		{"issuer", []string{"issuer https://mcp.example.com/base"}, func(h *Handler) { h.Issuer = "https://mcp.example.com/base" }},
 		{"issuer plain http", []string{"issuer http://localhost:8080"}, func(h *Handler) { h.Issuer = "http://localhost:8080" }},
 		{"authorization_servers", []string{"authorization_servers https://login.example.com https://idp.example.org/realms/x"}, func(h *Handler) {
@@ -290,6 +292,11 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"cache_size not a number", ok("cache_size many"), first, []string{"cache_size", "'many'"}},
 		{"max_token_bytes 0", ok("max_token_bytes 0"), first, []string{"max_token_bytes", "'0'", "at least 1"}},
 		{"max_token_bytes not a number", ok("max_token_bytes 16k"), first, []string{"max_token_bytes", "'16k'"}},
+		{"key_reload not a duration", ok("key_reload often"), first, []string{"key_reload", "invalid duration 'often'"}},
+		{"key_reload 0", ok("key_reload 0"), first, []string{"key_reload", "'0'", "outside 1s to 24h", "'off'"}},
+		{"key_reload too short", ok("key_reload 500ms"), first, []string{"key_reload", "outside 1s to 24h"}},
+		{"key_reload too long", ok("key_reload 25h"), first, []string{"key_reload", "outside 1s to 24h"}},
+		{"key_reload Off", ok("key_reload Off"), first, []string{"key_reload", "'Off'"}},
 	}
 
 	// Every subdirective with a wrong number of arguments (allow_unsigned,
@@ -307,6 +314,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		"forward_authorization x",
 		"cache_size", "cache_size 1 2",
 		"max_token_bytes", "max_token_bytes 1 2",
+		"key_reload", "key_reload 1s off",
 		"issuer", "issuer https://a https://b",
 		"authorization_servers",
 		"jwks_path", "jwks_path /a /b",

@@ -151,7 +151,7 @@ func TestMetricsThroughCaddy(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		expect(http.MethodPost, first.url("/mcp"), bearer(good), http.StatusOK)
 	}
-	expect(http.MethodPost, second.url("/mcp"), bearer(good), http.StatusOK) // its own cache: a miss
+	expect(http.MethodPost, second.url("/mcp"), bearer(good), http.StatusOK) // the same settings share a cache: a hit
 	expect(http.MethodPost, first.url("/mcp"), nil, http.StatusUnauthorized)
 	expect(http.MethodPost, first.url("/mcp"), http.Header{"Authorization": {"Basic YTpi"}}, http.StatusUnauthorized)
 	expect(http.MethodPost, first.url("/mcp"), bearer(noEmail), http.StatusForbidden)
@@ -173,11 +173,12 @@ func TestMetricsThroughCaddy(t *testing.T) {
 		{requests, outcome("preflight", ""), 1},
 		{requests, outcome("busy", ""), 0},
 		{requests, nil, 12},
-		// Looked up: 4 good (2 hits), noEmail, expired, not.a.token.
-		{"caddy_mcp_jwe_auth_cache_hits_total", nil, 2},
-		{"caddy_mcp_jwe_auth_cache_misses_total", nil, 5},
-		// Opened: good twice (one per handler), noEmail, expired.
-		{"caddy_mcp_jwe_auth_key_operation_duration_seconds_count", nil, 4},
+		// Looked up: 4 good (3 hits), noEmail, expired, not.a.token.
+		{"caddy_mcp_jwe_auth_cache_hits_total", nil, 3},
+		{"caddy_mcp_jwe_auth_cache_misses_total", nil, 4},
+		// Opened: good once (both handlers share one cache), noEmail, expired.
+		{"caddy_mcp_jwe_auth_key_operation_duration_seconds_count", nil, 3},
+		{"caddy_mcp_jwe_auth_key_reloads_total", nil, 0},
 		{"caddy_mcp_jwe_auth_issuer_key_refreshes_total", nil, 0},
 	})
 	checkLabelsBounded(t, after)
@@ -272,6 +273,7 @@ func checkLabelsBounded(t *testing.T, samples []metricSample) {
 		"reason":  setOf(""),
 		"trigger": setOf("start", "scheduled", "unknown_kid"),
 		"result":  setOf("success", "failure"),
+		"file":    setOf(keyFileKind, issuerKeysKind),
 		"le":      nil, // histogram buckets
 	}
 	for _, rc := range reasonClasses {

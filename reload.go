@@ -46,7 +46,7 @@ func (h *Handler) keyReloadInterval() (time.Duration, error) {
 		return 0, fmt.Errorf("key_reload: invalid duration '%s': %v", h.KeyReload, err)
 	}
 	if d < minKeyReload || d > maxKeyReload {
-		return 0, fmt.Errorf("key_reload: %s is outside %s to %s (or 'off')", h.KeyReload, minKeyReload, maxKeyReload)
+		return 0, fmt.Errorf("key_reload: '%s' is outside %s to %s (or 'off')", h.KeyReload, minKeyReload, maxKeyReload)
 	}
 	return d, nil
 }
