@@ -180,7 +180,7 @@ func TestCommandErrors(t *testing.T) {
 		{"bad namespace", []string{"k8s", "-o", newDir, "-n", "Prod"}, `invalid namespace "Prod"`},
 		{"bad secret name", []string{"k8s", "-o", newDir, "-s", "my_keys"}, `invalid secret name "my_keys"`},
 		{"incomplete pair", []string{"k8s", "-o", lonely}, "incomplete key pair"},
-		{"k8s with a public key as the private file", []string{"k8s", "-o", publicAsPrivate}, "not an asymmetric private key"},
+		{"k8s with a public key as the private file", []string{"k8s", "-o", publicAsPrivate}, "not a private key"},
 		{"clean a directory named like a key", []string{"clean", "-o", dirKey}, "not a regular file"},
 		{"claims not JSON", []string{"token", "--key", p.Public, "--claims", "sub=ada"}, "not valid JSON"},
 		{"claims not an object", []string{"token", "--key", p.Public, "--claims", `["ada"]`}, "must be a JSON object"},
