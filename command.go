@@ -134,10 +134,11 @@ token made for the old keys has expired. (A plain 'rotate --keep 0' makes a
 new key and drops every other one, so every token issued so far stops
 working.)
 
-Caddy reads the key file when its config is loaded: after either, reload
-Caddy with 'caddy reload --force' (a plain reload skips an unchanged
-Caddyfile), or update the Kubernetes Secret with 'caddy mcp-keys k8s' and
-restart the pods.
+A running Caddy reads the changed key file by itself within key_reload
+(default 10s); in Kubernetes, update the Secret with 'caddy mcp-keys k8s'
+and the running pods take it. Only with 'key_reload off' must Caddy be
+reloaded with 'caddy reload --force' (a plain reload skips an unchanged
+Caddyfile), or the pods restarted.
 `,
 		Args: cobra.NoArgs,
 		RunE: runVerb(console.rotate),
@@ -194,9 +195,9 @@ func (c console) rotate(fl caddycmd.Flags) error {
 		fmt.Fprintln(c.hints, "Nothing to drop: the key files are unchanged.")
 		return nil
 	}
-	fmt.Fprintf(c.hints, "Reload Caddy with 'caddy reload --force' so it loads the new key set (in Kubernetes: 'caddy mcp-keys k8s -o %s | kubectl apply -f -', then restart the pods), and give %s to your token issuers.\n", dir, keys.PublicFileName)
+	fmt.Fprintf(c.hints, "Caddy loads the new key set by itself within key_reload (default 10s; in Kubernetes: 'caddy mcp-keys k8s -o %s | kubectl apply -f -', and the running pods take it); with 'key_reload off', run 'caddy reload --force' or restart the pods. Give %s to your token issuers.\n", dir, keys.PublicFileName)
 	if len(r.Dropped) > 0 {
-		fmt.Fprintln(c.hints, "Tokens encrypted to a dropped key are refused once Caddy has loaded the new key set.")
+		fmt.Fprintln(c.hints, "Tokens encrypted to a dropped key, cached or not, are refused once Caddy has loaded the new key set.")
 	}
 	return nil
 }

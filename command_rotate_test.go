@@ -71,8 +71,10 @@ func TestCommandRotate(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	if !strings.Contains(stderr, "Reload Caddy") {
-		t.Errorf("stderr lacks the reload hint: %q", stderr)
+	for _, want := range []string{"by itself within key_reload", "'key_reload off', run 'caddy reload --force'"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks the reload hint %q: %q", want, stderr)
+		}
 	}
 	var private struct{ Keys []struct{ D string } }
 	if data, err := os.ReadFile(p.Private); err != nil || json.Unmarshal(data, &private) != nil {

@@ -224,8 +224,8 @@ func (in *injector) retained(t *jose.VerifiedToken) *jose.VerifiedToken {
 // rounding, measured for the amd64 runtime (cache_test.go checks the sum
 // against the heap).
 const (
-	identityOverhead    = 512 // the cache's map entry and ring slot, identity, retained token
-	placeholderOverhead = 88  // a placeholder: its slot, the boxed value, the name's allocation
+	identityOverhead    = 384 // the cache's map entry and ring slot, identity, retained token
+	placeholderOverhead = 72  // a placeholder: its slot, the boxed value, the name's allocation
 	headerOverhead      = 48  // a header field: its slot and the value's allocation
 	claimOverhead       = 64  // a retained claim: its map slot
 )

@@ -134,7 +134,7 @@ type Handler struct {
 
 	// Number of verified tokens remembered, so a token that was already
 	// checked costs no decryption. 0 disables the cache. Default: 10000.
-	// The cache's memory is bounded too: its entries take at most 32 MiB
+	// The cache's memory is bounded too: its entries take at most 24 MiB
 	// (the oldest go first), however large the tokens' claims. A config
 	// reload keeps the cache when no setting that decides whether a token
 	// is valid, or what the next handler gets from it, changed.
