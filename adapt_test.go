@@ -32,6 +32,7 @@ func TestAdaptFull(t *testing.T) {
 		scopes_path off
 		openid_configuration_path /oidc
 		resource_metadata_path /.well-known/oauth-protected-resource
+		key_reload 30s
 	}
 	reverse_proxy 127.0.0.1:9000
 }
@@ -72,6 +73,7 @@ func TestAdaptFull(t *testing.T) {
 									"issuer_keys": "/etc/mcp/issuer-jwks.json",
 									"jwks_path": "/keys/jwks.json",
 									"key_file": "/etc/mcp/mcp-private.json",
+									"key_reload": "30s",
 									"leeway": 45000000000,
 									"max_token_bytes": 8192,
 									"openid_configuration_path": "/oidc",
