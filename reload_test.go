@@ -547,3 +547,43 @@ func TestConfigReloadThroughCaddy(t *testing.T) {
 	newCaddy(t, config("audience mcp"))
 	expect(http.StatusUnauthorized)
 }
+
+// TestRemoteIssuerKeyRemovedDropsCachedTokens: a key that the issuer drops
+// from the JWKS at its URL takes its cached tokens with it at the refresh
+// that notices, as a changed file does.
+func TestRemoteIssuerKeyRemovedDropsCachedTokens(t *testing.T) {
+	f := newReloadFixture(t)
+	issuer1, issuer2 := testECKey(t, 0), testECKey(t, 1)
+	jwk1 := joseJWK(t, &issuer1.PublicKey, "iss-1", "ES256", "sig")
+	jwk2 := joseJWK(t, &issuer2.PublicKey, "iss-2", "ES256", "sig")
+	var mu sync.Mutex
+	served := []jose.JSONWebKey{jwk1}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(mustJSON(jose.JSONWebKeySet{Keys: served}))
+	}))
+	t.Cleanup(srv.Close)
+	h := f.provision(t, f.handler(func(h *Handler) {
+		h.AllowUnsigned, h.IssuerKeys, h.Audience = false, srv.URL+"/jwks.json", []string{"mcp"}
+	}))
+	signed := func(key any, kid string) string {
+		payload := claimsJSON(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
+		return joseEncrypt(t, []byte(joseSign(t, payload, jose.ES256, key, kid)), jose.RSA_OAEP, jose.A256GCM,
+			f.keyA.Public().Key, "key-a", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+	}
+	token1 := signed(issuer1, "iss-1")
+	wantStatus(t, h, token1, http.StatusOK)
+	if h.cache.len() != 1 {
+		t.Fatalf("%d cached; want 1", h.cache.len())
+	}
+
+	// The issuer replaces its key; a token of the new key makes the
+	// handler fetch the keys again.
+	mu.Lock()
+	served = []jose.JSONWebKey{jwk2}
+	mu.Unlock()
+	wantStatus(t, h, signed(issuer2, "iss-2"), http.StatusOK)
+	wantStatus(t, h, token1, http.StatusUnauthorized)
+}
