@@ -15,7 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/filewatch"
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
@@ -27,7 +27,7 @@ import (
 type reloadFixture struct {
 	dir        string
 	keyFile    string
-	keyA, keyB jose.JSONWebKey
+	keyA, keyB gojose.JSONWebKey
 	registry   *prometheus.Registry
 }
 
@@ -73,7 +73,7 @@ func (f *reloadFixture) provision(t *testing.T, h *Handler) *Handler {
 }
 
 // replace writes keys to a new file and renames it over the key file.
-func (f *reloadFixture) replace(t *testing.T, keys ...jose.JSONWebKey) {
+func (f *reloadFixture) replace(t *testing.T, keys ...gojose.JSONWebKey) {
 	t.Helper()
 	tmp := writeJWKS(t, f.dir, "keys.json.tmp", keys...)
 	if err := os.Rename(tmp, f.keyFile); err != nil {
@@ -82,13 +82,13 @@ func (f *reloadFixture) replace(t *testing.T, keys ...jose.JSONWebKey) {
 }
 
 // token mints a valid encrypted-only token to key for subject.
-func (f *reloadFixture) token(t *testing.T, key jose.JSONWebKey, subject string, extra map[string]any) string {
+func (f *reloadFixture) token(t *testing.T, key gojose.JSONWebKey, subject string, extra map[string]any) string {
 	t.Helper()
 	claims := map[string]any{"sub": subject, "name": "User " + subject}
 	for k, v := range extra {
 		claims[k] = v
 	}
-	return joseEncrypt(t, claimsJSON(t, time.Now(), claims), jose.RSA_OAEP, jose.A256GCM, key.Public().Key, key.KeyID, nil)
+	return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, key.Public().Key, key.KeyID, nil)
 }
 
 // serve sends one request with token through h and returns the status.
@@ -193,7 +193,7 @@ func TestKeyFileReloadByRename(t *testing.T) {
 func TestKeyFileReloadKubernetesSymlinks(t *testing.T) {
 	f := newReloadFixture(t)
 	volume := filepath.Join(f.dir, "volume")
-	generation := func(name string, keys ...jose.JSONWebKey) {
+	generation := func(name string, keys ...gojose.JSONWebKey) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Join(volume, name), 0o755); err != nil {
 			t.Fatal(err)
@@ -283,8 +283,8 @@ func TestIssuerKeysFileReload(t *testing.T) {
 	}))
 	signed := func(key any, kid string) string {
 		payload := claimsJSON(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
-		return joseEncrypt(t, []byte(joseSign(t, payload, jose.ES256, key, kid)), jose.RSA_OAEP, jose.A256GCM,
-			f.keyA.Public().Key, "key-a", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+		return joseEncrypt(t, []byte(joseSign(t, payload, gojose.ES256, key, kid)), gojose.RSA_OAEP, gojose.A256GCM,
+			f.keyA.Public().Key, "key-a", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	}
 	token1, token2 := signed(issuer1, "iss-1"), signed(issuer2, "iss-2")
 	wantStatus(t, h, token1, http.StatusOK)
@@ -426,7 +426,7 @@ func TestKeyRotationUnderLoadByFile(t *testing.T) {
 	f := newReloadFixture(t)
 	h := f.provision(t, f.handler(nil))
 	const clients, pool = 4, 8
-	mint := func(key jose.JSONWebKey) []string {
+	mint := func(key gojose.JSONWebKey) []string {
 		tokens := make([]string, pool)
 		for i := range tokens {
 			tokens[i] = f.token(t, key, fmt.Sprint(key.KeyID, i), nil)
@@ -466,7 +466,7 @@ func TestKeyRotationUnderLoadByFile(t *testing.T) {
 	}
 	// step sends before's tokens while the file changes to keys, then
 	// after's tokens.
-	step := func(keys []jose.JSONWebKey, before, after []string) {
+	step := func(keys []gojose.JSONWebKey, before, after []string) {
 		mu.Lock()
 		current = before
 		mu.Unlock()
@@ -482,8 +482,8 @@ func TestKeyRotationUnderLoadByFile(t *testing.T) {
 		}
 	}
 	both := append(append([]string(nil), tokensA...), tokensB...)
-	step([]jose.JSONWebKey{f.keyB, f.keyA}, tokensA, both)
-	step([]jose.JSONWebKey{f.keyB}, tokensB, tokensB)
+	step([]gojose.JSONWebKey{f.keyB, f.keyA}, tokensA, both)
+	step([]gojose.JSONWebKey{f.keyB}, tokensB, tokensB)
 	close(stop)
 	wg.Wait()
 	failures.Range(func(key, value any) bool {
@@ -557,12 +557,12 @@ func TestRemoteIssuerKeyRemovedDropsCachedTokens(t *testing.T) {
 	jwk1 := joseJWK(t, &issuer1.PublicKey, "iss-1", "ES256", "sig")
 	jwk2 := joseJWK(t, &issuer2.PublicKey, "iss-2", "ES256", "sig")
 	var mu sync.Mutex
-	served := []jose.JSONWebKey{jwk1}
+	served := []gojose.JSONWebKey{jwk1}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(mustJSON(jose.JSONWebKeySet{Keys: served}))
+		_, _ = w.Write(mustJSON(gojose.JSONWebKeySet{Keys: served}))
 	}))
 	t.Cleanup(srv.Close)
 	h := f.provision(t, f.handler(func(h *Handler) {
@@ -570,8 +570,8 @@ func TestRemoteIssuerKeyRemovedDropsCachedTokens(t *testing.T) {
 	}))
 	signed := func(key any, kid string) string {
 		payload := claimsJSON(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
-		return joseEncrypt(t, []byte(joseSign(t, payload, jose.ES256, key, kid)), jose.RSA_OAEP, jose.A256GCM,
-			f.keyA.Public().Key, "key-a", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+		return joseEncrypt(t, []byte(joseSign(t, payload, gojose.ES256, key, kid)), gojose.RSA_OAEP, gojose.A256GCM,
+			f.keyA.Public().Key, "key-a", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	}
 	token1 := signed(issuer1, "iss-1")
 	wantStatus(t, h, token1, http.StatusOK)
@@ -582,7 +582,7 @@ func TestRemoteIssuerKeyRemovedDropsCachedTokens(t *testing.T) {
 	// The issuer replaces its key; a token of the new key makes the
 	// handler fetch the keys again.
 	mu.Lock()
-	served = []jose.JSONWebKey{jwk2}
+	served = []gojose.JSONWebKey{jwk2}
 	mu.Unlock()
 	wantStatus(t, h, signed(issuer2, "iss-2"), http.StatusOK)
 	wantStatus(t, h, token1, http.StatusUnauthorized)
