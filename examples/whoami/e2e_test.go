@@ -90,8 +90,15 @@ func waitFor(t *testing.T, url string) {
 // a non-zero exit.
 func runCommand(t *testing.T, name string, args ...string) string {
 	t.Helper()
+	return runCommandEnv(t, nil, name, args...)
+}
+
+// runCommandEnv is runCommand with env added to the environment.
+func runCommandEnv(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
