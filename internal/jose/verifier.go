@@ -145,9 +145,6 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTokenType(h.members, "cty"); err != nil {
-		return nil, err
-	}
 	alg := jwa.KeyEncryptionAlgorithm(h.alg)
 	if !slices.Contains(v.keys.encryption, alg) {
 		return nil, fmt.Errorf("%w: %s", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
@@ -155,6 +152,9 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 	enc, err := headerString(h.members, "enc")
 	if err != nil || !slices.Contains(v.encryptions, jwa.ContentEncryptionAlgorithm(enc)) {
 		return nil, fmt.Errorf("%w: %s", ErrEncryptionNotAllowed, headerValueForLog(enc))
+	}
+	if err := checkTokenType(h.members, "cty"); err != nil {
+		return nil, err
 	}
 	keys, err := v.keys.candidates(h, alg)
 	if err != nil {
