@@ -196,6 +196,10 @@ type Handler struct {
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	clock     func() time.Time       // nil: time.Now; tests stop it
+
+	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
+	// in configured order without duplicates; nil when none are configured.
+	oauthScopes []string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -226,6 +230,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.cache = newTokenCache(cacheSize)
 	h.gate = newKeyOperationGate()
+	h.oauthScopes = h.oauthScopesSupported()
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS())
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
