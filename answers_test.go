@@ -91,6 +91,18 @@ func (rs *resourceServer) serve(t *testing.T, target, token, originalPath string
 		original.URL.Path = originalPath
 		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *original))
 	}
+	return rs.do(t, r)
+}
+
+// serveMethod sends a request without a token through the handler.
+func (rs *resourceServer) serveMethod(t *testing.T, method, target string) (*httptest.ResponseRecorder, bool) {
+	t.Helper()
+	return rs.do(t, httptest.NewRequest(method, target, nil))
+}
+
+// do sends r through the handler and reports whether the next handler got it.
+func (rs *resourceServer) do(t *testing.T, r *http.Request) (*httptest.ResponseRecorder, bool) {
+	t.Helper()
 	w := httptest.NewRecorder()
 	reached := false
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
