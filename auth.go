@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
