@@ -269,7 +269,7 @@ func TestMetricsBusy(t *testing.T) {
 func checkLabelsBounded(t *testing.T, samples []metricSample) {
 	t.Helper()
 	allowed := map[string]map[string]bool{
-		"outcome": setOf(outcomeAccepted, outcomeInvalidToken, outcomeMissingScopes, outcomeBusy, outcomeDiscovery, outcomePreflight),
+		"outcome": setOf(outcomeAccepted, outcomeInvalidToken, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight),
 		"reason":  setOf(""),
 		"trigger": setOf("start", "scheduled", "unknown_kid"),
 		"result":  setOf("success", "failure"),
@@ -422,5 +422,6 @@ func sentinelsByName() map[string]error {
 		"jose.ErrPayloadNotJSON": jose.ErrPayloadNotJSON, "jose.ErrDuplicateMember": jose.ErrDuplicateMember,
 		"jose.ErrInvalidTimeClaim": jose.ErrInvalidTimeClaim, "jose.ErrNotYetValid": jose.ErrNotYetValid,
 		"jose.ErrExpired": jose.ErrExpired, "jose.ErrAudience": jose.ErrAudience, "jose.ErrInvalidData": jose.ErrInvalidData,
+		"jose.ErrIssuer": jose.ErrIssuer, "jose.ErrTokenType": jose.ErrTokenType, "ErrScopeClaim": ErrScopeClaim,
 	}
 }
