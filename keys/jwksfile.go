@@ -79,7 +79,9 @@ func (p Pair) replaceable() error {
 
 // Generate creates a key with NewKey(alg, bits) and writes it into dir: the
 // private JWKS to mcp-private.json (mode 0600) and the public JWKS to
-// mcp-public.json (mode 0644). It creates dir with mode 0700 if needed. Each
+// mcp-public.json (mode 0644). It creates dir with mode 0700 if needed, and
+// tightens an existing dir to 0700 (see preparePrivateDir for the cases it
+// refuses instead). Each
 // file is written to a temporary file, synced and renamed into place. If
 // either file exists, Generate returns an error wrapping ErrExist and
 // changes nothing, unless force is set, in which case both are replaced
@@ -157,11 +159,12 @@ func (p Pair) write(keys ...jwk.Key) error {
 
 // writeFiles stores both key files at p (the private one with mode 0600,
 // the public one 0644), each through a temporary file that is synced and
-// renamed into place, creating their directory if needed.
+// renamed into place, after preparePrivateDir has created their directory
+// or made it private.
 func (p Pair) writeFiles(privateJSON, publicJSON []byte) error {
 	dir := filepath.Dir(p.Private)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating key directory: %v", err)
+	if err := preparePrivateDir(dir); err != nil {
+		return err
 	}
 	privateFile, err := stage(p.Private, privateJSON, 0o600)
 	if err != nil {

@@ -9,34 +9,30 @@ import (
 
 // scenario numbers, as in the package documentation.
 const (
-	scenarioBare   = 1 // bare respond
-	scenarioCached = 2 // mcp_jwe_auth, one cached token
-	scenarioFresh  = 3 // mcp_jwe_auth, a fresh token per request
-	scenarioFlood  = 4 // (2) under a flood of bogus tokens
-	scenarios      = 4
+	scenarioBare        = 1 // bare respond
+	scenarioCached      = 2 // mcp_jwe_auth, one cached token
+	scenarioFresh       = 3 // mcp_jwe_auth, a fresh token per request
+	scenarioFlood       = 4 // (2) under a flood of bogus tokens from the same address
+	scenarioFloodOthers = 5 // (2) under a flood of bogus tokens from other addresses
+	scenarios           = 5
 )
 
 // scenarioNames label the scenarios in the report.
 var scenarioNames = [scenarios + 1]string{
-	scenarioBare:   "bare respond",
-	scenarioCached: "mcp_jwe_auth, cached token",
-	scenarioFresh:  "mcp_jwe_auth, fresh token per request",
-	scenarioFlood:  "(2) under a flood of bogus tokens",
+	scenarioBare:        "bare respond",
+	scenarioCached:      "mcp_jwe_auth, cached token",
+	scenarioFresh:       "mcp_jwe_auth, fresh token per request",
+	scenarioFlood:       "(2) + bogus-token flood, same address",
+	scenarioFloodOthers: "(2) + bogus-token flood, other addresses",
 }
 
 // round is what one round measured.
 type round struct {
 	raw     float64               // raw private-key operations per second, around (3)
 	probes  []float64             // raw rates between the scenarios (see runRound)
-	tallies [scenarios + 1]*tally // per scenario; for (4) the valid client's
-	flood   *tally                // the flooding client of (4)
+	tallies [scenarios + 1]*tally // per scenario; for (4) and (5) the valid client's
+	floods  [scenarios + 1]*tally // the flooding clients of (4) and (5)
 	order   [scenarios]int        // the order the scenarios ran in
-}
-
-// rssPhase is what the RSS phase measured, on a Caddy of its own.
-type rssPhase struct {
-	peakStart, peakAfter, rssAfter int64 // bytes
-	tally                          *tally
 }
 
 // bench is one run of the benchmark: its keys, tokens, Caddy and results.
@@ -44,11 +40,11 @@ type bench struct {
 	cfg config
 	out io.Writer
 
-	dir             string
-	caddy           *caddyProcess // bare and auth sites
-	rssCaddy        *caddyProcess // the rss site alone
-	bare, auth, rss site
-	mainPeak        int64 // VmHWM of caddy after the rounds
+	dir                          string
+	caddy                        *caddyProcess // bare and auth sites
+	phaseCaddy                   *caddyProcess // the Caddy of the current phase after the rounds
+	bare, auth, storm, rss, fill site
+	mainPeak                     int64 // VmHWM of caddy after the rounds
 
 	key, unknown, rssKey *serverKey
 	issuer               *issuerKey // nil: encrypted-only tokens
@@ -57,16 +53,19 @@ type bench struct {
 	cachedToken  string
 	freshTokens  []string // divided among the rounds
 	floodTokens  []string // cycled
+	stormBatch   []string // the start-up storm's tokens
 	freshPerTurn int
 
 	loadBefore string // load average when the rounds began
 	warmups    []*tally
 	rounds     []round
-	rssRun     *rssPhase
+	stormRun   *stormPhase
+	rssRun     *memoryPhase
+	fillRun    *memoryPhase
 }
 
-// run sets everything up, runs the rounds and the RSS phase, and prints the
-// report (not in smoke mode).
+// run sets everything up, runs the rounds and the phases after them, each
+// on a Caddy of its own, and prints the report (not in smoke mode).
 func (b *bench) run(ctx context.Context) error {
 	if err := b.setUp(ctx); err != nil {
 		return err
@@ -80,8 +79,14 @@ func (b *bench) run(ctx context.Context) error {
 		}
 		b.printf("%s\n", b.roundLine(r))
 	}
-	if err := b.runRSSPhase(ctx); err != nil {
+	var err error
+	if b.mainPeak, _, err = b.caddy.memory(); err != nil {
 		return err
+	}
+	for _, phase := range []func(context.Context) error{b.runStormPhase, b.runRSSPhase, b.runFillPhase} {
+		if err := phase(ctx); err != nil {
+			return err
+		}
 	}
 	if !b.cfg.smoke {
 		b.report()
@@ -106,7 +111,7 @@ func (b *bench) tokenMode() string {
 
 // close stops Caddy and removes the temporary files.
 func (b *bench) close() {
-	for _, c := range []*caddyProcess{b.caddy, b.rssCaddy} {
+	for _, c := range []*caddyProcess{b.caddy, b.phaseCaddy} {
 		if c != nil {
 			c.stop()
 		}
@@ -118,7 +123,7 @@ func (b *bench) close() {
 
 // caddyLogTail is the end of Caddy's output, for error reports.
 func (b *bench) caddyLogTail() string {
-	for _, c := range []*caddyProcess{b.rssCaddy, b.caddy} {
+	for _, c := range []*caddyProcess{b.phaseCaddy, b.caddy} {
 		if c != nil {
 			return c.logTail(20)
 		}

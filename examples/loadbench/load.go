@@ -71,8 +71,11 @@ type tally struct {
 	elapsed  time.Duration
 }
 
-// add merges o into t (elapsed: the longer one).
+// add merges o (nil: nothing) into t (elapsed: the longer one).
 func (t *tally) add(o *tally) {
+	if o == nil {
+		return
+	}
 	if t.statuses == nil {
 		t.statuses = map[int]int64{}
 	}
@@ -112,11 +115,22 @@ func (t *tally) rate() float64 {
 }
 
 // client is one load generator: conns keep-alive connections to addr, each
-// sending one request at a time.
+// sending one request at a time. Connection k binds its local address to
+// sources[k % len(sources)] when sources is set, so that the server sees
+// the client's connections come from those addresses.
 type client struct {
-	addr  string
-	conns int
-	reqs  *requests
+	addr    string
+	conns   int
+	reqs    *requests
+	sources []net.IP
+}
+
+// source is the local address of connection k, or nil for the default.
+func (c client) source(k int) net.IP {
+	if len(c.sources) == 0 {
+		return nil
+	}
+	return c.sources[k%len(c.sources)]
 }
 
 // runClients runs the clients at once until the deadline, until their
@@ -128,11 +142,11 @@ func runClients(ctx context.Context, until time.Time, clients ...client) []*tall
 	for i, c := range clients {
 		tallies[i] = &tally{statuses: map[int]int64{}}
 		var mu sync.Mutex
-		for range c.conns {
+		for k := range c.conns {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				t := connection(ctx, c.addr, c.reqs, until)
+				t := connection(ctx, newHTTPConn(c.addr, c.source(k), until), c.reqs, until)
 				t.elapsed = time.Since(start)
 				mu.Lock()
 				tallies[i].add(t)
@@ -144,86 +158,116 @@ func runClients(ctx context.Context, until time.Time, clients ...client) []*tall
 	return tallies
 }
 
-// connection sends requests over one keep-alive connection (redialled when
-// the server closes it or a request fails) and counts the answers.
-func connection(ctx context.Context, addr string, reqs *requests, until time.Time) *tally {
+// connection sends requests over hc until the deadline, until reqs are
+// used up, or until ctx ends, and counts the answers.
+func connection(ctx context.Context, hc *httpConn, reqs *requests, until time.Time) *tally {
 	t := &tally{statuses: map[int]int64{}}
-	var conn net.Conn
-	var br *bufio.Reader
-	var stopAfter func() bool
-	closeConn := func() {
-		if conn != nil {
-			stopAfter()
-			conn.Close()
-			conn = nil
-		}
-	}
-	defer closeConn()
-	dialer := net.Dialer{Timeout: 2 * time.Second}
+	defer hc.close()
 	buf := make([]byte, 0, 4096)
 	for ctx.Err() == nil && time.Now().Before(until) {
 		var ok bool
 		if buf, ok = reqs.next(buf); !ok {
 			break
 		}
-		if conn == nil {
-			c, err := dialer.DialContext(ctx, "tcp", addr)
-			if err != nil {
-				t.fail(err)
-				time.Sleep(10 * time.Millisecond) // no busy loop while the server is away
-				continue
-			}
-			conn = c
-			_ = conn.SetDeadline(until.Add(responseGrace))
-			stopAfter = context.AfterFunc(ctx, func() { c.Close() })
-			if br == nil {
-				br = bufio.NewReaderSize(conn, 16<<10)
-			} else {
-				br.Reset(conn)
-			}
-		}
-		if _, err := conn.Write(buf); err != nil {
-			t.fail(err)
-			closeConn()
-			continue
-		}
-		status, keepAlive, err := readResponse(br)
+		res, err := hc.roundTrip(ctx, buf)
 		if err != nil {
 			t.fail(err)
-			closeConn()
 			continue
 		}
-		t.statuses[status]++
-		if !keepAlive {
-			closeConn()
-		}
+		t.statuses[res.status]++
 	}
 	return t
+}
+
+// httpConn is one keep-alive connection to addr, dialled when a request
+// needs it and redialled after the server closed it or a request failed.
+type httpConn struct {
+	addr      string
+	dialer    net.Dialer
+	deadline  time.Time // of every connection's I/O
+	conn      net.Conn
+	br        *bufio.Reader
+	stopAfter func() bool
+}
+
+// newHTTPConn prepares a connection to addr from the local address source
+// (nil: the default) whose I/O ends at until plus responseGrace.
+func newHTTPConn(addr string, source net.IP, until time.Time) *httpConn {
+	hc := &httpConn{addr: addr, dialer: net.Dialer{Timeout: 2 * time.Second}, deadline: until.Add(responseGrace)}
+	if source != nil {
+		hc.dialer.LocalAddr = &net.TCPAddr{IP: source}
+	}
+	return hc
+}
+
+// roundTrip sends the raw request req and reads the answer. After an error
+// the connection is closed; the next call dials anew.
+func (hc *httpConn) roundTrip(ctx context.Context, req []byte) (response, error) {
+	if hc.conn == nil {
+		c, err := hc.dialer.DialContext(ctx, "tcp", hc.addr)
+		if err != nil {
+			time.Sleep(10 * time.Millisecond) // no busy loop while the server is away
+			return response{}, err
+		}
+		hc.conn = c
+		_ = c.SetDeadline(hc.deadline)
+		hc.stopAfter = context.AfterFunc(ctx, func() { c.Close() })
+		if hc.br == nil {
+			hc.br = bufio.NewReaderSize(c, 16<<10)
+		} else {
+			hc.br.Reset(c)
+		}
+	}
+	if _, err := hc.conn.Write(req); err != nil {
+		hc.close()
+		return response{}, err
+	}
+	res, err := readResponse(hc.br)
+	if err != nil || !res.keepAlive {
+		hc.close()
+	}
+	return res, err
+}
+
+// close closes the connection, if one is open.
+func (hc *httpConn) close() {
+	if hc.conn != nil {
+		hc.stopAfter()
+		hc.conn.Close()
+		hc.conn = nil
+	}
 }
 
 // errFraming is a response the load generator cannot delimit.
 var errFraming = errors.New("response without Content-Length")
 
-// readResponse reads one HTTP/1.1 response to a GET, discarding its body,
-// and returns its status and whether the connection stays open. Every
-// answer of the benchmark's sites carries a Content-Length.
-func readResponse(br *bufio.Reader) (status int, keepAlive bool, err error) {
+// response is what the load generator reads of an answer.
+type response struct {
+	status     int
+	keepAlive  bool          // the connection stays open
+	retryAfter time.Duration // Retry-After in seconds; 0 when absent
+}
+
+// readResponse reads one HTTP/1.1 response to a GET, discarding its body.
+// Every answer of the benchmark's sites carries a Content-Length.
+func readResponse(br *bufio.Reader) (response, error) {
+	var res response
 	line, err := br.ReadSlice('\n')
 	if err != nil {
-		return 0, false, err
+		return response{}, err
 	}
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, false, fmt.Errorf("malformed status line %q", line)
+		return response{}, fmt.Errorf("malformed status line %q", line)
 	}
-	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
-		return 0, false, fmt.Errorf("malformed status line %q", line)
+	if res.status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return response{}, fmt.Errorf("malformed status line %q", line)
 	}
-	keepAlive = line[7] == '1' // HTTP/1.1 keeps the connection by default
+	res.keepAlive = line[7] == '1' // HTTP/1.1 keeps the connection by default
 	length := -1
 	for {
 		line, err = br.ReadSlice('\n')
 		if err != nil {
-			return 0, false, err
+			return response{}, err
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		if len(line) == 0 {
@@ -234,22 +278,26 @@ func readResponse(br *bufio.Reader) (status int, keepAlive bool, err error) {
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			if length, err = strconv.Atoi(string(value)); err != nil || length < 0 {
-				return 0, false, fmt.Errorf("malformed Content-Length %q", value)
+				return response{}, fmt.Errorf("malformed Content-Length %q", value)
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return 0, false, fmt.Errorf("unsupported Transfer-Encoding %q", value)
+			return response{}, fmt.Errorf("unsupported Transfer-Encoding %q", value)
 		case bytes.EqualFold(name, []byte("Connection")):
-			keepAlive = !bytes.EqualFold(value, []byte("close"))
+			res.keepAlive = !bytes.EqualFold(value, []byte("close"))
+		case bytes.EqualFold(name, []byte("Retry-After")):
+			if seconds, err := strconv.Atoi(string(value)); err == nil && seconds > 0 {
+				res.retryAfter = time.Duration(seconds) * time.Second
+			}
 		}
 	}
 	switch {
-	case status == 204 || status == 304 || status < 200:
-		return status, keepAlive, nil
+	case res.status == 204 || res.status == 304 || res.status < 200:
+		return res, nil
 	case length < 0:
-		return 0, false, errFraming
+		return response{}, errFraming
 	}
 	if _, err := br.Discard(length); err != nil {
-		return 0, false, err
+		return response{}, err
 	}
-	return status, keepAlive, nil
+	return res, nil
 }

@@ -10,26 +10,29 @@ import (
 
 func TestReadResponse(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		raw       string
-		status    int
-		keepAlive bool
-		err       bool
+		name       string
+		raw        string
+		status     int
+		keepAlive  bool
+		retryAfter time.Duration
+		err        bool
 	}{
-		{"ok", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 200, true, false},
-		{"refused", "HTTP/1.1 401 Unauthorized\r\ncontent-length: 25\r\nWww-Authenticate: Bearer\r\n\r\n{\"error\":\"invalid_token\"}", 401, true, false},
-		{"close", "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 503, false, false},
-		{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 200, false, false},
-		{"no content", "HTTP/1.1 204 No Content\r\n\r\n", 204, true, false},
-		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 0, false, true},
-		{"no length", "HTTP/1.1 200 OK\r\n\r\nok", 0, false, true},
-		{"garbage", "SSH-2.0-OpenSSH\r\n", 0, false, true},
-		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok", 0, false, true},
+		{"ok", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 200, true, 0, false},
+		{"refused", "HTTP/1.1 401 Unauthorized\r\ncontent-length: 25\r\nWww-Authenticate: Bearer\r\n\r\n{\"error\":\"invalid_token\"}", 401, true, 0, false},
+		{"close", "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 503, false, 0, false},
+		{"busy", "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n", 503, true, 2 * time.Second, false},
+		{"bad retry-after", "HTTP/1.1 503 Service Unavailable\r\nRetry-After: soon\r\nContent-Length: 0\r\n\r\n", 503, true, 0, false},
+		{"http/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", 200, false, 0, false},
+		{"no content", "HTTP/1.1 204 No Content\r\n\r\n", 204, true, 0, false},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 0, false, 0, true},
+		{"no length", "HTTP/1.1 200 OK\r\n\r\nok", 0, false, 0, true},
+		{"garbage", "SSH-2.0-OpenSSH\r\n", 0, false, 0, true},
+		{"short body", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok", 0, false, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, keepAlive, err := readResponse(bufio.NewReader(strings.NewReader(tc.raw)))
-			if (err != nil) != tc.err || status != tc.status || keepAlive != tc.keepAlive {
-				t.Fatalf("got %d, %v, %v; want %d, %v, error %v", status, keepAlive, err, tc.status, tc.keepAlive, tc.err)
+			res, err := readResponse(bufio.NewReader(strings.NewReader(tc.raw)))
+			if (err != nil) != tc.err || res.status != tc.status || res.keepAlive != tc.keepAlive || res.retryAfter != tc.retryAfter {
+				t.Fatalf("got %+v, %v; want %d, %v, %s, error %v", res, err, tc.status, tc.keepAlive, tc.retryAfter, tc.err)
 			}
 		})
 	}
@@ -38,8 +41,8 @@ func TestReadResponse(t *testing.T) {
 func TestReadResponseKeepsTheNextOne(t *testing.T) {
 	br := bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n"))
 	for _, want := range []int{200, 401} {
-		if status, _, err := readResponse(br); err != nil || status != want {
-			t.Fatalf("got %d, %v; want %d", status, err, want)
+		if res, err := readResponse(br); err != nil || res.status != want {
+			t.Fatalf("got %d, %v; want %d", res.status, err, want)
 		}
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
@@ -109,8 +112,12 @@ func TestSmokeDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.key != "rsa-2048" || c.rounds != 2 || c.duration != 400*time.Millisecond || c.rssTokens != 300 || c.timeout != 90*time.Second {
+	if c.key != "rsa-2048" || c.rounds != 2 || c.duration != 400*time.Millisecond || c.rssTokens != 300 || c.timeout != 90*time.Second ||
+		c.stormTokens != 20 || c.stormConns != 4 || c.fillTokens != 300 {
 		t.Fatalf("smoke config %+v", c)
+	}
+	if c, err := parseFlags([]string{"-caddy", "x"}, io.Discard); err != nil || c.stormTokens != 500 || c.fillTokens != 10_000 {
+		t.Fatalf("default config %+v, %v", c, err)
 	}
 	if _, err := parseFlags([]string{"-smoke"}, io.Discard); err == nil {
 		t.Fatal("no error without -caddy")

@@ -8,8 +8,13 @@
 //
 //	bare   respond "ok"
 //	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
+//	storm  the auth site's settings, in a Caddy of its own, started for the
+//	       start-up storm
 //	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
-//	       in a second Caddy of its own, started for the RSS phase
+//	       in a Caddy of its own, started for the RSS phase
+//	fill   the rss site's key with allow_unsigned and the default cache_size
+//	       and max_token_bytes, in a Caddy of its own, started for the
+//	       adversarial fill
 //
 // It generates the keys, pre-mints the tokens, and runs its own load
 // generator (keep-alive connections that send one request at a time)
@@ -20,7 +25,10 @@
 //	(3) mcp_jwe_auth + respond, a fresh valid token on every request
 //	(4) (2) while a second client floods well-formed tokens encrypted to an
 //	    unknown key (naming the server's kid), which cost a private-key
-//	    operation each and are refused
+//	    operation each and are refused, from the valid client's address
+//	    (127.0.0.1)
+//	(5) (4), but the flooding connections come from other source addresses
+//	    (127.0.0.2, 127.0.0.3, ..., one per connection)
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
@@ -29,17 +37,32 @@
 // processes left. A scenario counts as quiet when the probes right before
 // and after it reached quietShare of the best probe of the run. It prints
 // the median requests/s of each scenario and the medians of the per-round
-// ratios (2)/(1), (3)/raw and (4)/(2) (both sides of each ratio run next to
-// each other, so a machine shared with other work disturbs them alike),
-// over the quiet samples and over all rounds; the load average before and
-// after; the peak RSS (VmHWM) of the scenarios' Caddy, and that of the
-// second Caddy after -rss-tokens distinct valid tokens to its rss site
-// (default cache_size).
+// ratios (2)/(1), (3)/raw, (4)/(2) and (5)/(2) (both sides of each ratio
+// with a target run next to each other, so a machine shared with other
+// work disturbs them alike), over the quiet samples and over all rounds,
+// with a verdict on each target (ratioDefs); the load average before and
+// after; and the peak RSS (VmHWM) of the scenarios' Caddy.
+//
+// After the rounds come three phases, each on a Caddy of its own:
+//
+//   - start-up storm: as soon as the Caddy answers (its cache empty),
+//     -storm-tokens distinct valid tokens arrive at once over -storm-conns
+//     connections; a token answered 503 is sent again after Retry-After.
+//     It prints the time until every token was answered and how many 503s
+//     there were (no target).
+//   - RSS phase: -rss-tokens distinct valid tokens to the rss site
+//     (default cache_size), then its peak RSS.
+//   - adversarial fill: -fill-tokens distinct valid tokens of nearly
+//     16384 bytes (the default max_token_bytes) with 1,000 small claims
+//     each, such as anyone can mint under allow_unsigned, to the fill
+//     site, then its peak RSS, judged against SPEC 3.5's 150 MiB at
+//     10,000 tokens. A fill is stopped should the Caddy's RSS pass 1 GiB.
 //
 // With -smoke it runs a few seconds with a small key and small counts, checks
-// that every answer to a valid token was 200 (the flood's answers must be 401
-// or 503) and that no transport error occurred, prints one summary line, and
-// exits 1 otherwise. The full run reports the same problems after its
+// that every answer to a valid token was 200 (the floods' answers must be 401
+// or 503; in the start-up storm the final answer after any retries counts)
+// and that no transport error occurred, prints one summary line, and exits 1
+// otherwise. The full run reports the same problems after its
 // numbers, but exits 1 only for those that are not symptoms of a machine too
 // busy to answer in time (503 busy, transport errors).
 //
@@ -83,6 +106,9 @@ type config struct {
 	maxRequests  int64
 	rssTokens    int
 	rssCacheSize int
+	stormTokens  int
+	stormConns   int
+	fillTokens   int
 	timeout      time.Duration
 }
 
@@ -107,6 +133,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Int64Var(&c.maxRequests, "max-requests", 2_000_000, "most requests one client sends in one scenario")
 	fs.IntVar(&c.rssTokens, "rss-tokens", 100_000, "distinct valid tokens sent before reading the peak RSS (smoke: 300)")
 	fs.IntVar(&c.rssCacheSize, "rss-cache-size", -1, "cache_size of the rss site; negative: not set, the default (10000)")
+	fs.IntVar(&c.stormTokens, "storm-tokens", 500, "distinct valid tokens of the start-up storm; 0: no storm (smoke: 20)")
+	fs.IntVar(&c.stormConns, "storm-conns", 64, "connections of the start-up storm (smoke: 4)")
+	fs.IntVar(&c.fillTokens, "fill-tokens", 10_000, "distinct valid 16 KB tokens of the adversarial fill; 0: no fill (smoke: 300)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run (smoke: 90s)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
@@ -130,6 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			"conns":        func() { c.conns = 4 },
 			"flood-conns":  func() { c.floodConns = 4 },
 			"rss-tokens":   func() { c.rssTokens = 300 },
+			"storm-tokens": func() { c.stormTokens = 20 },
+			"storm-conns":  func() { c.stormConns = 4 },
+			"fill-tokens":  func() { c.fillTokens = 300 },
 			"timeout":      func() { c.timeout = 90 * time.Second },
 		}
 		for name, apply := range smokeDefaults {
@@ -138,9 +170,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			}
 		}
 	}
-	if c.rounds < 1 || c.conns < 1 || c.floodConns < 1 || c.maxRequests < 1 || c.rssTokens < 0 ||
+	if c.rounds < 1 || c.conns < 1 || c.floodConns < 1 || c.stormConns < 1 || c.maxRequests < 1 ||
 		c.duration <= 0 || c.rawDuration <= 0 || c.timeout <= 0 {
-		fmt.Fprintln(stderr, "-rounds, -conns, -flood-conns, -max-requests and the durations must be positive")
+		fmt.Fprintln(stderr, "-rounds, -conns, -flood-conns, -storm-conns, -max-requests and the durations must be positive")
+		return c, errUsage
+	}
+	if c.rssTokens < 0 || c.stormTokens < 0 || c.fillTokens < 0 {
+		fmt.Fprintln(stderr, "-rss-tokens, -storm-tokens and -fill-tokens must not be negative")
+		return c, errUsage
+	}
+	if c.floodConns > maxFloodSources {
+		fmt.Fprintf(stderr, "-flood-conns: at most %d (one loopback source address each)\n", maxFloodSources)
 		return c, errUsage
 	}
 	if _, ok := keyKinds[c.key]; !ok {

@@ -12,11 +12,26 @@ import (
 
 // Performance targets, checked in the report.
 const (
-	targetCachedOverBare  = 0.90      // (2)/(1) at least
-	targetFloodOverCached = 0.50      // (4)/(2) at least
-	targetPeakRSS         = 100 << 20 // bytes, at most
-	rssTargetTokens       = 100_000   // the RSS target is about this many tokens
+	targetPeakRSS    = 100 << 20 // bytes, at most, after rssTargetTokens
+	rssTargetTokens  = 100_000   // the RSS target is about this many tokens
+	targetFillRSS    = 150 << 20 // bytes, at most, after fillTargetTokens (SPEC 3.5)
+	fillTargetTokens = 10_000    // the fill target is about this many tokens
 )
+
+// ratioDef is one reported ratio of the rates of two scenarios of a round.
+type ratioDef struct {
+	name     string
+	num, den int     // scenarios; den 0: the raw rate measured around num
+	target   float64 // at least; 0: no target
+}
+
+// ratioDefs are the reported ratios, in report order.
+var ratioDefs = []ratioDef{
+	{"(2)/(1)", scenarioCached, scenarioBare, 0.90},
+	{"(3)/raw", scenarioFresh, 0, 0.90},
+	{"(4)/(2)", scenarioFlood, scenarioCached, 0},
+	{"(5)/(2)", scenarioFloodOthers, scenarioCached, 0.80},
+}
 
 // median is the median of xs (0 for none).
 func median(xs []float64) float64 {
@@ -48,10 +63,18 @@ const (
 	minQuiet   = 3
 )
 
-// ratios of one round: (2)/(1), (3)/raw, (4)/(2).
-func (rd round) ratios() (cached, fresh, flood float64) {
-	rate := func(s int) float64 { return rd.tallies[s].rate() }
-	return ratio(rate(scenarioCached), rate(scenarioBare)), ratio(rate(scenarioFresh), rd.raw), ratio(rate(scenarioFlood), rate(scenarioCached))
+// ratio is the value of d in this round.
+func (rd round) ratio(d ratioDef) float64 {
+	if d.den == 0 {
+		return ratio(rd.tallies[d.num].rate(), rd.raw)
+	}
+	return ratio(rd.tallies[d.num].rate(), rd.tallies[d.den].rate())
+}
+
+// quietFor reports whether both sides of d ran while the probes around
+// them reached threshold.
+func (rd round) quietFor(d ratioDef, threshold float64) bool {
+	return rd.quietAround(d.num, threshold) && (d.den == 0 || rd.quietAround(d.den, threshold))
 }
 
 // quietAround reports whether the probes right before and after scenario s
@@ -72,21 +95,20 @@ func (b *bench) bestProbe() float64 {
 
 // summary is the medians over the rounds, or over the quiet samples.
 type summary struct {
-	rates                [scenarios + 1]float64
-	raw                  float64
-	cached, fresh, flood float64 // medians of the per-round ratios
-	samples              [scenarios + 1]int
-	ratioSamples         [3]int // (2)/(1), (3)/raw, (4)/(2)
+	rates        [scenarios + 1]float64
+	samples      [scenarios + 1]int
+	raw          float64
+	ratios       []float64 // medians of the per-round ratios of ratioDefs
+	ratioSamples []int
 }
 
 // summarize takes the medians over every round (threshold 0), or over the
 // scenarios, and the ratios of scenarios, run while every probe around
 // them reached threshold.
 func (b *bench) summarize(threshold float64) summary {
-	var sum summary
 	var rates [scenarios + 1][]float64
 	var raws []float64
-	var ratios [3][]float64
+	ratios := make([][]float64, len(ratioDefs))
 	for _, rd := range b.rounds {
 		for s := 1; s <= scenarios; s++ {
 			if rd.quietAround(s, threshold) {
@@ -96,21 +118,19 @@ func (b *bench) summarize(threshold float64) summary {
 		if rd.quietAround(scenarioFresh, threshold) {
 			raws = append(raws, rd.raw)
 		}
-		c, f, l := rd.ratios()
-		pairs := [3][2]int{{scenarioBare, scenarioCached}, {scenarioFresh, scenarioFresh}, {scenarioCached, scenarioFlood}}
-		for k, value := range []float64{c, f, l} {
-			if rd.quietAround(pairs[k][0], threshold) && rd.quietAround(pairs[k][1], threshold) {
-				ratios[k] = append(ratios[k], value)
+		for k, d := range ratioDefs {
+			if rd.quietFor(d, threshold) {
+				ratios[k] = append(ratios[k], rd.ratio(d))
 			}
 		}
 	}
+	sum := summary{raw: median(raws)}
 	for s := 1; s <= scenarios; s++ {
 		sum.rates[s], sum.samples[s] = median(rates[s]), len(rates[s])
 	}
-	sum.raw = median(raws)
-	sum.cached, sum.fresh, sum.flood = median(ratios[0]), median(ratios[1]), median(ratios[2])
-	for k := range ratios {
-		sum.ratioSamples[k] = len(ratios[k])
+	for _, values := range ratios {
+		sum.ratios = append(sum.ratios, median(values))
+		sum.ratioSamples = append(sum.ratioSamples, len(values))
 	}
 	return sum
 }
@@ -122,11 +142,15 @@ func (b *bench) roundLine(r int) string {
 	for i, s := range rd.order {
 		order[i] = fmt.Sprint(s)
 	}
-	cached, fresh, flood := rd.ratios()
-	return fmt.Sprintf("round %2d/%d (order %s; raw probes %.0f-%.0f/s): (1) %.0f/s  (2) %.0f/s  (3) %.0f/s, raw %.0f/s  (4) %.0f/s [flood %s]  (2)/(1) %.3f  (3)/raw %.3f  (4)/(2) %.3f",
+	var ratios []string
+	for _, d := range ratioDefs {
+		ratios = append(ratios, fmt.Sprintf("%s %.3f", d.name, rd.ratio(d)))
+	}
+	return fmt.Sprintf("round %2d/%d (order %s; raw probes %.0f-%.0f/s): (1) %.0f/s  (2) %.0f/s  (3) %.0f/s, raw %.0f/s  (4) %.0f/s [flood %s]  (5) %.0f/s [flood %s]  %s",
 		r+1, b.cfg.rounds, strings.Join(order, ","), slices.Min(rd.probes), slices.Max(rd.probes),
-		rd.tallies[1].rate(), rd.tallies[2].rate(), rd.tallies[3].rate(), rd.raw, rd.tallies[4].rate(),
-		statusList(rd.flood), cached, fresh, flood)
+		rd.tallies[1].rate(), rd.tallies[2].rate(), rd.tallies[3].rate(), rd.raw,
+		rd.tallies[4].rate(), statusList(rd.floods[scenarioFlood]), rd.tallies[5].rate(), statusList(rd.floods[scenarioFloodOthers]),
+		strings.Join(ratios, "  "))
 }
 
 // statusList prints the answers of a tally as "401×n 503×m".
@@ -162,7 +186,7 @@ func mib(bytes int64) float64 {
 	return float64(bytes) / (1 << 20)
 }
 
-// report prints the medians, the ratios and the peak RSS.
+// report prints the medians, the ratios and the phases after the rounds.
 func (b *bench) report() {
 	threshold := quietShare * b.bestProbe()
 	sq, sa := b.summarize(threshold), b.summarize(0)
@@ -175,25 +199,41 @@ func (b *bench) report() {
 	}
 	b.printf("  raw %-44s %10.0f/s (%d) %10.0f/s\n", b.key.kind.label+" key operations, in process", sq.raw, sq.samples[scenarioFresh], sa.raw)
 	b.printf("medians of the per-round ratios:\n")
-	b.printf("  (2)/(1) %13.3f (%d) %12.3f   target >= %.2f\n", sq.cached, sq.ratioSamples[0], sa.cached, targetCachedOverBare)
-	b.printf("  (3)/raw %13.3f (%d) %12.3f   no target\n", sq.fresh, sq.ratioSamples[1], sa.fresh)
-	b.printf("  (4)/(2) %13.3f (%d) %12.3f   target >= %.2f\n", sq.flood, sq.ratioSamples[2], sa.flood, targetFloodOverCached)
-	judge := func(name string, quiet, all float64, samples int, target float64) {
-		value, on := all, "all rounds"
-		if samples >= minQuiet {
-			value, on = quiet, "quiet samples"
+	for k, d := range ratioDefs {
+		target := "no target"
+		if d.target > 0 {
+			target = fmt.Sprintf("target >= %.2f", d.target)
 		}
-		b.printf("target %s >= %.2f: %s (%.3f, %s)\n", name, target, verdict(value >= target), value, on)
+		b.printf("  %s %13.3f (%d) %12.3f   %s\n", d.name, sq.ratios[k], sq.ratioSamples[k], sa.ratios[k], target)
 	}
-	judge("(2)/(1)", sq.cached, sa.cached, sq.ratioSamples[0], targetCachedOverBare)
-	judge("(4)/(2)", sq.flood, sa.flood, sq.ratioSamples[2], targetFloodOverCached)
-	var flood tally
-	for _, r := range b.rounds {
-		flood.add(r.flood)
+	for k, d := range ratioDefs {
+		if d.target == 0 {
+			continue
+		}
+		value, on := sa.ratios[k], "all rounds"
+		if sq.ratioSamples[k] >= minQuiet {
+			value, on = sq.ratios[k], "quiet samples"
+		}
+		b.printf("target %s >= %.2f: %s (%.3f, %s)\n", d.name, d.target, verdict(value >= d.target), value, on)
 	}
-	b.printf("flood of (4), all rounds: %s\n", statusList(&flood))
+	for _, s := range []int{scenarioFlood, scenarioFloodOthers} {
+		var flood tally
+		for _, r := range b.rounds {
+			flood.add(r.floods[s])
+		}
+		b.printf("flood of (%d), all rounds: %s\n", s, statusList(&flood))
+	}
 	b.printf("load average (1, 5, 15 min) before: %s, after: %s\n", b.loadBefore, loadAverage())
 	b.printf("Caddy of the scenarios: peak RSS (VmHWM) %.1f MiB (its auth site's cache filled by (3))\n", mib(b.mainPeak))
+	if p := b.stormRun; p != nil {
+		busy := "no 503"
+		if p.busy > 0 {
+			busy = fmt.Sprintf("503×%d for %d of the tokens, each retried after its Retry-After", p.busy, p.retried)
+		}
+		b.printf("start-up storm: %d distinct valid %s tokens over %d connections to a Caddy just started: all answered in %s; %s   no target\n",
+			len(b.stormBatch), b.key.kind.label, b.cfg.stormConns, p.elapsed.Round(time.Millisecond), busy)
+		b.printf("  final answers: %s\n", statusList(p.tally))
+	}
 	if p := b.rssRun; p != nil {
 		b.printf("Caddy of the RSS phase: peak RSS (VmHWM) %.1f MiB after start, %.1f MiB after %d distinct valid tokens (VmRSS then %.1f MiB)",
 			mib(p.peakStart), mib(p.peakAfter), b.cfg.rssTokens, mib(p.rssAfter))
@@ -201,6 +241,23 @@ func (b *bench) report() {
 			b.printf("   target < %d MiB: %s", targetPeakRSS>>20, verdict(p.peakAfter < targetPeakRSS))
 		}
 		b.printf("\n  RSS phase answers: %s in %s\n", statusList(p.tally), p.tally.elapsed.Round(time.Millisecond))
+	}
+	if p := b.fillRun; p != nil {
+		sent := fmt.Sprintf("%d", b.cfg.fillTokens)
+		if p.overLimit {
+			sent = fmt.Sprintf("%d of %d (stopped: VmRSS beyond %d MiB)", p.tally.total(), b.cfg.fillTokens, phaseRSSLimit>>20)
+		}
+		b.printf("Caddy of the adversarial fill: peak RSS (VmHWM) %.1f MiB after start, %.1f MiB after %s distinct valid tokens of %.1f KiB with %d claims each (VmRSS then %.1f MiB)",
+			mib(p.peakStart), mib(p.peakAfter), sent, float64(fillTokenBytes)/1024, bulkClaims, mib(p.rssAfter))
+		switch {
+		case p.overLimit:
+			b.printf("   target < %d MiB: %s", targetFillRSS>>20, verdict(false))
+		case b.cfg.fillTokens >= fillTargetTokens:
+			b.printf("   target < %d MiB: %s", targetFillRSS>>20, verdict(p.peakAfter < targetFillRSS))
+		default:
+			b.printf("   target judged at %d tokens", fillTargetTokens)
+		}
+		b.printf("\n  fill answers: %s in %s\n", statusList(p.tally), p.tally.elapsed.Round(time.Millisecond))
 	}
 }
 
@@ -246,14 +303,28 @@ func (b *bench) problems() []problem {
 	for r, rd := range b.rounds {
 		for s := 1; s <= scenarios; s++ {
 			expect(fmt.Sprintf("round %d (%d)", r+1, s), rd.tallies[s], 200)
+			expect(fmt.Sprintf("round %d flood of (%d)", r+1, s), rd.floods[s], 401, 503)
 		}
-		expect(fmt.Sprintf("round %d flood", r+1), rd.flood, 401, 503)
 	}
-	if b.rssRun != nil && b.rssRun.tally != nil {
-		t := b.rssRun.tally
-		expect("RSS phase", t, 200)
-		if t.total() != int64(b.cfg.rssTokens) {
-			out = append(out, problem{fmt.Sprintf("RSS phase: %d answers for %d tokens", t.total(), b.cfg.rssTokens), false})
+	if p := b.stormRun; p != nil {
+		// A 503 during the storm was retried; the final answers count.
+		expect("start-up storm", p.tally, 200)
+		if p.tally.total() != int64(len(b.stormBatch)) {
+			out = append(out, problem{fmt.Sprintf("start-up storm: %d answers for %d tokens", p.tally.total(), len(b.stormBatch)), p.tally.errors > 0})
+		}
+	}
+	for _, phase := range []struct {
+		name   string
+		run    *memoryPhase
+		tokens int
+	}{{"RSS phase", b.rssRun, b.cfg.rssTokens}, {"adversarial fill", b.fillRun, b.cfg.fillTokens}} {
+		if phase.run == nil || phase.run.tally == nil {
+			continue
+		}
+		t := phase.run.tally
+		expect(phase.name, t, 200)
+		if t.total() != int64(phase.tokens) && !phase.run.overLimit {
+			out = append(out, problem{fmt.Sprintf("%s: %d answers for %d tokens", phase.name, t.total(), phase.tokens), false})
 		}
 	}
 	slices.SortFunc(out, func(a, b problem) int { return strings.Compare(a.text, b.text) })
@@ -290,12 +361,21 @@ func (b *bench) smokeSummary(problems []problem, took time.Duration) string {
 	for _, rd := range b.rounds {
 		for s := 1; s <= scenarios; s++ {
 			valid.add(rd.tallies[s])
+			flood.add(rd.floods[s])
 		}
-		flood.add(rd.flood)
 	}
-	if b.rssRun != nil && b.rssRun.tally != nil {
-		valid.add(b.rssRun.tally)
+	retried := ""
+	if p := b.stormRun; p != nil {
+		valid.add(p.tally)
+		if p.busy > 0 {
+			retried = fmt.Sprintf(" (and 503×%d in the start-up storm, retried)", p.busy)
+		}
 	}
-	return fmt.Sprintf("loadbench smoke: ok: %d requests with valid tokens, all 200; flood %s; no transport errors; %s key; %s",
-		valid.total(), statusList(&flood), b.key.kind.label, took.Round(100*time.Millisecond))
+	for _, p := range []*memoryPhase{b.rssRun, b.fillRun} {
+		if p != nil && p.tally != nil {
+			valid.add(p.tally)
+		}
+	}
+	return fmt.Sprintf("loadbench smoke: ok: %d requests with valid tokens, all 200%s; flood %s; no transport errors; %s key; %s",
+		valid.total(), retried, statusList(&flood), b.key.kind.label, took.Round(100*time.Millisecond))
 }

@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
+	"net"
 	"runtime"
 	"slices"
 	"time"
 )
 
 // roundOrder is the order of the scenarios in round r. The pairs whose
-// ratios are reported run next to each other ((1) beside (2), (2) beside
-// (4); the raw rate is measured right before and after (3)), so that both
-// sides of a ratio see the same load from other processes, and every
-// other round runs in reverse, so that going first or last evens out.
+// ratios are judged against a target run next to each other ((1) beside
+// (2), (2) beside (5); the raw rate is measured right before and after
+// (3)), so that both sides of a ratio see the same load from other
+// processes, and every other round runs in reverse, so that going first or
+// last evens out. (4), whose ratio to (2) has no target, runs beside (5).
 func roundOrder(r int) [scenarios]int {
-	order := [scenarios]int{scenarioBare, scenarioCached, scenarioFlood, scenarioFresh}
+	order := [scenarios]int{scenarioBare, scenarioCached, scenarioFloodOthers, scenarioFlood, scenarioFresh}
 	if r%2 == 1 {
 		slices.Reverse(order[:])
 	}
@@ -52,11 +54,11 @@ func (b *bench) runRound(ctx context.Context, r int) error {
 
 // runScenario runs scenario s of round r into result.
 func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error {
-	if s == scenarioCached || s == scenarioFlood {
+	if s == scenarioCached || s == scenarioFlood || s == scenarioFloodOthers {
 		// The fresh tokens of (3) may have evicted the cached token from
 		// its shard: one request puts it back before the clock starts.
 		warm := runClients(ctx, time.Now().Add(b.cfg.duration),
-			client{b.auth.addr(), 1, newRequests(b.auth.addr(), []string{b.cachedToken}, false, 1)})
+			client{addr: b.auth.addr(), conns: 1, reqs: newRequests(b.auth.addr(), []string{b.cachedToken}, false, 1)})
 		b.warmups = append(b.warmups, warm[0])
 	}
 	until := time.Now().Add(b.cfg.duration)
@@ -68,13 +70,32 @@ func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error 
 	case scenarioFresh:
 		tokens := b.freshTokens[r*b.freshPerTurn : (r+1)*b.freshPerTurn]
 		result.tallies[s] = runClients(ctx, until,
-			client{b.auth.addr(), b.freshConns(), newRequests(b.auth.addr(), tokens, false, b.cfg.maxRequests)})[0]
-	case scenarioFlood:
-		tallies := runClients(ctx, until, b.cachedClient(b.auth),
-			client{b.auth.addr(), b.cfg.floodConns, newRequests(b.auth.addr(), b.floodTokens, true, b.cfg.maxRequests)})
-		result.tallies[s], result.flood = tallies[0], tallies[1]
+			client{addr: b.auth.addr(), conns: b.freshConns(), reqs: newRequests(b.auth.addr(), tokens, false, b.cfg.maxRequests)})[0]
+	case scenarioFlood, scenarioFloodOthers:
+		flood := client{addr: b.auth.addr(), conns: b.cfg.floodConns, reqs: newRequests(b.auth.addr(), b.floodTokens, true, b.cfg.maxRequests)}
+		if s == scenarioFloodOthers {
+			flood.sources = floodSources(b.cfg.floodConns)
+		}
+		tallies := runClients(ctx, until, b.cachedClient(b.auth), flood)
+		result.tallies[s], result.floods[s] = tallies[0], tallies[1]
 	}
 	return ctx.Err()
+}
+
+// maxFloodSources is how many source addresses floodSources can give.
+const maxFloodSources = 1<<24 - 3
+
+// floodSources are the local addresses of the flood of (5): 127.0.0.2,
+// 127.0.0.3, ..., one per connection (all of 127.0.0.0/8 is loopback on
+// Linux), none of them the valid client's 127.0.0.1; n is at most
+// maxFloodSources.
+func floodSources(n int) []net.IP {
+	sources := make([]net.IP, n)
+	for i := range sources {
+		k := i + 2
+		sources[i] = net.IPv4(127, byte(k>>16), byte(k>>8), byte(k))
+	}
+	return sources
 }
 
 // freshConns is the connections of (3). A smoke run, which must see only
@@ -91,5 +112,5 @@ func (b *bench) freshConns() int {
 // cachedClient sends the one cached token to s. The bare site gets the
 // same requests, so (2)/(1) measures the module, not the token's bytes.
 func (b *bench) cachedClient(s site) client {
-	return client{s.addr(), b.cfg.conns, newRequests(s.addr(), []string{b.cachedToken}, true, b.cfg.maxRequests)}
+	return client{addr: s.addr(), conns: b.cfg.conns, reqs: newRequests(s.addr(), []string{b.cachedToken}, true, b.cfg.maxRequests)}
 }

@@ -46,13 +46,15 @@ func (b *bench) makeKeys() error {
 			return err
 		}
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(5)
 	if err != nil {
 		return err
 	}
 	b.bare = site{port: ports[0], cacheSize: -1}
 	b.auth = site{port: ports[1], keyFile: filepath.Join(b.dir, "auth-private.json"), cacheSize: -1}
-	b.rss = site{port: ports[2], keyFile: filepath.Join(b.dir, "rss-private.json"), cacheSize: b.cfg.rssCacheSize}
+	b.storm = site{port: ports[2], keyFile: b.auth.keyFile, cacheSize: -1}
+	b.rss = site{port: ports[3], keyFile: filepath.Join(b.dir, "rss-private.json"), cacheSize: b.cfg.rssCacheSize}
+	b.fill = site{port: ports[4], keyFile: b.rss.keyFile, cacheSize: -1} // allow_unsigned
 	if err := b.key.writePrivateJWKS(b.auth.keyFile); err != nil {
 		return err
 	}
@@ -64,7 +66,7 @@ func (b *bench) makeKeys() error {
 		if err := b.issuer.writePublicJWKS(issuerFile); err != nil {
 			return err
 		}
-		b.auth.issuerFile, b.rss.issuerFile = issuerFile, issuerFile
+		b.auth.issuerFile, b.storm.issuerFile, b.rss.issuerFile = issuerFile, issuerFile, issuerFile
 	}
 	return nil
 }
@@ -121,6 +123,9 @@ func (b *bench) mintTokens(ctx context.Context) error {
 	if b.freshTokens, err = mintMany(ctx, perTurn*b.cfg.rounds, newValid); err != nil {
 		return err
 	}
-	b.floodTokens, err = mintMany(ctx, perTurn+b.cfg.floodConns, newBogus)
+	if b.floodTokens, err = mintMany(ctx, perTurn+b.cfg.floodConns, newBogus); err != nil {
+		return err
+	}
+	b.stormBatch, err = mintMany(ctx, b.cfg.stormTokens, newValid)
 	return err
 }

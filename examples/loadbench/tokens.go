@@ -24,6 +24,8 @@ type minter struct {
 	encrypter jose.Encrypter
 	signer    jose.Signer // nil: encrypted-only tokens
 	now       time.Time
+	bulk      map[string]any // more claims of every token (newBulkMinter)
+	maxBytes  int            // longest token mint returns; 0: no bound
 }
 
 // newMinter prepares minting to key (naming serverKid), signing with issuer
@@ -52,14 +54,18 @@ func newMinter(key *serverKey, issuer *issuerKey, now time.Time) (*minter, error
 
 // mint returns the i-th token: valid claims of user i, a fresh content key.
 func (m *minter) mint(i int) (string, error) {
-	payload, err := json.Marshal(map[string]any{
+	claims := map[string]any{
 		"sub":   fmt.Sprintf("user-%d", i),
 		"name":  "Ada Lovelace",
 		"email": "ada@example.com",
 		"aud":   audience,
 		"iat":   m.now.Unix(),
 		"exp":   m.now.Add(tokenLifetime).Unix(),
-	})
+	}
+	for name, value := range m.bulk {
+		claims[name] = value
+	}
+	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
@@ -78,7 +84,11 @@ func (m *minter) mint(i int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encrypting: %v", err)
 	}
-	return encrypted.CompactSerialize()
+	token, err := encrypted.CompactSerialize()
+	if err == nil && m.maxBytes > 0 && len(token) > m.maxBytes {
+		err = fmt.Errorf("minted a token of %d bytes, more than %d", len(token), m.maxBytes)
+	}
+	return token, err
 }
 
 // mintMany mints n tokens on every core.

@@ -1,0 +1,11 @@
+// Package filewatch notices when the content of a file changes under a
+// running process and hands the new content to a callback.
+//
+// It polls: every interval it reads the file again (following symlinks each
+// time, so a Kubernetes Secret volume that swaps its "..data" symlink is seen
+// like any other replacement) and compares the SHA-256 of what it read with
+// that of the content it last applied. Only a change of content counts; a new
+// modification time, inode or link target with the same bytes applies
+// nothing. A file that cannot be read, or whose content the callback refuses,
+// is reported and the last applied content stays in force.
+package filewatch
