@@ -60,10 +60,12 @@ loadbench-smoke: build
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
 fuzz:
-	@targets=$$($(GO) test -list '^Fuzz' .) || { echo "$$targets"; exit 1; }; \
-	for target in $$(echo "$$targets" | grep '^Fuzz'); do \
-		echo "== $$target"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
+	@for pkg in . ./internal/jose; do \
+		targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "$$targets"; exit 1; }; \
+		for target in $$(echo "$$targets" | grep '^Fuzz'); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+		done; \
 	done
 
 ## xcaddy: build with xcaddy and check the module and subcommand are present
