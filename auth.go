@@ -1,8 +1,10 @@
 package mcpjweauth
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"strings"
@@ -89,24 +91,43 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 }
 
 // verifyUncached verifies a token that is not in the cache: the cheap checks
-// first, then the private-key operation in one of the bounded slots.
+// first, then the private-key operation in its turn (decrypt), then the
+// signature and claims, outside the turn, since checking a signature may
+// wait for the issuer's keys to be fetched. A token that fails after
+// costing a key operation makes its source suspect to the gate.
 func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, error) {
 	sealed, err := h.verifier.Inspect(token)
 	if err != nil {
 		return nil, err
 	}
-	release, err := h.gate.acquire(r.Context())
-	if err != nil {
+	source := requestSource(r)
+	decrypted, err := h.decrypt(r.Context(), source, sealed)
+	if errors.Is(err, ErrBusy) {
 		return nil, err
 	}
-	defer release() // also when open panics: a lost slot is never given back
-	start := time.Now()
-	verified, err := h.verifier.Open(sealed)
-	h.metrics.keyOperationDone(time.Since(start))
+	var verified *jose.VerifiedToken
+	if err == nil {
+		verified, err = h.verifier.Check(decrypted)
+	}
 	if err != nil {
+		h.gate.failed(source)
 		return nil, err
 	}
 	return h.injector.newIdentity(verified), nil
+}
+
+// decrypt runs the private-key operation on a sealed token once the gate
+// admits it.
+func (h *Handler) decrypt(ctx context.Context, source admission.Source, sealed *jose.SealedToken) (*jose.DecryptedToken, error) {
+	release, err := h.gate.acquire(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // also when decryption panics: a lost turn is never given back
+	start := time.Now()
+	decrypted, err := h.verifier.Decrypt(sealed)
+	h.metrics.keyOperationDone(time.Since(start))
+	return decrypted, err
 }
 
 // missingScopes lists the configured scopes the token lacks.

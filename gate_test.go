@@ -3,19 +3,23 @@ package mcpjweauth
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"runtime"
 	"testing"
-	"testing/synctest"
 	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 )
 
-// fullGate is a gate of n slots, all of them taken, and their releases.
+// fullGate is a gate of n slots, all of them taken by a source without
+// failures, and their releases.
 func fullGate(t *testing.T, n int, maxWait time.Duration) (*keyOperationGate, []func()) {
 	t.Helper()
-	g := &keyOperationGate{slots: make(chan struct{}, n), maxWait: maxWait}
+	g := &keyOperationGate{admission: admission.New(admission.Config{Slots: n, MaxWait: maxWait, SuspectWait: maxWait})}
 	var releases []func()
 	for range n {
-		release, err := g.acquire(context.Background())
+		release, err := g.acquire(context.Background(), admission.SourceOf("192.0.2.1"))
 		if err != nil {
 			t.Fatalf("slot %d of %d: %v", len(releases)+1, n, err)
 		}
@@ -24,127 +28,51 @@ func fullGate(t *testing.T, n int, maxWait time.Duration) (*keyOperationGate, []
 	return g, releases
 }
 
-func TestGateDefaults(t *testing.T) {
-	g := newKeyOperationGate()
-	want := max(1, runtime.GOMAXPROCS(0)/2)
-	if cap(g.slots) != want || g.maxWait != maxKeyOperationWait {
-		t.Errorf("%d slots, maxWait %v; want %d, %v", cap(g.slots), g.maxWait, want, maxKeyOperationWait)
-	}
-}
-
-func TestGateSlotsLeaveHalfTheCores(t *testing.T) {
+func TestGateUsesEveryCore(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	for procs, want := range map[int]int{1: 1, 2: 1, 3: 1, 4: 2, 8: 4, 9: 4} {
+	for _, procs := range []int{1, 2, 3, 8} {
 		runtime.GOMAXPROCS(procs)
-		if got := keyOperationSlots(); got != want {
-			t.Errorf("GOMAXPROCS %d: %d slots, want %d", procs, got, want)
+		if got := newKeyOperationGate().admission.Slots(); got != procs {
+			t.Errorf("GOMAXPROCS %d: %d slots, want %d", procs, got, procs)
 		}
 	}
 }
 
-// The synctest bubble's clock moves only when every goroutine waits, so
-// the waits below are exact and the tests take no real time.
-
-func TestGateBusyAfterMaxWait(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const maxWait = 250 * time.Millisecond
-		g, _ := fullGate(t, 3, maxWait)
-		start := time.Now()
-		release, err := g.acquire(context.Background())
-		if !errors.Is(err, ErrBusy) || release != nil {
-			t.Fatalf("got %v, want %v", err, ErrBusy)
-		}
-		if waited := time.Since(start); waited != maxWait {
-			t.Errorf("gave up after %v, want %v", waited, maxWait)
-		}
-	})
-}
-
-func TestGateReleaseFreesSlot(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const maxWait = time.Hour
-		g, releases := fullGate(t, 2, maxWait)
-		start := time.Now()
-		done := make(chan error, 1)
-		var waiterRelease func()
-		go func() {
-			var err error
-			waiterRelease, err = g.acquire(context.Background())
-			done <- err
-		}()
-		synctest.Wait()
-		select {
-		case err := <-done:
-			t.Fatalf("acquire returned %v while every slot was taken", err)
-		default:
-		}
-		time.Sleep(time.Minute)
-		releases[0]()
-		if err := <-done; err != nil {
-			t.Fatalf("after a release: %v", err)
-		}
-		if waited := time.Since(start); waited != time.Minute {
-			t.Errorf("waited %v, want the minute until the release", waited)
-		}
-		// Every slot is taken again; releasing two frees two.
-		waiterRelease()
-		releases[1]()
-		for i := range 2 {
-			if _, err := g.acquire(context.Background()); err != nil {
-				t.Fatalf("slot %d after releases: %v", i, err)
-			}
-		}
-		if time.Since(start) != time.Minute {
-			t.Errorf("acquiring free slots waited")
-		}
-	})
-}
-
-func TestGateCancelledContext(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		g, _ := fullGate(t, 1, time.Hour)
-		ctx, cancel := context.WithCancel(context.Background())
-		start := time.Now()
-		done := make(chan error, 1)
-		go func() {
-			_, err := g.acquire(ctx)
-			done <- err
-		}()
-		synctest.Wait()
-		time.Sleep(time.Second)
-		cancel()
-		if err := <-done; !errors.Is(err, ErrBusy) {
-			t.Fatalf("got %v, want %v", err, ErrBusy)
-		}
-		if waited := time.Since(start); waited != time.Second {
-			t.Errorf("returned after %v, want right at the cancel (1s)", waited)
-		}
-	})
-}
-
-// TestGateRealClock checks the same without the bubble, with a small maxWait.
-func TestGateRealClock(t *testing.T) {
-	const maxWait = 20 * time.Millisecond
-	g, releases := fullGate(t, 1, maxWait)
-	start := time.Now()
-	if _, err := g.acquire(context.Background()); !errors.Is(err, ErrBusy) {
+func TestGateBusyWhenFull(t *testing.T) {
+	g, releases := fullGate(t, 2, time.Millisecond)
+	if _, err := g.acquire(context.Background(), admission.SourceOf("192.0.2.2")); !errors.Is(err, ErrBusy) {
 		t.Fatalf("got %v, want %v", err, ErrBusy)
 	}
-	if waited := time.Since(start); waited < maxWait || waited > 10*time.Second {
-		t.Errorf("gave up after %v, want %v", waited, maxWait)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	g.maxWait = 30 * time.Second
-	start = time.Now()
-	if _, err := g.acquire(ctx); !errors.Is(err, ErrBusy) {
-		t.Fatalf("cancelled context: got %v, want %v", err, ErrBusy)
-	}
-	if waited := time.Since(start); waited > 10*time.Second {
-		t.Errorf("cancelled context returned after %v, not at once", waited)
-	}
 	releases[0]()
-	if _, err := g.acquire(context.Background()); err != nil {
-		t.Fatalf("after release: %v", err)
+	release, err := g.acquire(context.Background(), admission.SourceOf("192.0.2.2"))
+	if err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	release()
+}
+
+func TestRequestSource(t *testing.T) {
+	withClientIP := func(remote, clientIP string) admission.Source {
+		r := httptest.NewRequest("GET", "/mcp", nil)
+		r.RemoteAddr = remote
+		if clientIP != "" {
+			ctx := context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{caddyhttp.ClientIPVarKey: clientIP})
+			r = r.WithContext(ctx)
+		}
+		return requestSource(r)
+	}
+	cases := []struct {
+		name             string
+		remote, clientIP string
+		want             string
+	}{
+		{"Caddy's client IP (trusted proxy)", "127.0.0.1:5000", "203.0.113.9", "203.0.113.9"},
+		{"no client IP: the remote address", "198.51.100.4:5000", "", "198.51.100.4"},
+		{"IPv6 remote address", "[2001:db8::1]:443", "", "2001:db8::1"},
+	}
+	for _, tc := range cases {
+		if got := withClientIP(tc.remote, tc.clientIP); got != admission.SourceOf(tc.want) {
+			t.Errorf("%s: source is not %s", tc.name, tc.want)
+		}
 	}
 }
