@@ -2,14 +2,23 @@ package mcpjweauth
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // fullGate is a gate of n slots, all of them taken by a source without
@@ -74,5 +83,169 @@ func TestRequestSource(t *testing.T) {
 		if got := withClientIP(tc.remote, tc.clientIP); got != admission.SourceOf(tc.want) {
 			t.Errorf("%s: source is not %s", tc.name, tc.want)
 		}
+	}
+}
+
+// TestAdmissionSlowIssuerHoldsNoSlot: while one request waits for a hung
+// issuer to answer the fetch its unknown issuer kid triggered, another new
+// token is decrypted at once, though the gate has one slot only.
+func TestAdmissionSlowIssuerHoldsNoSlot(t *testing.T) {
+	const audience = "https://mcp.example.com"
+	enc, signer := testRSAKey(t, 0), testECKey(t, 0)
+	jwks, err := json.Marshal(map[string]any{"keys": []jose.JSONWebKey{joseJWK(t, &signer.PublicKey, "iss-1", "ES256", "sig")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetches atomic.Int32
+	hung, release := make(chan struct{}, 4), make(chan struct{})
+	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fetches.Add(1) > 1 { // every fetch after the first hangs
+			hung <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(jwks)
+	}))
+	defer issuer.Close()
+	h := &Handler{
+		KeyFile:    writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, enc, "enc-1", "RSA-OAEP", "enc")),
+		Scopes:     []string{"name"},
+		IssuerKeys: issuer.URL + "/jwks",
+		Audience:   []string{audience},
+	}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	if err := h.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = h.Cleanup() }()
+	h.gate = &keyOperationGate{admission: admission.New(admission.Config{Slots: 1, MaxWait: time.Second, SuspectWait: time.Second})}
+	token := func(kid string) string {
+		claims := claimsJSON(t, time.Now(), map[string]any{"aud": audience, "sub": "ada", "name": "Ada"})
+		nested := joseSign(t, claims, jose.ES256, signer, kid)
+		return joseEncrypt(t, []byte(nested), jose.RSA_OAEP, jose.A256GCM, &enc.PublicKey, "enc-1", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+	}
+	unknown := make(chan int, 1)
+	go func() { unknown <- serveToken(t, h, token("iss-unknown"), "192.0.2.10:4000") }()
+	<-hung // the unknown kid's fetch has reached the issuer and hangs there
+	if got := serveToken(t, h, token("iss-1"), "192.0.2.20:4000"); got != http.StatusOK {
+		t.Errorf("a new valid token while an issuer fetch hangs: %d, want 200", got)
+	}
+	close(release)
+	if got := <-unknown; got != http.StatusUnauthorized {
+		t.Errorf("the token with the unknown issuer kid: %d, want 401", got)
+	}
+}
+
+// serveToken sends token through h from remoteAddr and returns the status.
+func serveToken(t *testing.T, h *Handler, token, remoteAddr string) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "http://mcp.example.com/mcp", nil)
+	req.RemoteAddr = remoteAddr
+	req.Header.Set("Authorization", "Bearer "+token)
+	req = req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+	rec := httptest.NewRecorder()
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) error {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	})
+	if err := h.ServeHTTP(rec, req, next); err != nil {
+		t.Errorf("ServeHTTP: %v", err)
+	}
+	return rec.Code
+}
+
+// bogusToken is a well-formed RSA-OAEP token for kid whose encrypted key
+// and ciphertext are random: it costs a decryption and fails it.
+func bogusToken(t *testing.T, kid string) string {
+	t.Helper()
+	header, err := json.Marshal(map[string]string{"alg": "RSA-OAEP", "enc": "A256GCM", "kid": kid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := func(n int) string {
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		return base64URL(b)
+	}
+	return strings.Join([]string{base64URL(header), part(256), part(12), part(32), part(16)}, ".")
+}
+
+// TestAdmissionSuspectSourceBusyFirst, through the real Caddy with
+// trusted_proxies, so that X-Forwarded-For names the client: once a client's
+// token failed decryption, its requests share the small suspect lane and
+// are answered 503 first, while a client without failures is admitted.
+func TestAdmissionSuspectSourceBusyFirst(t *testing.T) {
+	key := testRSAKey(t, 0)
+	port := freePort(t)
+	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	newCaddyWithGlobal(t, "\tservers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}\n", fmt.Sprintf(`
+http://127.0.0.1:%d {
+	bind 127.0.0.1
+	mcp_jwe_auth {
+		key_file %s
+		scopes name
+		allow_unsigned
+	}
+	respond "ok"
+}
+`, port, keyFile))
+	url := fmt.Sprintf("http://127.0.0.1:%d/mcp", port)
+	from := func(client, token string) http.Header {
+		return http.Header{"Authorization": {"Bearer " + token}, "X-Forwarded-For": {client}}
+	}
+	const suspect, clean = "203.0.113.66", "198.51.100.7"
+	if resp, body := send(t, http.MethodPost, url, from(suspect, bogusToken(t, "rsa-1"))); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("bogus token: %d %s, want 401", resp.StatusCode, body)
+	}
+	// More requests than the lane can admit within the 5 s a suspect
+	// request waits (one per 50 ms at most: 101), all at once.
+	const requests = 160
+	tokens := make([]string, requests)
+	for i := range tokens {
+		tokens[i] = bogusToken(t, "rsa-1")
+	}
+	statuses := make(chan int, requests)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, token := range tokens {
+		wg.Go(func() {
+			<-start
+			req, err := http.NewRequest(http.MethodPost, url, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			req.Header = from(suspect, token)
+			resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			statuses <- resp.StatusCode
+		})
+	}
+	close(start)
+	// While the suspect client's requests wait, a client without failures
+	// gets its new token decrypted.
+	valid := joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": "ada", "name": "Ada"}), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
+	if resp, body := send(t, http.MethodPost, url, from(clean, valid)); resp.StatusCode != http.StatusOK {
+		t.Errorf("clean client: %d %s, want 200", resp.StatusCode, body)
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for status := range statuses {
+		counts[status]++
+	}
+	if counts[http.StatusServiceUnavailable] == 0 || counts[http.StatusUnauthorized]+counts[http.StatusServiceUnavailable] != requests {
+		t.Errorf("suspect client's answers %v: want 401 and 503 only, some 503", counts)
 	}
 }
