@@ -9,6 +9,8 @@ KEYS_DIR  ?= .keys
 PORT      ?= 8080
 FUZZTIME  ?= 60s
 FUZZSMOKE := 3s
+# The packages with fuzz targets and benchmarks: the handler and the token core.
+GO_PKGS   := . ./internal/jose
 
 # Tests keep Caddy's autosave and storage out of the user's home.
 TEST_HOME := $(CURDIR)/bin/test-home
@@ -48,7 +50,7 @@ lint:
 
 ## bench: Go benchmarks of the verifier, the cache and ServeHTTP
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s .
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(GO_PKGS)
 
 ## loadbench: the HTTP load benchmark of docs/benchmarks.md
 loadbench: build
@@ -58,9 +60,13 @@ loadbench: build
 loadbench-smoke: build
 	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
 
-## fuzz: each fuzz target for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
+## fuzz: each fuzz target of each package for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
 fuzz:
+<<<<<<< HEAD
 	@for pkg in . ./internal/jose; do \
+=======
+	@for pkg in $(GO_PKGS); do \
+>>>>>>> wt-core
 		targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "$$targets"; exit 1; }; \
 		for target in $$(echo "$$targets" | grep '^Fuzz'); do \
 			echo "== $$pkg $$target"; \

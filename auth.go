@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )

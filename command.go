@@ -3,16 +3,15 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/spf13/cobra"
-
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
+	"github.com/spf13/cobra"
 )
 
 func init() {

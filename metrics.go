@@ -3,9 +3,9 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -3,13 +3,13 @@ package mcpjweauth
 import (
 	"context"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"go.uber.org/zap"
 )
 
