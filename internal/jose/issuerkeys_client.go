@@ -123,12 +123,13 @@ func (c *issuerKeysClient) Get(u string) (*http.Response, error) {
 	if len(body) > maxIssuerKeysBytes {
 		return nil, fmt.Errorf("the body is larger than %d bytes", maxIssuerKeysBytes)
 	}
+	// A JSON object must spell its member names exactly, as a key file
+	// must; anything else is left for the JWK set parser to refuse.
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %v", err)
-	}
-	if err := checkKeyMemberNames(body, top); err != nil {
-		return nil, err
+	if json.Unmarshal(body, &top) == nil {
+		if err := checkKeyMemberNames(body, top); err != nil {
+			return nil, err
+		}
 	}
 	res.Body = io.NopCloser(bytes.NewReader(body))
 	return res, nil

@@ -173,9 +173,9 @@ func TestDecryptThenCheck(t *testing.T) {
 	}
 }
 
-// TestIssuerKeysRedirectRules: a redirect keeps to the issuer_keys URL
-// rules and never leaves https for plain http.
-func TestIssuerKeysRedirectRules(t *testing.T) {
+// TestIssuerKeysRedirectsStayOnHTTPS: a redirect keeps to the issuer_keys
+// URL rules and never leaves https for plain http.
+func TestIssuerKeysRedirectsStayOnHTTPS(t *testing.T) {
 	req := func(raw string) *http.Request {
 		u, err := url.Parse(raw)
 		if err != nil {

@@ -153,9 +153,6 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 	if !slices.Contains(v.keys.encryption, alg) {
 		return nil, fmt.Errorf("%w: %s", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
 	}
-	if err := checkEncryptedKey(token, alg); err != nil {
-		return nil, err
-	}
 	enc, err := headerString(h.members, "enc")
 	if err != nil || !slices.Contains(v.encryptions, jwa.ContentEncryptionAlgorithm(enc)) {
 		return nil, fmt.Errorf("%w: %s", ErrEncryptionNotAllowed, headerValueForLog(enc))
@@ -165,6 +162,9 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 		return nil, err
 	}
 	if keys, err = keysForEphemeralKey(h, keys); err != nil {
+		return nil, err
+	}
+	if err := checkEncryptedKey(token, alg); err != nil {
 		return nil, err
 	}
 	return &SealedToken{token: token, alg: alg, keys: keys}, nil
