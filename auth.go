@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -86,8 +87,9 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 		}
 		return id, nil
 	}
+	source := requestSource(r)
 	return h.cache.load(r.Context(), key, func(ctx context.Context) (*identity, bool, error) {
-		id, err := h.verifyUncached(ctx, token)
+		id, err := h.verifyUncached(ctx, source, token)
 		if err != nil {
 			return nil, false, err
 		}
@@ -97,22 +99,26 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 }
 
 // verifyUncached verifies a token that is not in the cache: the cheap checks
-// first, then the private-key operation in one of the bounded slots, waited
-// for as long as ctx allows.
-func (h *Handler) verifyUncached(ctx context.Context, token string) (*identity, error) {
+// first, then the private-key operation in its turn (decrypt), waited for
+// as long as ctx allows, then the signature and claims, outside the turn,
+// since checking a signature may wait for the issuer's keys to be fetched.
+// A token that fails after costing a key operation makes its source
+// suspect to the gate.
+func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, token string) (*identity, error) {
 	sealed, err := h.verifier.Inspect(token)
 	if err != nil {
 		return nil, err
 	}
-	release, err := h.gate.acquire(ctx)
-	if err != nil {
+	decrypted, err := h.decrypt(ctx, source, sealed)
+	if errors.Is(err, ErrBusy) {
 		return nil, err
 	}
-	defer release() // also when open panics: a lost slot is never given back
-	start := time.Now()
-	verified, err := h.verifier.Open(sealed)
-	h.metrics.keyOperationDone(time.Since(start))
+	var verified *jose.VerifiedToken
+	if err == nil {
+		verified, err = h.verifier.Check(decrypted)
+	}
 	if err != nil {
+		h.gate.failed(source)
 		return nil, err
 	}
 	var granted []string
@@ -188,6 +194,20 @@ func ungrantedScopes(granted, required []string) []string {
 		}
 	}
 	return missing
+}
+
+// decrypt runs the private-key operation on a sealed token once the gate
+// admits it.
+func (h *Handler) decrypt(ctx context.Context, source admission.Source, sealed *jose.SealedToken) (*jose.DecryptedToken, error) {
+	release, err := h.gate.acquire(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	defer release() // also when decryption panics: a lost turn is never given back
+	start := time.Now()
+	decrypted, err := h.verifier.Decrypt(sealed)
+	h.metrics.keyOperationDone(time.Since(start))
+	return decrypted, err
 }
 
 // missingScopes lists the configured scopes the token lacks.

@@ -480,7 +480,10 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 
 		{name: "ECDH-ES+A128KW with an empty encrypted key", site: "unsigned",
 			header: bearer(hardB64(hardJSON(t, map[string]any{"alg": "ECDH-ES+A128KW", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})) + ".." + strings.SplitN(hardRandomParts(), ".", 2)[1]),
-			reason: jose.ErrDecryption},
+			reason: jose.ErrEncryptedKey, preKey: true},
+		{name: "ECDH-ES with an encrypted key part (a second spelling)", site: "unsigned",
+			header: bearer(hardWithHeader(string(hardJSON(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})))),
+			reason: jose.ErrEncryptedKey, preKey: true},
 
 		// Keys named by the token itself: never fetched, never used.
 		{name: "jku to a loopback listener", site: "signed",
@@ -822,7 +825,7 @@ func TestBatteryReasonsCovered(t *testing.T) {
 var batteryRefusalReasons = []error{
 	ErrNoToken, ErrMultipleAuthorization, jose.ErrEmptyToken, jose.ErrTokenTooLarge, jose.ErrNotCompact,
 	jose.ErrMalformedHeader, jose.ErrAlgorithmNotAllowed, jose.ErrEncryptionNotAllowed, jose.ErrCompressed,
-	jose.ErrCriticalHeader, jose.ErrUnencodedPayload, jose.ErrUnknownKeyID, jose.ErrNoMatchingKey,
+	jose.ErrCriticalHeader, jose.ErrUnencodedPayload, jose.ErrEncryptedKey, jose.ErrUnknownKeyID, jose.ErrNoMatchingKey,
 	jose.ErrInvalidEphemeralKey, jose.ErrDecryption, jose.ErrSignature, jose.ErrUnsignedToken,
 	jose.ErrNestedNotConfigured, jose.ErrPayloadNotJSON, jose.ErrDuplicateMember, jose.ErrInvalidTimeClaim,
 	jose.ErrNotYetValid, jose.ErrExpired, jose.ErrAudience, jose.ErrInvalidData,

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
@@ -401,16 +402,17 @@ func TestCacheDropsTokensOfKeys(t *testing.T) {
 func TestSingleFlightSurvivesLeavingClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newTokenCache(10, defaultCacheBytes)
-		gate := newKeyOperationGate()
-		gate.maxWait = time.Hour
-		for range cap(gate.slots) {
-			gate.slots <- struct{}{} // every slot taken
+		gate := &keyOperationGate{admission: admission.New(admission.Config{Slots: 1, MaxWait: time.Hour, SuspectWait: time.Hour})}
+		var source admission.Source
+		holder, err := gate.acquire(context.Background(), source) // the one slot taken
+		if err != nil {
+			t.Fatal(err)
 		}
 		want := sizedIdentity(100)
 		verifications := 0
 		verify := func(ctx context.Context) (*identity, bool, error) {
 			verifications++
-			release, err := gate.acquire(ctx)
+			release, err := gate.acquire(ctx, source)
 			if err != nil {
 				return nil, false, err
 			}
@@ -440,9 +442,7 @@ func TestSingleFlightSurvivesLeavingClient(t *testing.T) {
 			t.Fatalf("the client that left got %v; want ErrBusy", err)
 		}
 		synctest.Wait()
-		for range cap(gate.slots) {
-			<-gate.slots // the slots come free
-		}
+		holder() // the slot comes free
 		got := <-secondDone
 		if got.err != nil || got.id != want {
 			t.Fatalf("the waiting request got %v, %v; want the identity", got.id, got.err)

@@ -2,63 +2,73 @@ package mcpjweauth
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"runtime"
 	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 )
 
-// maxKeyOperationWait is how long a request waits for a private-key
-// operation slot before it is answered 503.
-const maxKeyOperationWait = time.Second
+// How long a request waits for its private-key operation before it is
+// answered 503: a source without recent failures maxKeyOperationWait, a
+// suspect source (its tokens failed recently) suspectKeyOperationWait.
+const (
+	maxKeyOperationWait     = time.Second
+	suspectKeyOperationWait = 5 * time.Second
+)
 
-// keyOperationGate bounds the private-key operations running at once, so a
-// flood of new or bogus tokens cannot take every core: requests whose token
-// is cached never pass through it, and need a free core, not a slot.
+// keyOperationGate admits private-key operations by source (see
+// internal/admission): a client whose tokens recently failed decryption or
+// verification shares with every other such client one operation at a
+// time and an eighth of a core, and is answered 503 first; everyone else
+// may use every core. Requests whose token is cached never pass through
+// it. The docs/benchmarks.md section on admission explains the trade.
 type keyOperationGate struct {
-	slots   chan struct{}
-	maxWait time.Duration
+	admission *admission.Gate
 }
 
 // newKeyOperationGate allows keyOperationSlots operations at once.
 func newKeyOperationGate() *keyOperationGate {
-	return &keyOperationGate{
-		slots:   make(chan struct{}, keyOperationSlots()),
-		maxWait: maxKeyOperationWait,
-	}
+	return &keyOperationGate{admission: admission.New(admission.Config{
+		Slots:       keyOperationSlots(),
+		MaxWait:     maxKeyOperationWait,
+		SuspectWait: suspectKeyOperationWait,
+	})}
 }
 
-// keyOperationSlots is half the usable CPUs, at least one. With a slot per
-// CPU a flood of bogus tokens keeps every core in a decryption and cached
-// requests wait for a core (measured in docs/benchmarks.md: 4% of their
-// throughput left, against 63% with half the cores).
+// keyOperationSlots is every usable CPU: a flood of bogus tokens is held to
+// its small share by source, so new tokens from everyone else may use the
+// whole machine.
 func keyOperationSlots() int {
-	return max(1, runtime.GOMAXPROCS(0)/2)
+	return runtime.GOMAXPROCS(0)
 }
 
-// acquire takes a slot, waiting at most maxWait, and returns its release.
-func (g *keyOperationGate) acquire(ctx context.Context) (func(), error) {
-	select {
-	case g.slots <- struct{}{}:
-		return g.release, nil
-	default:
+// acquire waits for the turn of src's private-key operation and returns
+// its release.
+func (g *keyOperationGate) acquire(ctx context.Context, src admission.Source) (func(), error) {
+	ticket, err := g.admission.Acquire(ctx, src)
+	if err != nil {
+		return nil, err
 	}
-	timer := time.NewTimer(g.maxWait)
-	defer timer.Stop()
-	select {
-	case g.slots <- struct{}{}:
-		return g.release, nil
-	case <-timer.C:
-		return nil, ErrBusy
-	case <-ctx.Done():
-		return nil, ErrBusy
+	return func() { g.admission.Release(ticket) }, nil
+}
+
+// failed records that a token from src failed decryption or verification.
+func (g *keyOperationGate) failed(src admission.Source) {
+	g.admission.Failed(src)
+}
+
+// requestSource is the client a request comes from, as Caddy determined
+// it (honouring trusted_proxies), or the connection's remote address.
+func requestSource(r *http.Request) admission.Source {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return admission.SourceOf(ip)
 	}
+	return admission.SourceOf(r.RemoteAddr)
 }
 
-// release gives a slot back.
-func (g *keyOperationGate) release() {
-	<-g.slots
-}
-
-// ErrBusy: every private-key operation slot stayed taken for too long; the
+// ErrBusy: no private-key operation could start in time (every slot taken,
+// or the share of a source whose tokens failed recently in use); the
 // request is answered 503 with Retry-After instead of queueing further.
-var ErrBusy = errors.New("too many private-key operations in progress")
+var ErrBusy = admission.ErrBusy

@@ -46,6 +46,7 @@ var reasonClasses = []struct {
 	{jose.ErrMalformedHeader, "malformed"},
 	{jose.ErrCompressed, "malformed"},
 	{jose.ErrCriticalHeader, "malformed"},
+	{jose.ErrEncryptedKey, "malformed"},
 	{jose.ErrUnencodedPayload, "malformed"},
 	{jose.ErrPayloadNotJSON, "malformed"},
 	{jose.ErrDuplicateMember, "malformed"},

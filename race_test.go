@@ -20,9 +20,9 @@ const raceClients = 8
 // shared verifier all see concurrent use. Every answer is checked as in the
 // serial runs, and the backend sees exactly the accepted requests.
 func TestRaceConcurrentClients(t *testing.T) {
-	// The key-operation gate lets GOMAXPROCS/2 decryptions run at once: on
-	// a 2-core runner that is one, and the verifier would never run twice
-	// at the same time. With 8, four do, as on an 8-core server.
+	// The key-operation gate lets GOMAXPROCS decryptions run at once: on
+	// a 1-core runner that is one, and the verifier would never run twice
+	// at the same time. With 8, eight do, as on an 8-core server.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
 	e := newHardEnv(t)
 	s := newHardSites(t)

@@ -22,7 +22,8 @@
 //
 //	(1) bare respond
 //	(2) mcp_jwe_auth + respond, one valid token (cached after its first use)
-//	(3) mcp_jwe_auth + respond, a fresh valid token on every request
+//	(3) mcp_jwe_auth + respond, a fresh valid token on every request, from
+//	    an address no flood uses (127.255.255.254)
 //	(4) (2) while a second client floods well-formed tokens encrypted to an
 //	    unknown key (naming the server's kid), which cost a private-key
 //	    operation each and are refused, from the valid client's address

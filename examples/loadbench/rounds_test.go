@@ -76,3 +76,16 @@ func TestRoundOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFreshSourceIsNoFloodSource: the clients of (3) connect from a
+// loopback address that neither flood uses, however many connections the
+// flood of (5) has.
+func TestFreshSourceIsNoFloodSource(t *testing.T) {
+	if !freshSource.IsLoopback() || freshSource.Equal(net.IPv4(127, 0, 0, 1)) {
+		t.Fatalf("fresh source %s: want a loopback address other than 127.0.0.1", freshSource)
+	}
+	last := floodSources(maxFloodSources)[maxFloodSources-1]
+	if last.Equal(freshSource) || last.String() != "127.255.255.253" {
+		t.Errorf("last flood source %s, want 127.255.255.253 (the fresh source is %s)", last, freshSource)
+	}
+}

@@ -118,7 +118,10 @@ func rawECDH(b *testing.B, encodedHeader string, private *ecdsa.PrivateKey) func
 		b.Fatal(err)
 	}
 	var h struct {
-		EPK ephemeralKeyJSON `json:"epk"`
+		EPK struct {
+			X string `json:"x"`
+			Y string `json:"y"`
+		} `json:"epk"`
 	}
 	if err := json.Unmarshal(header, &h); err != nil {
 		b.Fatal(err)

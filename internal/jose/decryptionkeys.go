@@ -216,9 +216,18 @@ func publicHalf(key jwk.Key) (publicJWK, error) {
 	if err != nil {
 		return publicJWK{}, err
 	}
-	var out publicJWK
-	if err := json.Unmarshal(data, &out); err != nil {
+	// Members are read by their exact names: encoding/json would fill Kid
+	// from an extension member spelt "KID" too.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
 		return publicJWK{}, err
+	}
+	var out publicJWK
+	for name, field := range map[string]*string{"kty": &out.Kty, "kid": &out.Kid, "use": &out.Use,
+		"alg": &out.Alg, "n": &out.N, "e": &out.E, "crv": &out.Crv, "x": &out.X, "y": &out.Y} {
+		if *field, err = headerString(members, name); err != nil {
+			return publicJWK{}, fmt.Errorf("public member %s: %v", name, err)
+		}
 	}
 	return out, nil
 }

@@ -8,14 +8,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
-// ephemeralKeyJSON is the epk member of an ECDH-ES header.
-type ephemeralKeyJSON struct {
-	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-}
-
 // ecdhCurves maps the curves a decryption key may have to crypto/ecdh, which
 // refuses points that are not on the curve.
 var ecdhCurves = map[jwa.EllipticCurveAlgorithm]struct {
@@ -31,28 +23,31 @@ var ecdhCurves = map[jwa.EllipticCurveAlgorithm]struct {
 
 // checkEphemeralKey makes sure an ECDH-ES header carries an ephemeral public
 // key on the decryption key's own curve before that key is used with it.
+// Member names are matched exactly: {"KTY":...} has no kty.
 func checkEphemeralKey(h *joseHeader, curve jwa.EllipticCurveAlgorithm) error {
 	raw, ok := h.members["epk"]
 	if !ok {
 		return fmt.Errorf("%w: epk missing", ErrInvalidEphemeralKey)
 	}
-	var epk ephemeralKeyJSON
-	if err := json.Unmarshal(raw, &epk); err != nil {
+	epk, err := parseStrictObject(raw)
+	if err != nil {
 		return fmt.Errorf("%w: epk is not a JWK", ErrInvalidEphemeralKey)
 	}
+	kty, errKty := headerString(epk, "kty")
+	crv, errCrv := headerString(epk, "crv")
 	spec, ok := ecdhCurves[curve]
-	if !ok || epk.Crv != string(curve) || epk.Kty != spec.kty {
+	if errKty != nil || errCrv != nil || !ok || crv != string(curve) || kty != spec.kty {
 		return fmt.Errorf("%w: epk is not on the key's curve %s", ErrInvalidEphemeralKey, curve)
 	}
-	x, errX := strictBase64URL.DecodeString(epk.X)
-	if errX != nil || len(x) != spec.size {
-		return fmt.Errorf("%w: bad x coordinate", ErrInvalidEphemeralKey)
+	x, err := coordinate(epk, "x", spec.size)
+	if err != nil {
+		return err
 	}
 	point := x
 	if spec.kty == "EC" {
-		y, errY := strictBase64URL.DecodeString(epk.Y)
-		if errY != nil || len(y) != spec.size {
-			return fmt.Errorf("%w: bad y coordinate", ErrInvalidEphemeralKey)
+		y, err := coordinate(epk, "y", spec.size)
+		if err != nil {
+			return err
 		}
 		point = append(append([]byte{4}, x...), y...)
 	}
@@ -60,4 +55,18 @@ func checkEphemeralKey(h *joseHeader, curve jwa.EllipticCurveAlgorithm) error {
 		return fmt.Errorf("%w: point is not on the curve", ErrInvalidEphemeralKey)
 	}
 	return nil
+}
+
+// coordinate reads the base64url member name of an ephemeral key, which
+// must decode to exactly size bytes.
+func coordinate(epk map[string]json.RawMessage, name string, size int) ([]byte, error) {
+	text, err := headerString(epk, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not a string", ErrInvalidEphemeralKey, name)
+	}
+	value, err := strictBase64URL.DecodeString(text)
+	if err != nil || len(value) != size {
+		return nil, fmt.Errorf("%w: bad %s coordinate", ErrInvalidEphemeralKey, name)
+	}
+	return value, nil
 }

@@ -25,6 +25,9 @@ var (
 	ErrCriticalHeader = errors.New("critical header extension not understood")
 	// ErrUnencodedPayload: a nested JWS uses b64: false.
 	ErrUnencodedPayload = errors.New("unencoded JWS payload not accepted")
+	// ErrEncryptedKey: the JWE encrypted-key part is present for direct
+	// ECDH-ES, or missing for an algorithm that wraps a key.
+	ErrEncryptedKey = errors.New("encrypted key part does not fit the algorithm")
 	// ErrUnknownKeyID: the header's kid names no configured key.
 	ErrUnknownKeyID = errors.New("kid names no configured key")
 	// ErrNoMatchingKey: no configured key can be used with the header's alg.

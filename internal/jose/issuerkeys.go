@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"os"
 
@@ -106,6 +107,9 @@ func newVerificationKey(key jwk.Key) (*verificationKey, error) {
 	}
 	if err := pub.Raw(&vk.raw); err != nil {
 		return nil, fmt.Errorf("reading key: %v", err)
+	}
+	if ed, ok := vk.raw.(ed25519.PublicKey); ok && len(ed) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("its Ed25519 x is %d bytes, want %d", len(ed), ed25519.PublicKeySize)
 	}
 	return vk, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -73,12 +74,30 @@ func issuerKeysRootCAs(caFile string) (*x509.CertPool, error) {
 }
 
 // checkIssuerKeysRedirect follows a redirect only to a URL that issuer_keys
-// itself could name, so a redirect cannot downgrade to plain http.
+// itself could name, and never from https to plain http: plain http is
+// followed only from a loopback http URL (the configured one) to a
+// loopback host, so a redirect cannot downgrade the fetch.
 func checkIssuerKeysRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxIssuerKeysRedirects {
 		return fmt.Errorf("stopped after %d redirects", len(via))
 	}
-	return checkIssuerKeysURL(req.URL)
+	if err := checkIssuerKeysURL(req.URL); err != nil {
+		return fmt.Errorf("redirect to %s: %v", redactedURL(req.URL), err)
+	}
+	if req.URL.Scheme == "http" {
+		for _, previous := range via {
+			if previous.URL.Scheme != "http" {
+				return fmt.Errorf("redirect to %s: from https to plain http", redactedURL(req.URL))
+			}
+		}
+	}
+	return nil
+}
+
+// redactedURL is u for an error message, without credentials or query.
+func redactedURL(u *url.URL) string {
+	shown := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return shown.String()
 }
 
 // Get fetches u and returns the response with its whole body read, when
@@ -103,6 +122,14 @@ func (c *issuerKeysClient) Get(u string) (*http.Response, error) {
 	}
 	if len(body) > maxIssuerKeysBytes {
 		return nil, fmt.Errorf("the body is larger than %d bytes", maxIssuerKeysBytes)
+	}
+	// A JSON object must spell its member names exactly, as a key file
+	// must; anything else is left for the JWK set parser to refuse.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) == nil {
+		if err := checkKeyMemberNames(body, top); err != nil {
+			return nil, err
+		}
 	}
 	res.Body = io.NopCloser(bytes.NewReader(body))
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -186,7 +187,26 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 	if keys, err = keysForEphemeralKey(h, keys); err != nil {
 		return nil, err
 	}
+	if err := checkEncryptedKey(token, alg); err != nil {
+		return nil, err
+	}
 	return &SealedToken{token: token, alg: alg, keys: keys}, nil
+}
+
+// checkEncryptedKey requires the JWE encrypted-key part (the second) to be
+// empty for direct ECDH-ES (RFC 7516 section 5.2), which jwx would ignore,
+// so that a token has one spelling only and cannot be re-spelt endlessly to
+// fill the cache; every other algorithm wraps a key and needs the part.
+func checkEncryptedKey(token string, alg jwa.KeyEncryptionAlgorithm) error {
+	_, rest, _ := strings.Cut(token, ".")
+	encryptedKey, _, _ := strings.Cut(rest, ".")
+	switch direct := alg == jwa.ECDH_ES; {
+	case direct && encryptedKey != "":
+		return fmt.Errorf("%w: must be empty for %s", ErrEncryptedKey, alg)
+	case !direct && encryptedKey == "":
+		return fmt.Errorf("%w: missing for %s", ErrEncryptedKey, alg)
+	}
+	return nil
 }
 
 // keysForEphemeralKey keeps, for an ECDH-ES token, the keys whose curve the
@@ -212,13 +232,37 @@ func keysForEphemeralKey(h *joseHeader, keys []*decryptionKey) ([]*decryptionKey
 }
 
 // Open decrypts a sealed token, verifies a nested signature and validates
-// the payload.
+// the payload: Decrypt followed by Check.
 func (v *Verifier) Open(s *SealedToken) (*VerifiedToken, error) {
+	d, err := v.Decrypt(s)
+	if err != nil {
+		return nil, err
+	}
+	return v.Check(d)
+}
+
+// DecryptedToken is the plaintext of a token whose decryption succeeded
+// and whose signature and claims are not checked yet.
+type DecryptedToken struct {
+	plaintext     []byte
+	decryptionKey string // the id of the key that opened it
+}
+
+// Decrypt runs the private-key operation on a sealed token and nothing
+// else, so a caller that bounds private-key work can release its slot
+// before Check, which may wait for the issuer's keys to be fetched.
+func (v *Verifier) Decrypt(s *SealedToken) (*DecryptedToken, error) {
 	plaintext, decryptionKey, err := v.decrypt(s)
 	if err != nil {
 		return nil, err
 	}
-	payload, issuerKey, err := v.unwrapPayload(plaintext)
+	return &DecryptedToken{plaintext: plaintext, decryptionKey: decryptionKey}, nil
+}
+
+// Check verifies the nested signature of a decrypted token, when it has
+// one, and validates its payload. It uses no private key.
+func (v *Verifier) Check(d *DecryptedToken) (*VerifiedToken, error) {
+	payload, issuerKey, err := v.unwrapPayload(d.plaintext)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +270,7 @@ func (v *Verifier) Open(s *SealedToken) (*VerifiedToken, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.decryptionKey, t.issuerKey = decryptionKey, issuerKey
+	t.decryptionKey, t.issuerKey = d.decryptionKey, issuerKey
 	return t, nil
 }
 
@@ -306,11 +350,23 @@ func (v *Verifier) verifySignature(nested []byte) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("%w in the signed token", err)
 	}
 	for _, key := range keys {
-		if payload, err := jws.Verify(nested, jws.WithKey(alg, key.raw)); err == nil {
+		if payload, err := verifyWithKey(nested, alg, key.raw); err == nil {
 			return payload, key.id, nil
 		}
 	}
 	return nil, "", ErrSignature
+}
+
+// verifyWithKey runs one jws.Verify and turns a panic inside the library
+// (crypto/ed25519 panics on a public key of the wrong length) into an
+// error, so no signed token can crash the module whatever key it meets.
+func verifyWithKey(nested []byte, alg jwa.SignatureAlgorithm, key any) (payload []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			payload, err = nil, fmt.Errorf("the JOSE library failed: %v", r)
+		}
+	}()
+	return jws.Verify(nested, jws.WithKey(alg, key))
 }
 
 // validatePayload applies the payload rules: strict JSON object, time

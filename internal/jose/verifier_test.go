@@ -377,10 +377,17 @@ func verifyDecryptionCases(t *testing.T, f *verifyFixture) []verifyCase {
 		{name: "decrypt/truncated tag", token: mutatePart(t, valid, 4, func(b []byte) []byte { return b[:12] }), want: ErrDecryption},
 		{name: "decrypt/tampered protected header", token: rewriteHeader(t, valid, func(h map[string]any) { h["x"] = "y" }),
 			want: ErrDecryption, keyOps: 1},
-		// jwx v2.1.7 panics on an empty wrapped key; the verifier must turn
-		// that into a refusal.
+		// jwx v2.1.7 panics on an empty wrapped key: it never gets one.
 		{name: "decrypt/ECDH-ES+A256KW with an empty encrypted key", token: replacePart(joseEncrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A256GCM, ec, "ec-a", nil), 1, ""),
-			want: ErrDecryption, keyOps: 1},
+			want: ErrEncryptedKey, beforeKeyOp: true},
+		{name: "decrypt/RSA-OAEP with an empty encrypted key", token: replacePart(joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", nil), 1, ""),
+			want: ErrEncryptedKey, beforeKeyOp: true},
+		// jwx ignores the encrypted key of direct ECDH-ES: each filling
+		// would be another spelling of one valid token.
+		{name: "decrypt/ECDH-ES with an encrypted key part", token: replacePart(joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), 1, "AAAA"),
+			want: ErrEncryptedKey, beforeKeyOp: true},
+		{name: "decrypt/X25519 ECDH-ES with an encrypted key part", token: replacePart(jwxEncrypt(t, payload, jwa.ECDH_ES, jwa.A256GCM, f.xPub, "x-a", ""), 1, "AAAA"),
+			want: ErrEncryptedKey, beforeKeyOp: true},
 		{name: "decrypt/tampered ECDH-ES ciphertext", token: mutatePart(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), 3, flipLastByte),
 			want: ErrDecryption, keyOps: 1},
 
@@ -402,8 +409,19 @@ func verifyDecryptionCases(t *testing.T, f *verifyFixture) []verifyCase {
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
 		{name: "epk/P-256 for the X25519 key", token: joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "x-a", nil),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/missing", token: handBuiltJWE(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-a"}),
+		{name: "epk/missing", token: replacePart(handBuiltJWE(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-a"}), 1, ""),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
+		{name: "epk/member names in other letter case", token: rewriteHeader(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
+			epk := h["epk"].(map[string]any)
+			epk["KTY"], epk["CRV"] = epk["kty"], epk["crv"]
+			delete(epk, "kty")
+			delete(epk, "crv")
+		}), want: ErrInvalidEphemeralKey, beforeKeyOp: true},
+		{name: "epk/x in other letter case", token: rewriteHeader(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
+			epk := h["epk"].(map[string]any)
+			epk["X"] = epk["x"]
+			delete(epk, "x")
+		}), want: ErrInvalidEphemeralKey, beforeKeyOp: true},
 		{name: "epk/short x", token: rewriteHeader(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
 			h["epk"].(map[string]any)["x"] = base64URL(make([]byte, 31))
 		}), want: ErrInvalidEphemeralKey, beforeKeyOp: true},
