@@ -28,10 +28,16 @@ type counters struct {
 	refused  atomic.Int64
 }
 
-// countersJSON is the body of GET /requests.
+// countersJSON is the body of GET /requests and the structured output of
+// the admin_stats tool.
 type countersJSON struct {
-	Requests int64 `json:"requests"`
-	Refused  int64 `json:"refused"`
+	Requests int64 `json:"requests" jsonschema:"the requests that reached the MCP endpoint"`
+	Refused  int64 `json:"refused" jsonschema:"how many of them were refused for lack of a usable identity"`
+}
+
+// snapshot returns the current counts.
+func (c *counters) snapshot() countersJSON {
+	return countersJSON{Requests: c.requests.Load(), Refused: c.refused.Load()}
 }
 
 // newMCPHandler returns the streamable HTTP handler serving server.
@@ -39,28 +45,31 @@ type countersJSON struct {
 // It is stateless: every request carries its identity headers and gets a
 // temporary session, so any replica can serve any request and the GET
 // stream of server-to-client messages is not offered (405). With no stream to
-// keep open, every answer is a plain application/json body rather than a
-// one-event text/event-stream, which is also what curl users want to read.
+// keep open, jsonResponse (the default, -response-format json) makes every
+// answer a plain application/json body, which is also what curl users want to
+// read; without it (-response-format sse) every answer is a text/event-stream
+// with one event, as many MCP servers send, so Caddy's handling of both kinds
+// can be tried.
 //
 // The SDK's DNS rebinding protection stays on: a request that arrives on a
 // loopback address with a Host header that is not loopback is refused with
 // 403. Caddy's reverse_proxy keeps the client's Host by default, so the
 // Caddyfile must set `header_up Host {upstream_hostport}`.
-func newMCPHandler(server *mcp.Server) http.Handler {
+func newMCPHandler(server *mcp.Server, jsonResponse bool) http.Handler {
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
-		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: jsonResponse})
 }
 
 // newHandler returns the HTTP handler of the whole server: mcpHandler at
-// mcpPath behind the identity check, and the counters at GET requestsPath.
-// Requests are logged with their method and path, never with a header value.
-func newHandler(mcpHandler http.Handler, names headerNames, logger *slog.Logger) http.Handler {
-	c := new(counters)
+// mcpPath behind the identity check, which counts into c, and c at GET
+// requestsPath. Requests are logged with their method and path, never with a
+// header value.
+func newHandler(mcpHandler http.Handler, names headerNames, c *counters, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(mcpPath, requireIdentity(mcpHandler, names, c, logger))
 	mux.HandleFunc("GET "+requestsPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, countersJSON{Requests: c.requests.Load(), Refused: c.refused.Load()})
+		writeJSON(w, http.StatusOK, c.snapshot())
 	})
 	return mux
 }

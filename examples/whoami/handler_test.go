@@ -60,7 +60,7 @@ func TestRefusedRequestsNeverReachMCPHandler(t *testing.T) {
 		served.Add(1)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	srv := httptest.NewServer(newHandler(spy, defaultNames, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(newHandler(spy, defaultNames, new(counters), slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 
 	tests := []struct {

@@ -5,8 +5,11 @@
 // It serves, on a loopback address only:
 //
 //	/mcp           the MCP endpoint (streamable HTTP, stateless) with the tools
-//	               whoami  -> "Authenticated as <name> (email: <email>)"
-//	               greet   -> "Hello <name>! (requested by <user>)"
+//	               whoami      -> "Authenticated as <name> (email: <email>)"
+//	               greet       -> "Hello <name>! (requested by <user>)"
+//	               admin_stats -> "requests: N, refused: M", the counters below;
+//	                              for administrators: the server lets anyone
+//	                              call it, Caddy restricts it (see below)
 //	GET /requests  {"requests":N,"refused":M}: the requests that reached /mcp,
 //	               and how many of them were answered 401 here
 //
@@ -22,6 +25,9 @@
 //	-email-header  WHOAMI_EMAIL_HEADER   header with the email claim (default X-User-Email)
 //	-claims-header WHOAMI_CLAIMS_HEADER  header with all claims, preferred when present;
 //	                                     empty to ignore it (default X-User-Claims)
+//	-response-format WHOAMI_RESPONSE_FORMAT
+//	                                     json: answer each POST with an application/json
+//	                                     body (default); sse: with a text/event-stream
 //
 // The matching Caddyfile site:
 //
@@ -35,6 +41,9 @@
 //	reverse_proxy 127.0.0.1:9000 {
 //		header_up Host {upstream_hostport}
 //	}
+//
+// With OAuth scopes (SPEC section 9 and 10), `mcp_tool admin_* mcp:admin`
+// leaves admin_stats to tokens that grant mcp:admin.
 //
 // The header_up line is needed because the MCP SDK refuses (403) a request that
 // arrives on a loopback address with a Host header that is not loopback, as a
@@ -66,6 +75,13 @@ const (
 	defaultNameHeader   = "X-User-Name"
 	defaultEmailHeader  = "X-User-Email"
 	defaultClaimsHeader = "X-User-Claims"
+	defaultFormat       = formatJSON
+)
+
+// The values of -response-format.
+const (
+	formatJSON = "json"
+	formatSSE  = "sse"
 )
 
 // shutdownTimeout bounds how long a graceful shutdown waits for requests in
@@ -80,6 +96,8 @@ var errUsage = errors.New("usage")
 type config struct {
 	listen string
 	names  headerNames
+	// jsonResponse is -response-format json.
+	jsonResponse bool
 }
 
 func main() {
@@ -109,8 +127,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	logger.Info("listening", "address", ln.Addr().String(), "mcp_path", mcpPath,
-		"name_header", cfg.names.Name, "email_header", cfg.names.Email, "claims_header", cfg.names.Claims)
-	return serve(ctx, ln, newHandler(newMCPHandler(newMCPServer(cfg.names)), cfg.names, logger), logger)
+		"name_header", cfg.names.Name, "email_header", cfg.names.Email, "claims_header", cfg.names.Claims,
+		"json_response", cfg.jsonResponse)
+	stats := new(counters)
+	mcpHandler := newMCPHandler(newMCPServer(cfg.names, stats), cfg.jsonResponse)
+	return serve(ctx, ln, newHandler(mcpHandler, cfg.names, stats, logger), logger)
 }
 
 // parseConfig parses the command line args, taking each flag's default from
@@ -123,6 +144,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return def
 	}
 	var cfg config
+	var format string
 	fs := flag.NewFlagSet("whoami", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.listen, "listen", envOr("WHOAMI_LISTEN", defaultListen),
@@ -133,6 +155,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		"`header` with the percent-encoded email claim (env WHOAMI_EMAIL_HEADER)")
 	fs.StringVar(&cfg.names.Claims, "claims-header", envOr("WHOAMI_CLAIMS_HEADER", defaultClaimsHeader),
 		"`header` with all claims as base64url JSON, preferred when present; empty to ignore (env WHOAMI_CLAIMS_HEADER)")
+	fs.StringVar(&format, "response-format", envOr("WHOAMI_RESPONSE_FORMAT", defaultFormat),
+		"`format` of the answers to POST /mcp: json (application/json) or sse (text/event-stream) (env WHOAMI_RESPONSE_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
@@ -141,6 +165,12 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument '%s'", fs.Arg(0))
+	}
+	switch format {
+	case formatJSON, formatSSE:
+		cfg.jsonResponse = format == formatJSON
+	default:
+		return config{}, fmt.Errorf("invalid -response-format '%s': want %s or %s", format, formatJSON, formatSSE)
 	}
 	for _, h := range []struct {
 		flag, value string

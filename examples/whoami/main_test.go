@@ -52,7 +52,7 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 }
 
 func TestParseConfig(t *testing.T) {
-	env := map[string]string{"WHOAMI_NAME_HEADER": "Remote-Name", "WHOAMI_CLAIMS_HEADER": ""}
+	env := map[string]string{"WHOAMI_NAME_HEADER": "Remote-Name", "WHOAMI_CLAIMS_HEADER": "", "WHOAMI_RESPONSE_FORMAT": "sse"}
 	lookup := func(key string) (string, bool) { v, ok := env[key]; return v, ok }
 	tests := []struct {
 		name    string
@@ -64,7 +64,7 @@ func TestParseConfig(t *testing.T) {
 		{
 			name:   "defaults",
 			lookup: func(string) (string, bool) { return "", false },
-			want:   config{listen: defaultListen, names: defaultNames},
+			want:   config{listen: defaultListen, names: defaultNames, jsonResponse: true},
 		},
 		{
 			name:   "environment",
@@ -72,11 +72,13 @@ func TestParseConfig(t *testing.T) {
 			want:   config{listen: defaultListen, names: headerNames{Name: "Remote-Name", Email: defaultEmailHeader}},
 		},
 		{
-			name:   "flags override environment",
-			args:   []string{"-listen", "[::1]:8000", "-name-header", "X-Name", "-email-header", "X-Mail", "-claims-header", "X-All"},
+			name: "flags override environment",
+			args: []string{"-listen", "[::1]:8000", "-name-header", "X-Name", "-email-header", "X-Mail", "-claims-header", "X-All",
+				"-response-format", "json"},
 			lookup: lookup,
-			want:   config{listen: "[::1]:8000", names: headerNames{Name: "X-Name", Email: "X-Mail", Claims: "X-All"}},
+			want:   config{listen: "[::1]:8000", names: headerNames{Name: "X-Name", Email: "X-Mail", Claims: "X-All"}, jsonResponse: true},
 		},
+		{name: "bad response format", args: []string{"-response-format", "SSE"}, lookup: lookup, wantErr: "invalid -response-format 'SSE'"},
 		{name: "bad header name", args: []string{"-email-header", "X Mail"}, lookup: lookup, wantErr: "invalid -email-header 'X Mail'"},
 		{name: "empty name header", args: []string{"-name-header", ""}, lookup: lookup, wantErr: "invalid -name-header ''"},
 		{name: "bad claims header", args: []string{"-claims-header", "X:All"}, lookup: lookup, wantErr: "invalid -claims-header"},

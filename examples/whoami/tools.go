@@ -18,10 +18,17 @@ type greeting struct {
 	Message string `json:"message" jsonschema:"the greeting"`
 }
 
-// newMCPServer returns the MCP server with the whoami and greet tools. The
-// tools read the caller's identity from the HTTP request headers named by
-// names, as set by Caddy's mcp_jwe_auth module.
-func newMCPServer(names headerNames) *mcp.Server {
+// adminToolName is the tool meant for administrators only. The server itself
+// lets anyone call it; a Caddyfile restricts it with a rule such as
+// `mcp_tool admin_* mcp:admin`, which also hides it from tools/list for a
+// token without that scope.
+const adminToolName = "admin_stats"
+
+// newMCPServer returns the MCP server with the whoami, greet and admin_stats
+// tools. whoami and greet read the caller's identity from the HTTP request
+// headers named by names, as set by Caddy's mcp_jwe_auth module; admin_stats
+// reports stats, the counters of the requests that reached this server.
+func newMCPServer(names headerNames, stats *counters) *mcp.Server {
 	server := mcp.NewServer(&mcp.Implementation{Name: "whoami", Version: "1.0.0"}, nil)
 	mcp.AddTool(server, &mcp.Tool{
 		Name:        "whoami",
@@ -44,7 +51,19 @@ func newMCPServer(names headerNames) *mcp.Server {
 		msg := greetText(in.Name, id)
 		return textResult(msg), greeting{Message: msg}, nil
 	})
+	mcp.AddTool(server, &mcp.Tool{
+		Name:        adminToolName,
+		Description: "Report how many requests reached this server and how many it refused (for administrators).",
+	}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, countersJSON, error) {
+		counts := stats.snapshot()
+		return textResult(adminStatsText(counts)), counts, nil
+	})
 	return server
+}
+
+// adminStatsText is the admin_stats tool's answer.
+func adminStatsText(c countersJSON) string {
+	return fmt.Sprintf("requests: %d, refused: %d", c.Requests, c.Refused)
 }
 
 // whoamiText is the whoami tool's answer.

@@ -29,10 +29,18 @@ func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // startServer serves the whole whoami handler with the default header names
-// on a loopback httptest server.
+// on a loopback httptest server, answering in JSON.
 func startServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	h := newHandler(newMCPHandler(newMCPServer(defaultNames)), defaultNames, slog.New(slog.DiscardHandler))
+	return startServerAnswering(t, true)
+}
+
+// startServerAnswering is startServer answering in JSON when jsonResponse is
+// set, otherwise with event streams.
+func startServerAnswering(t *testing.T, jsonResponse bool) *httptest.Server {
+	t.Helper()
+	stats := new(counters)
+	h := newHandler(newMCPHandler(newMCPServer(defaultNames, stats), jsonResponse), defaultNames, stats, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
@@ -131,6 +139,52 @@ func TestToolsWithRealClient(t *testing.T) {
 			got, _ = callText(t, ctx, session, "greet", map[string]any{"name": "Ada"})
 			if got != tt.wantGreet {
 				t.Errorf("greet = %q, want %q", got, tt.wantGreet)
+			}
+		})
+	}
+}
+
+func TestAdminStatsInBothAnswerFormats(t *testing.T) {
+	identityHeader := http.Header{"X-User-Name": {"Ada"}, "X-User-Email": {"ada@example.com"}}
+	for _, tt := range []struct {
+		name         string
+		jsonResponse bool
+		contentType  string
+	}{
+		{"json", true, "application/json"},
+		{"sse", false, "text/event-stream"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			srv := startServerAnswering(t, tt.jsonResponse)
+
+			resp, _ := postMCP(t, srv, identityHeader)
+			if got := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || got != tt.contentType {
+				t.Errorf("POST %s answered %d %q, want 200 %q", mcpPath, resp.StatusCode, got, tt.contentType)
+			}
+
+			session, err := connect(t, ctx, srv, identityHeader)
+			if err != nil {
+				t.Fatalf("initialize: %v", err)
+			}
+			defer session.Close()
+			tools, err := session.ListTools(ctx, nil)
+			if err != nil {
+				t.Fatalf("listing tools: %v", err)
+			}
+			if !slices.ContainsFunc(tools.Tools, func(tool *mcp.Tool) bool { return tool.Name == adminToolName }) {
+				t.Errorf("tools/list lacks %s", adminToolName)
+			}
+			before := readCounters(t, srv)
+			got, res := callText(t, ctx, session, adminToolName, nil)
+			// The call itself is the one request between the two readings.
+			want := countersJSON{Requests: before.Requests + 1, Refused: before.Refused}
+			if got != adminStatsText(want) {
+				t.Errorf("%s = %q, want %q", adminToolName, got, adminStatsText(want))
+			}
+			if out, ok := res.StructuredContent.(map[string]any); !ok || out["requests"] != float64(want.Requests) || out["refused"] != float64(want.Refused) {
+				t.Errorf("%s structured content = %#v, want %+v", adminToolName, res.StructuredContent, want)
 			}
 		})
 	}
