@@ -1,6 +1,8 @@
 package mcpauthz
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -280,5 +282,32 @@ func TestClosedIDsDropLaterResponses(t *testing.T) {
 	}
 	if got := string(f.FilterBody([]byte(`[{"id":1,"result":{}}]`))); got != `[]` {
 		t.Errorf("a batch of dropped responses: got %s", got)
+	}
+}
+
+func TestFilterToolsList200(t *testing.T) {
+	msgs, err := ParseRequestBody([]byte(listRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := testRules(t).NewListFilter(msgs, userToken).FilterBody(toolsList200())
+	var resp struct {
+		Result struct {
+			Tools []struct {
+				Name string `json:"name"`
+			} `json:"tools"`
+			NextCursor string `json:"nextCursor"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Result.Tools) != 100 || resp.Result.NextCursor != "c" {
+		t.Fatalf("%d tools, cursor %q", len(resp.Result.Tools), resp.Result.NextCursor)
+	}
+	for i, tool := range resp.Result.Tools {
+		if want := fmt.Sprintf("tool_%03d", 2*i); tool.Name != want {
+			t.Errorf("tool %d is %s, want %s", i, tool.Name, want)
+		}
 	}
 }
