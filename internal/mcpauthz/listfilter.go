@@ -104,13 +104,16 @@ func (f *ListFilter) Done() bool {
 }
 
 // FilterBody filters an application/json answer: one JSON-RPC message or a
-// batch array. It returns body itself when nothing changes. A body that
-// cannot be parsed (invalid UTF-8 or JSON, or a response to a pending list
-// call whose result or entries have the wrong shape or repeat a member the
-// filter reads) is answered with an internal error for each pending list
-// call (one object, or an array when there are several), or only for the
-// one response that is malformed inside a well-formed batch. An empty body
-// is returned unchanged.
+// batch array. It returns body itself when nothing changes, and otherwise
+// changes only the listing arrays (or the messages it replaces): every
+// other byte stays as it came. A body that cannot be parsed (invalid UTF-8
+// or JSON, or a message that repeats its id, result or method member) is
+// answered with an internal error for each pending list call (one object,
+// or an array when there are several). A response to a pending list call
+// whose result or listing has the wrong shape, or whose entry repeats the
+// member the rules match, becomes an internal error for its id. Responses
+// to calls already answered with an internal error are left out (a batch
+// of nothing else becomes []). An empty body is returned unchanged.
 func (f *ListFilter) FilterBody(body []byte) []byte {
 	if len(body) == 0 {
 		return body
