@@ -64,6 +64,7 @@ func TestSSERewrite(t *testing.T) {
 			"data: " + listFiltered + "\n\ndata: " + listResponse + "\n\n"},
 		{"a byte order mark", "\xEF\xBB\xBFdata: " + listResponse + "\n\n", "\xEF\xBB\xBFdata: " + listFiltered + "\n\n"},
 		{"not a byte order mark", "\xEF\xBBdata: x\n\n", "\xEF\xBBdata: x\n\n"},
+		{"a stream of part of a byte order mark", "\xEF\xBB", "\xEF\xBB"},
 		{"an unterminated last event", "id: 2\ndata: " + listResponse, "id: 2\ndata: " + listFiltered + "\n"},
 		{"an unparseable event fails closed", "data: {\"id\":1,\"result\":{\"tools\":[NaN]}}\n\ndata: " + listResponse + "\n\n",
 			"data: {\"jsonrpc\":\"2.0\",\"id\":1" + internalErrorTail + "\n\n"},

@@ -3,6 +3,7 @@ package mcpauthz
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -209,5 +210,46 @@ func TestStreamOverHTTP(t *testing.T) {
 	rest, err := io.ReadAll(lines)
 	if err != nil || string(rest) != "data: "+listFiltered+"\n\n" {
 		t.Errorf("got %v, %q", err, rest)
+	}
+}
+
+// failingWriter refuses every body write.
+type failingWriter struct{ *recorder }
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("client gone") }
+
+func TestStreamReportsWriteErrors(t *testing.T) {
+	rw := NewResponseWriter(failingWriter{newRecorder()}, filterFor(t, testRules(t), listRequest))
+	rw.Header().Set("Content-Type", "text/event-stream")
+	if _, err := rw.Write([]byte(progressEvent)); err == nil {
+		t.Error("a failed write reported no error")
+	}
+	if _, err := rw.Write([]byte("data: " + listResponse)); err == nil {
+		t.Error("a write after a failure reported no error")
+	}
+	if err := rw.Finish(); err == nil {
+		t.Error("Finish reported no error")
+	}
+}
+
+func TestSuperfluousWriteHeader(t *testing.T) {
+	for _, ct := range []string{"text/event-stream", "text/plain", "application/json"} {
+		rec := newRecorder()
+		rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
+		rw.Header().Set("Content-Type", ct)
+		rw.WriteHeader(http.StatusOK)
+		rw.WriteHeader(http.StatusTeapot)
+		if err := rw.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		// The wrapped writer sees a second call as the backend made it,
+		// except for a held JSON answer, whose status is the first.
+		want := "status 200|status 418"
+		if ct == "application/json" {
+			want = "status 200|write "
+		}
+		if got := strings.Join(rec.log, "|"); got != want {
+			t.Errorf("%s: got %q", ct, got)
+		}
 	}
 }
