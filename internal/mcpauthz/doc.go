@@ -27,12 +27,12 @@
 //     needs only the route's scopes.
 //  4. NewListFilter(msgs, allowed), where allowed reports whether the
 //     token grants every scope of a slice. When it is not nil, the handler
-//     deletes Accept-Encoding from the request (a compressed answer cannot
-//     be filtered and is replaced by internal errors), calls the next
-//     handler with NewResponseWriter(w, filter) and then calls Finish,
-//     whatever the next handler returned. Caddy's encode handler comes
-//     before this module in the default directive order, so it compresses
-//     the filtered answer, not the backend's.
+//     deletes Accept-Encoding from the request, calls the next handler
+//     with NewResponseWriter(w, filter) and then calls Finish, whatever the
+//     next handler returned. A compressed answer cannot be filtered and is
+//     replaced by internal errors; without Accept-Encoding neither the
+//     backend nor Caddy's encode handler (which comes after this module in
+//     the default directive order) compresses it.
 //
 // Patterns are exact, or use '*' for any run of characters. The first rule
 // of a kind that matches decides. A tools/call (prompts/get, resources/read,
