@@ -203,7 +203,7 @@ func (h *Handler) unmarshalLeeway(d *caddyfile.Dispenser) error {
 	if err != nil {
 		return d.Errf("leeway: invalid duration '%s': %v", text, err)
 	}
-	if err := checkLeeway(leeway); err != nil {
+	if err := jose.CheckLeeway(leeway); err != nil {
 		return d.Err(err.Error())
 	}
 	duration := caddy.Duration(leeway)

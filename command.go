@@ -3,13 +3,13 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/spf13/cobra"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
@@ -352,7 +352,7 @@ func (c console) token(fl caddycmd.Flags) error {
 	if err != nil {
 		return err
 	}
-	var sign jwk.Key
+	var sign *jose.Key
 	if path := fl.String("sign-key"); path != "" {
 		if sign, err = keys.LoadSigningKey(path); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"maps"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"sort"
 	"strings"
@@ -153,6 +154,21 @@ func sameNormalizedASCII(name, normalized string) bool {
 		}
 	}
 	return true
+}
+
+// normalizedHeaderName folds the spellings some backends treat as one name:
+// any letter case, and '_' or '.' for '-' (CGI maps '-' to '_', and PHP
+// folds '.' to '_' as well).
+func normalizedHeaderName(name string) string {
+	return headerSeparators.Replace(strings.ToLower(name))
+}
+
+// headerSeparators replaces the separators backends fold with '-'.
+var headerSeparators = strings.NewReplacer("_", "-", ".", "-")
+
+// canonicalHeaderName is the form net/http stores a header name under.
+func canonicalHeaderName(name string) string {
+	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // newIdentity renders the placeholders and headers of a verified token.

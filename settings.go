@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"maps"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -31,7 +30,7 @@ func (h *Handler) checkSettings() error {
 		return err
 	}
 	if h.Leeway != nil {
-		if err := checkLeeway(time.Duration(*h.Leeway)); err != nil {
+		if err := jose.CheckLeeway(time.Duration(*h.Leeway)); err != nil {
 			return err
 		}
 	}
@@ -137,14 +136,6 @@ func checkTokenMode(issuerKeys, allowUnsigned, audience bool) error {
 	return nil
 }
 
-// checkLeeway keeps the leeway between 0 and 5m.
-func checkLeeway(leeway time.Duration) error {
-	if leeway < 0 || leeway > maxLeeway {
-		return fmt.Errorf("leeway: %s is outside 0 to %s", leeway, maxLeeway)
-	}
-	return nil
-}
-
 // checkHeaderNames refuses invalid header names and two settings that would
 // set one header.
 func (h *Handler) checkHeaderNames() error {
@@ -195,21 +186,6 @@ func validHeaderName(name string) bool {
 func isTokenChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
-
-// normalizedHeaderName folds the spellings some backends treat as one name:
-// any letter case, and '_' or '.' for '-' (CGI maps '-' to '_', and PHP
-// folds '.' to '_' as well).
-func normalizedHeaderName(name string) string {
-	return headerSeparators.Replace(strings.ToLower(name))
-}
-
-// headerSeparators replaces the separators backends fold with '-'.
-var headerSeparators = strings.NewReplacer("_", "-", ".", "-")
-
-// canonicalHeaderName is the form net/http stores a header name under.
-func canonicalHeaderName(name string) string {
-	return textproto.CanonicalMIMEHeaderKey(name)
 }
 
 // checkIssuerKeysSource checks an issuer_keys URL (https, or http to a

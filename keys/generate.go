@@ -1,17 +1,14 @@
 package keys
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"fmt"
 	"strings"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // Key-management algorithms that NewKey generates keys for.
@@ -40,29 +37,12 @@ var Algorithms = []string{AlgRSAOAEP, AlgRSAOAEP256, AlgECDHESA256KW}
 // (base64url of SHA-256). bits is the RSA modulus size: 0 means
 // DefaultRSABits; other values must be a multiple of 8 from MinRSABits to
 // MaxRSABits. For AlgECDHESA256KW (a P-256 key) bits must be 0.
-func NewKey(alg string, bits int) (jwk.Key, error) {
+func NewKey(alg string, bits int) (*jose.Key, error) {
 	raw, err := newRawKey(alg, bits)
 	if err != nil {
 		return nil, err
 	}
-	key, err := jwk.FromRaw(raw)
-	if err != nil {
-		return nil, fmt.Errorf("converting key to JWK: %v", err)
-	}
-	if err := key.Set(jwk.AlgorithmKey, jwa.KeyEncryptionAlgorithm(alg)); err != nil {
-		return nil, fmt.Errorf("setting alg: %v", err)
-	}
-	if err := key.Set(jwk.KeyUsageKey, jwk.ForEncryption); err != nil {
-		return nil, fmt.Errorf("setting use: %v", err)
-	}
-	thumbprint, err := key.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("computing key thumbprint: %v", err)
-	}
-	if err := key.Set(jwk.KeyIDKey, base64.RawURLEncoding.EncodeToString(thumbprint)); err != nil {
-		return nil, fmt.Errorf("setting kid: %v", err)
-	}
-	return key, nil
+	return jose.NewEncryptionKey(raw, alg)
 }
 
 // checkParams checks alg and bits as NewKey takes them and returns the RSA

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // testBits is the RSA size used by most tests, to keep them fast.
@@ -47,9 +47,9 @@ func writeFile(t *testing.T, dir, name string, data []byte) string {
 
 // joseSet parses the JWKS file at path with go-jose, an implementation
 // independent of the one under test, and checks that it holds one key.
-func joseSet(t *testing.T, path string) jose.JSONWebKey {
+func joseSet(t *testing.T, path string) gojose.JSONWebKey {
 	t.Helper()
-	var set jose.JSONWebKeySet
+	var set gojose.JSONWebKeySet
 	if err := json.Unmarshal(readFile(t, path), &set); err != nil {
 		t.Fatalf("go-jose cannot parse %s: %v", path, err)
 	}
@@ -61,7 +61,7 @@ func joseSet(t *testing.T, path string) jose.JSONWebKey {
 
 // joseThumbprint returns the RFC 7638 thumbprint of key as go-jose
 // computes it, base64url without padding.
-func joseThumbprint(t *testing.T, key jose.JSONWebKey) string {
+func joseThumbprint(t *testing.T, key gojose.JSONWebKey) string {
 	t.Helper()
 	tp, err := key.Thumbprint(crypto.SHA256)
 	if err != nil {
@@ -73,7 +73,7 @@ func joseThumbprint(t *testing.T, key jose.JSONWebKey) string {
 // joseJWK returns the JSON of key (a crypto key) as a JWK built by go-jose.
 func joseJWK(t *testing.T, key any, kid, alg, use string) []byte {
 	t.Helper()
-	data, err := json.Marshal(jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: use})
+	data, err := json.Marshal(gojose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: use})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,13 @@
 package keys
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // Names of the key files in a key directory.
@@ -135,20 +134,20 @@ func Ensure(dir, alg string, bits int) (p Pair, generated bool, err error) {
 
 // write stores the private and public JWKS of keys, in that order, at p,
 // creating their directory if needed.
-func (p Pair) write(keys ...jwk.Key) error {
-	public := make([]jwk.Key, 0, len(keys))
+func (p Pair) write(keys ...*jose.Key) error {
+	public := make([]*jose.Key, 0, len(keys))
 	for _, key := range keys {
-		pub, err := key.PublicKey()
+		pub, err := key.Public()
 		if err != nil {
-			return fmt.Errorf("deriving public key: %v", err)
+			return err
 		}
 		public = append(public, pub)
 	}
-	privateJSON, err := marshalSet(keys...)
+	privateJSON, err := jose.MarshalKeySet(keys)
 	if err != nil {
 		return err
 	}
-	publicJSON, err := marshalSet(public...)
+	publicJSON, err := jose.MarshalKeySet(public)
 	if err != nil {
 		return err
 	}
@@ -181,19 +180,4 @@ func (p Pair) writeFiles(privateJSON, publicJSON []byte) error {
 	}
 	syncDir(dir)
 	return nil
-}
-
-// marshalSet returns the indented JSON of a JWKS that holds keys, in order.
-func marshalSet(keys ...jwk.Key) ([]byte, error) {
-	set := jwk.NewSet()
-	for _, key := range keys {
-		if err := set.AddKey(key); err != nil {
-			return nil, fmt.Errorf("building key set: %v", err)
-		}
-	}
-	data, err := json.MarshalIndent(set, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encoding key set: %v", err)
-	}
-	return append(data, '\n'), nil
 }

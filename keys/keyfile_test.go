@@ -27,10 +27,10 @@ func TestReadPrivateJWKSRefuses(t *testing.T) {
 		want string
 	}{
 		{"missing", dir + "/missing.json", "no such file"},
-		{"public", p.Public, "not an asymmetric private key"},
+		{"public", p.Public, "not a private key"},
 		{"not JSON", writeFile(t, dir, "text", []byte("hello")), "not a JWK or JWKS"},
 		{"empty set", writeFile(t, dir, "empty.json", []byte(`{"keys":[]}`)), "holds no keys"},
-		{"oct", writeFile(t, dir, "oct.json", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0"}`)), "not an asymmetric private key"},
+		{"oct", writeFile(t, dir, "oct.json", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0"}`)), "symmetric keys are not accepted"},
 		// The handler refuses a key file in which two keys share a kid.
 		{"kid twice", writeFile(t, dir, "twice.json", keyTwice(t, p.Private)), "two keys have the kid"},
 	} {

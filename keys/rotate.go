@@ -1,16 +1,12 @@
 package keys
 
 import (
-	"crypto"
-	"crypto/rsa"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // DefaultKeep is how many old keys Rotate keeps when none is given: the one
@@ -48,8 +44,9 @@ type Rotation struct {
 //
 // Rotate changes nothing and returns an error when keep is negative, when
 // dir holds no key pair (wrapping ErrNoKeys) or only one of its files
-// (wrapping ErrIncomplete), when the private file holds anything but
-// asymmetric private keys or two keys with one kid, or when the public file
+// (wrapping ErrIncomplete), when the private file breaks a rule the
+// mcp_jwe_auth handler loads key files by (a public or symmetric key, a use
+// other than enc, two keys with one kid), or when the public file
 // does not hold exactly the public halves of the private keys (wrapping
 // ErrInconsistent).
 func Rotate(dir string, keep int, alg string, bits int) (Rotation, error) {
@@ -74,7 +71,7 @@ func Rotate(dir string, keep int, alg string, bits int) (Rotation, error) {
 	if err != nil {
 		return Rotation{}, err
 	}
-	if slices.ContainsFunc(old, func(k jwk.Key) bool { return k.KeyID() == key.KeyID() }) {
+	if slices.ContainsFunc(old, func(k *jose.Key) bool { return k.KeyID() == key.KeyID() }) {
 		return Rotation{}, fmt.Errorf("the new key's kid %q is already in %s", key.KeyID(), p.Private)
 	}
 	r, err := p.replace(key, old, keep)
@@ -104,9 +101,9 @@ func Prune(dir string, keep int) (Rotation, error) {
 
 // replace writes first and the keep most recent of old (most recent first)
 // as the key pair at p, and describes the result.
-func (p Pair) replace(first jwk.Key, old []jwk.Key, keep int) (Rotation, error) {
+func (p Pair) replace(first *jose.Key, old []*jose.Key, keep int) (Rotation, error) {
 	keep = min(keep, len(old))
-	if err := p.write(append([]jwk.Key{first}, old[:keep]...)...); err != nil {
+	if err := p.write(append([]*jose.Key{first}, old[:keep]...)...); err != nil {
 		return Rotation{}, err
 	}
 	return p.describe(first, old, keep)
@@ -114,12 +111,12 @@ func (p Pair) replace(first jwk.Key, old []jwk.Key, keep int) (Rotation, error) 
 
 // describe reports first as the first key, the keep most recent of old as
 // kept and the rest as dropped.
-func (p Pair) describe(first jwk.Key, old []jwk.Key, keep int) (Rotation, error) {
-	bits, err := rsaBits(first)
+func (p Pair) describe(first *jose.Key, old []*jose.Key, keep int) (Rotation, error) {
+	bits, err := first.RSABits()
 	if err != nil {
 		return Rotation{}, err
 	}
-	r := Rotation{Pair: p, KID: first.KeyID(), Alg: first.Algorithm().String(), Bits: bits}
+	r := Rotation{Pair: p, KID: first.KeyID(), Alg: first.Algorithm(), Bits: bits}
 	for i, k := range old {
 		if i < keep {
 			r.Kept = append(r.Kept, k.KeyID())
@@ -131,9 +128,9 @@ func (p Pair) describe(first jwk.Key, old []jwk.Key, keep int) (Rotation, error)
 }
 
 // readConsistent returns the keys of the private key file at p, in file
-// order, after checking that they are asymmetric private keys with distinct
-// kids and that the public file holds exactly their public halves.
-func (p Pair) readConsistent() ([]jwk.Key, error) {
+// order, after checking them by the handler's key-file rules and that the
+// public file holds exactly their public halves.
+func (p Pair) readConsistent() ([]*jose.Key, error) {
 	found, err := p.present()
 	if err != nil {
 		return nil, err
@@ -159,19 +156,18 @@ func (p Pair) readConsistent() ([]jwk.Key, error) {
 	}
 	want := make([]string, 0, len(private))
 	for _, key := range private {
-		tp, err := thumbprint(key)
+		tp, err := key.Thumbprint()
 		if err != nil {
 			return nil, fmt.Errorf("key file %s: key %q: %v", p.Private, key.KeyID(), err)
 		}
 		want = append(want, tp)
 	}
-	got := make([]string, 0, public.Len())
-	for i := range public.Len() {
-		key, _ := public.Key(i)
-		if isPrivate, err := jwk.IsPrivateKey(key); err == nil && isPrivate {
+	got := make([]string, 0, len(public))
+	for _, key := range public {
+		if key.IsPrivate() {
 			return nil, fmt.Errorf("%w: %s holds private key material (key %q)", ErrInconsistent, p.Public, key.KeyID())
 		}
-		tp, err := thumbprint(key)
+		tp, err := key.Thumbprint()
 		if err != nil {
 			return nil, fmt.Errorf("key file %s: key %q: %v", p.Public, key.KeyID(), err)
 		}
@@ -188,7 +184,7 @@ func (p Pair) readConsistent() ([]jwk.Key, error) {
 
 // successorParams returns the algorithm and RSA size for the key that
 // succeeds current: alg and bits where given, otherwise those of current.
-func successorParams(current jwk.Key, alg string, bits int) (string, int, error) {
+func successorParams(current *jose.Key, alg string, bits int) (string, int, error) {
 	if alg == "" {
 		var err error
 		if alg, err = keyAlgorithm(current); err != nil {
@@ -196,7 +192,7 @@ func successorParams(current jwk.Key, alg string, bits int) (string, int, error)
 		}
 	}
 	if bits == 0 && alg != AlgECDHESA256KW {
-		currentBits, err := rsaBits(current)
+		currentBits, err := current.RSABits()
 		if err != nil {
 			return "", 0, err
 		}
@@ -210,40 +206,18 @@ func successorParams(current jwk.Key, alg string, bits int) (string, int, error)
 
 // keyAlgorithm returns the algorithm NewKey should make a successor of key
 // for: its own "alg", or the default for its type.
-func keyAlgorithm(key jwk.Key) (string, error) {
-	if alg := key.Algorithm().String(); alg != "" {
+func keyAlgorithm(key *jose.Key) (string, error) {
+	if alg := key.Algorithm(); alg != "" {
 		if !slices.Contains(Algorithms, alg) {
 			return "", fmt.Errorf("the current key %q uses %s, which rotate cannot make: give --alg (one of %v)", key.KeyID(), alg, Algorithms)
 		}
 		return alg, nil
 	}
 	switch {
-	case key.KeyType() == jwa.RSA:
+	case key.KeyType() == "RSA":
 		return AlgRSAOAEP, nil
-	case key.KeyType() == jwa.EC && curve(key) == jwa.P256:
+	case key.KeyType() == "EC" && key.Curve() == "P-256":
 		return AlgECDHESA256KW, nil
 	}
 	return "", fmt.Errorf("the current key %q (%s) names no alg rotate can make a successor for: give --alg (one of %v)", key.KeyID(), key.KeyType(), Algorithms)
-}
-
-// rsaBits returns the modulus size of an RSA key, or 0 for another key.
-func rsaBits(key jwk.Key) (int, error) {
-	if key.KeyType() != jwa.RSA {
-		return 0, nil
-	}
-	var raw rsa.PrivateKey
-	if err := key.Raw(&raw); err != nil {
-		return 0, fmt.Errorf("reading RSA key %q: %v", key.KeyID(), err)
-	}
-	return raw.N.BitLen(), nil
-}
-
-// thumbprint returns the RFC 7638 thumbprint of key (base64url of SHA-256),
-// the same for a private key and its public half.
-func thumbprint(key jwk.Key) (string, error) {
-	tp, err := key.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return "", fmt.Errorf("computing thumbprint: %v", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(tp), nil
 }

@@ -13,14 +13,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // joseKeys parses the JWKS file at path with go-jose, independently of the
 // code under test.
-func joseKeys(t *testing.T, path string) []jose.JSONWebKey {
+func joseKeys(t *testing.T, path string) []gojose.JSONWebKey {
 	t.Helper()
-	var set jose.JSONWebKeySet
+	var set gojose.JSONWebKeySet
 	if err := json.Unmarshal(readFile(t, path), &set); err != nil {
 		t.Fatalf("go-jose cannot parse %s: %v", path, err)
 	}
@@ -28,7 +28,7 @@ func joseKeys(t *testing.T, path string) []jose.JSONWebKey {
 }
 
 // kids returns the kids of keys, in order.
-func kids(keys []jose.JSONWebKey) []string {
+func kids(keys []gojose.JSONWebKey) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
 		out[i] = k.KeyID
@@ -271,7 +271,7 @@ func TestRotateRefuses(t *testing.T) {
 		{"one file", lonely, 1, "", 0, ErrIncomplete, PublicFileName},
 		{"public file of another pair", filepath.Dir(mismatched.Private), 1, "", 0, ErrInconsistent, "not the public halves"},
 		{"private keys in the public file", filepath.Dir(leaky.Private), 1, "", 0, ErrInconsistent, "private key material"},
-		{"public keys in the private file", filepath.Dir(publicAsPrivate.Private), 1, "", 0, nil, "not an asymmetric private key"},
+		{"public keys in the private file", filepath.Dir(publicAsPrivate.Private), 1, "", 0, nil, "not a private key"},
 		{"public file not JSON", filepath.Dir(notJSON.Private), 1, "", 0, nil, "not a JWK or JWKS"},
 		{"unknown alg", filepath.Dir(good.Private), 1, "RSA1_5", 0, nil, `unknown algorithm "RSA1_5"`},
 		{"size with P-256", filepath.Dir(good.Private), 1, AlgECDHESA256KW, 2048, nil, "does not apply"},

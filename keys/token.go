@@ -6,10 +6,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwe"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // DefaultTTL is how long a minted token is valid when no TTL is given.
@@ -28,11 +25,11 @@ type Token struct {
 	// Encrypt is the server's key the token is encrypted to (see
 	// LoadEncryptionKey); the header's alg is its own "alg" or the default
 	// for its type, and its kid is the key's kid when it has one.
-	Encrypt jwk.Key
+	Encrypt *jose.Key
 	// Sign is the issuer's private key (see LoadSigningKey), or nil for
 	// an encrypted-only token. The JWS header carries "typ": "JWT", the
 	// key's own "alg" or the default for its type, and its kid if any.
-	Sign jwk.Key
+	Sign *jose.Key
 }
 
 // Mint returns the compact token, issued at now.
@@ -40,8 +37,7 @@ func (t Token) Mint(now time.Time) (string, error) {
 	if t.TTL <= 0 {
 		return "", fmt.Errorf("token lifetime %s is not positive", t.TTL)
 	}
-	encAlg, err := encryptionAlgorithm(t.Encrypt)
-	if err != nil {
+	if _, err := t.Encrypt.EncryptionAlgorithm(); err != nil {
 		return "", err
 	}
 	claims := maps.Clone(t.Claims)
@@ -56,43 +52,12 @@ func (t Token) Mint(now time.Time) (string, error) {
 		return "", fmt.Errorf("encoding claims: %v", err)
 	}
 
-	headers := jwe.NewHeaders()
+	contentType := ""
 	if t.Sign != nil {
-		if payload, err = sign(payload, t.Sign); err != nil {
+		if payload, err = jose.Sign(payload, t.Sign, "JWT"); err != nil {
 			return "", err
 		}
-		if err := headers.Set(jwe.ContentTypeKey, "JWT"); err != nil {
-			return "", fmt.Errorf("setting cty: %v", err)
-		}
+		contentType = "JWT"
 	}
-	recipient, err := t.Encrypt.PublicKey()
-	if err != nil {
-		return "", fmt.Errorf("deriving public encryption key: %v", err)
-	}
-	token, err := jwe.Encrypt(payload,
-		jwe.WithKey(encAlg, recipient),
-		jwe.WithContentEncryption(jwa.A256GCM),
-		jwe.WithProtectedHeaders(headers))
-	if err != nil {
-		return "", fmt.Errorf("encrypting token: %v", err)
-	}
-	return string(token), nil
-}
-
-// sign returns the compact JWS of payload signed with key, with "typ": "JWT"
-// and the key's kid in its header.
-func sign(payload []byte, key jwk.Key) ([]byte, error) {
-	alg, err := signatureAlgorithm(key)
-	if err != nil {
-		return nil, err
-	}
-	headers := jws.NewHeaders()
-	if err := headers.Set(jws.TypeKey, "JWT"); err != nil {
-		return nil, fmt.Errorf("setting typ: %v", err)
-	}
-	signed, err := jws.Sign(payload, jws.WithKey(alg, key, jws.WithProtectedHeaders(headers)))
-	if err != nil {
-		return nil, fmt.Errorf("signing token: %v", err)
-	}
-	return signed, nil
+	return jose.Encrypt(payload, t.Encrypt, contentType)
 }

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwe"
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -19,11 +20,11 @@ import (
 
 // joseDecrypt decrypts token with go-jose and the private key in the JWKS
 // file at path, and returns its header and plaintext.
-func joseDecrypt(t *testing.T, token, path string) (jose.Header, []byte) {
+func joseDecrypt(t *testing.T, token, path string) (gojose.Header, []byte) {
 	t.Helper()
-	obj, err := jose.ParseEncryptedCompact(token,
-		[]jose.KeyAlgorithm{jose.RSA_OAEP, jose.RSA_OAEP_256, jose.ECDH_ES_A256KW},
-		[]jose.ContentEncryption{jose.A256GCM})
+	obj, err := gojose.ParseEncryptedCompact(token,
+		[]gojose.KeyAlgorithm{gojose.RSA_OAEP, gojose.RSA_OAEP_256, gojose.ECDH_ES_A256KW},
+		[]gojose.ContentEncryption{gojose.A256GCM})
 	if err != nil {
 		t.Fatalf("go-jose cannot parse the token: %v", err)
 	}
@@ -81,13 +82,13 @@ func TestMintEncryptedOnly(t *testing.T) {
 			}
 
 			header, payload := joseDecrypt(t, token, p.Private)
-			if header.Algorithm != alg || header.ExtraHeaders[jose.HeaderKey("enc")] != "A256GCM" {
+			if header.Algorithm != alg || header.ExtraHeaders[gojose.HeaderKey("enc")] != "A256GCM" {
 				t.Errorf("header alg %q enc %v", header.Algorithm, header.ExtraHeaders["enc"])
 			}
 			if want := joseSet(t, p.Public).KeyID; header.KeyID != want {
 				t.Errorf("header kid %q, want %q", header.KeyID, want)
 			}
-			if cty, ok := header.ExtraHeaders[jose.HeaderContentType]; ok {
+			if cty, ok := header.ExtraHeaders[gojose.HeaderContentType]; ok {
 				t.Errorf("encrypted-only token has cty %v", cty)
 			}
 			if !strings.Contains(string(payload), `"sub":"ada"`) || !strings.Contains(string(payload), `"big":12345678901234567890123`) {
@@ -115,7 +116,7 @@ func TestMintX25519(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Mint: %v", err)
 	}
-	key, err := firstKey(private)
+	key, err := jwk.ParseKey(readFile(t, private))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,12 +150,12 @@ func TestMintSigned(t *testing.T) {
 		name   string
 		jwk    []byte
 		public any
-		alg    jose.SignatureAlgorithm
+		alg    gojose.SignatureAlgorithm
 		kid    string
 	}{
-		{"ES256 JWKS", []byte(`{"keys":[` + string(joseJWK(t, ec, "issuer-ec", "", "sig")) + `]}`), &ec.PublicKey, jose.ES256, "issuer-ec"},
-		{"RS256 JWK", joseJWK(t, rsaIssuer, "issuer-rsa", "", ""), &rsaIssuer.PublicKey, jose.RS256, "issuer-rsa"},
-		{"EdDSA without kid", joseJWK(t, ed, "", "", ""), edPublic, jose.EdDSA, ""},
+		{"ES256 JWKS", []byte(`{"keys":[` + string(joseJWK(t, ec, "issuer-ec", "", "sig")) + `]}`), &ec.PublicKey, gojose.ES256, "issuer-ec"},
+		{"RS256 JWK", joseJWK(t, rsaIssuer, "issuer-rsa", "", ""), &rsaIssuer.PublicKey, gojose.RS256, "issuer-rsa"},
+		{"EdDSA without kid", joseJWK(t, ed, "", "", ""), edPublic, gojose.EdDSA, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sign, err := LoadSigningKey(writeFile(t, dir, tc.name+".json", tc.jwk))
@@ -167,10 +168,10 @@ func TestMintSigned(t *testing.T) {
 				t.Fatalf("Mint: %v", err)
 			}
 			header, inner := joseDecrypt(t, token, p.Private)
-			if header.ExtraHeaders[jose.HeaderContentType] != "JWT" {
-				t.Errorf("outer cty %v, want JWT", header.ExtraHeaders[jose.HeaderContentType])
+			if header.ExtraHeaders[gojose.HeaderContentType] != "JWT" {
+				t.Errorf("outer cty %v, want JWT", header.ExtraHeaders[gojose.HeaderContentType])
 			}
-			jws, err := jose.ParseSignedCompact(string(inner), []jose.SignatureAlgorithm{tc.alg})
+			jws, err := gojose.ParseSignedCompact(string(inner), []gojose.SignatureAlgorithm{tc.alg})
 			if err != nil {
 				t.Fatalf("go-jose cannot parse the inner JWS: %v", err)
 			}
@@ -179,8 +180,8 @@ func TestMintSigned(t *testing.T) {
 				t.Fatalf("the inner JWS does not verify with the issuer's public key: %v", err)
 			}
 			h := jws.Signatures[0].Protected
-			if h.ExtraHeaders[jose.HeaderType] != "JWT" || h.KeyID != tc.kid {
-				t.Errorf("inner header typ %v kid %q, want JWT and %q", h.ExtraHeaders[jose.HeaderType], h.KeyID, tc.kid)
+			if h.ExtraHeaders[gojose.HeaderType] != "JWT" || h.KeyID != tc.kid {
+				t.Errorf("inner header typ %v kid %q, want JWT and %q", h.ExtraHeaders[gojose.HeaderType], h.KeyID, tc.kid)
 			}
 			numbers := decodeClaims(t, payload)
 			if numbers["exp"].String() != strconv.FormatInt(now.Unix()+3600, 10) || !strings.Contains(string(payload), `"aud":"mcp"`) {
@@ -213,10 +214,7 @@ func TestMintTTL(t *testing.T) {
 }
 
 func TestMintRefusesWrongKeys(t *testing.T) {
-	oct, err := jwk.FromRaw([]byte("0123456789abcdef0123456789abcdef"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	oct := mustFirstKey(t, writeFile(t, t.TempDir(), "oct.json", []byte(`{"kty":"oct","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}`)))
 	p := generateTestPair(t)
 	enc, err := LoadEncryptionKey(p.Public)
 	if err != nil {
@@ -286,7 +284,7 @@ func TestParseClaimsRefusesWhatTheHandlerRefuses(t *testing.T) {
 }
 
 // mustFirstKey returns the first key of the key file at path.
-func mustFirstKey(t *testing.T, path string) jwk.Key {
+func mustFirstKey(t *testing.T, path string) *jose.Key {
 	t.Helper()
 	key, err := firstKey(path)
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 func TestLoadEncryptionKey(t *testing.T) {
@@ -32,7 +30,7 @@ func TestLoadEncryptionKey(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadEncryptionKey: %v", err)
 			}
-			if private, _ := jwk.IsPrivateKey(key); private {
+			if key.IsPrivate() {
 				t.Error("LoadEncryptionKey returned a private key")
 			}
 			if key.KeyID() != tc.kid {
@@ -91,8 +89,8 @@ func TestLoadSigningKey(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LoadSigningKey: %v", err)
 			}
-			alg, err := signatureAlgorithm(key)
-			if err != nil || alg.String() != tc.alg {
+			alg, err := key.SignatureAlgorithm()
+			if err != nil || alg != tc.alg {
 				t.Errorf("signature algorithm %q, %v; want %q", alg, err, tc.alg)
 			}
 		})

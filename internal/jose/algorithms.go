@@ -41,9 +41,10 @@ var signatureAlgorithms = map[jwa.SignatureAlgorithm]jwa.KeyType{
 	jwa.EdDSA: jwa.OKP,
 }
 
-// ecdsaCurves names the curve each ECDSA signature algorithm requires.
-var ecdsaCurves = map[jwa.SignatureAlgorithm]jwa.EllipticCurveAlgorithm{
-	jwa.ES256: jwa.P256, jwa.ES384: jwa.P384, jwa.ES512: jwa.P521,
+// curveSignatureAlgorithms is the one signature algorithm of each curve a
+// signature key may be on.
+var curveSignatureAlgorithms = map[jwa.EllipticCurveAlgorithm]jwa.SignatureAlgorithm{
+	jwa.P256: jwa.ES256, jwa.P384: jwa.ES384, jwa.P521: jwa.ES512, jwa.Ed25519: jwa.EdDSA,
 }
 
 // parseKeyManagementAlgorithm accepts only the names in keyManagementAlgorithms.

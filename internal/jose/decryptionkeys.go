@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -47,19 +48,28 @@ type publicJWK struct {
 // restricts the key-management algorithms (empty: no restriction beyond the
 // defaults). Every error names the path.
 func LoadDecryptionKeys(path string, algorithms []string) (*DecryptionKeys, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var set *DecryptionKeys
+		if set, err = ParseDecryptionKeys(data, algorithms); err == nil {
+			return set, nil
+		}
+	}
+	return nil, fmt.Errorf("key file %s: %v", path, err)
+}
+
+// ParseDecryptionKeys parses and checks a private key file's content: one
+// private JWK or a JWKS of them.
+func ParseDecryptionKeys(data []byte, algorithms []string) (*DecryptionKeys, error) {
 	allowed, err := parseAlgorithms(algorithms)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := readJWKFile(path)
+	keys, err := parseJWKs(data)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %v", path, err)
+		return nil, err
 	}
-	set, err := newDecryptionKeySet(keys, allowed)
-	if err != nil {
-		return nil, fmt.Errorf("key file %s: %v", path, err)
-	}
-	return set, nil
+	return newDecryptionKeySet(keys, allowed)
 }
 
 // newDecryptionKeySet checks every key and prepares it for use.

@@ -99,7 +99,7 @@ func (k *verificationKey) fits(alg jwa.SignatureAlgorithm) bool {
 	if !ok || kt != k.keyType {
 		return false
 	}
-	if curve, ok := ecdsaCurves[alg]; ok && curve != k.curve {
+	if k.curve != "" && curveSignatureAlgorithms[k.curve] != alg {
 		return false
 	}
 	return k.alg == "" || k.alg == alg

@@ -41,7 +41,7 @@ func parseJWKs(data []byte) ([]jwk.Key, error) {
 		keys = append(keys, key)
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("the key set holds no key")
+		return nil, ErrEmptyKeySet
 	}
 	return keys, nil
 }

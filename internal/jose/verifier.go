@@ -66,8 +66,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Keys == nil {
 		return nil, errors.New("no decryption keys")
 	}
-	if cfg.Leeway < 0 || cfg.Leeway > MaxLeeway {
-		return nil, fmt.Errorf("leeway: %s is outside 0 to %s", cfg.Leeway, MaxLeeway)
+	if err := CheckLeeway(cfg.Leeway); err != nil {
+		return nil, err
 	}
 	encryptions, err := parseEncryptions(cfg.Encryptions)
 	if err != nil {
@@ -89,6 +89,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		v.now = time.Now
 	}
 	return v, nil
+}
+
+// CheckLeeway keeps a leeway between 0 and MaxLeeway.
+func CheckLeeway(leeway time.Duration) error {
+	if leeway < 0 || leeway > MaxLeeway {
+		return fmt.Errorf("leeway: %s is outside 0 to %s", leeway, MaxLeeway)
+	}
+	return nil
 }
 
 // MaxTokenBytes is the longest token the verifier accepts.
