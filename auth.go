@@ -2,9 +2,12 @@ package mcpjweauth
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +23,9 @@ var (
 	ErrNoToken = errors.New("no bearer token")
 	// ErrMultipleAuthorization: the request has more than one Authorization header.
 	ErrMultipleAuthorization = errors.New("more than one Authorization header")
+	// ErrScopeClaim: the token's scope claim is not a string, or its scp
+	// claim neither a string nor an array of strings.
+	ErrScopeClaim = errors.New("scope or scp claim of the wrong type")
 )
 
 // bearerToken takes the token from the request's one Authorization header
@@ -84,7 +90,8 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return id, len(h.missingScopes(id.token)) == 0, nil
+		keep := len(h.missingScopes(id.token)) == 0 && len(ungrantedScopes(id.granted, h.OAuthScopes)) == 0
+		return id, keep, nil
 	})
 }
 
@@ -106,7 +113,79 @@ func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, erro
 	if err != nil {
 		return nil, err
 	}
-	return h.injector.newIdentity(verified), nil
+	var granted []string
+	if len(h.discovery.oauthScopes) > 0 {
+		if granted, err = grantedScopes(verified); err != nil {
+			return nil, err
+		}
+		granted = knownScopes(granted, h.discovery.oauthScopes)
+	}
+	id := h.injector.newIdentity(verified)
+	id.granted = granted
+	return id, nil
+}
+
+// grantedScopes reads the OAuth scopes a token grants: its scope claim, a
+// space-separated string (RFC 9068 section 2.2.3), or, when it has none, its
+// scp claim, an array of strings or a space-separated string. Any other
+// type is an error that refuses the token.
+func grantedScopes(t *jose.VerifiedToken) ([]string, error) {
+	if raw, ok := t.Claims["scope"]; ok {
+		var scope string
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &scope) != nil {
+			return nil, fmt.Errorf("%w: scope is not a string", ErrScopeClaim)
+		}
+		return strings.Fields(scope), nil
+	}
+	raw, ok := t.Claims["scp"]
+	if !ok {
+		return nil, nil
+	}
+	var value any
+	if err := json.Unmarshal(raw, &value); err != nil {
+		return nil, fmt.Errorf("%w: scp is not JSON", ErrScopeClaim)
+	}
+	switch value := value.(type) {
+	case string:
+		return strings.Fields(value), nil
+	case []any:
+		scopes := make([]string, 0, len(value))
+		for _, item := range value {
+			scope, ok := item.(string)
+			if !ok {
+				return nil, fmt.Errorf("%w: scp holds a value that is not a string", ErrScopeClaim)
+			}
+			scopes = append(scopes, scope)
+		}
+		return scopes, nil
+	}
+	return nil, fmt.Errorf("%w: scp is neither a string nor an array of strings", ErrScopeClaim)
+}
+
+// knownScopes keeps of granted the scopes in known, the only ones any
+// check asks for, so that a cached identity holds no more scopes than the
+// configuration names however many a token grants.
+func knownScopes(granted, known []string) []string {
+	var kept []string
+	for _, scope := range known {
+		if slices.Contains(granted, scope) {
+			kept = append(kept, scope)
+		}
+	}
+	return kept
+}
+
+// ungrantedScopes returns the scopes of required (an operation's scopes, in
+// order and without duplicates) that granted lacks; nil, without allocating,
+// when every one is granted.
+func ungrantedScopes(granted, required []string) []string {
+	var missing []string
+	for _, scope := range required {
+		if !slices.Contains(granted, scope) {
+			missing = append(missing, scope)
+		}
+	}
+	return missing
 }
 
 // missingScopes lists the configured scopes the token lacks.
@@ -142,6 +221,13 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) erro
 func (h *Handler) logDebug(msg string, err error) {
 	if ce := h.logger.Check(zapcore.DebugLevel, msg); ce != nil {
 		ce.Write(zap.String("reason", err.Error()))
+	}
+}
+
+// logUngrantedScopes logs which OAuth scopes a valid token lacked (names only).
+func (h *Handler) logUngrantedScopes(missing []string) {
+	if ce := h.logger.Check(zapcore.DebugLevel, "token lacks required OAuth scopes"); ce != nil {
+		ce.Write(zap.Strings("missing", missing))
 	}
 }
 

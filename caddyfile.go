@@ -48,6 +48,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    scopes_path                <path>|off # default /.well-known/fhswf-scopes
 //	    openid_configuration_path  <path>|off # default /.well-known/openid-configuration
 //	    resource_metadata_path     <path>|off # default /.well-known/oauth-protected-resource
+//	    resource        <url>                 # canonical URI of the protected MCP server (section 9.1)
+//	    oauth_scopes    <scope>...            # OAuth scope values the token must grant (section 9.2)
+//	    token_issuers   <iss>...              # the iss claim must be one of these (section 9.3)
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -155,6 +158,21 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 			return err
 		}
 		return checked(d, h.checkDiscovery())
+	case "resource":
+		if err := oneArg(d, &h.Resource); err != nil {
+			return err
+		}
+		return checked(d, checkResource(h.Resource))
+	case "oauth_scopes":
+		if err := someArgs(d, &h.OAuthScopes); err != nil {
+			return err
+		}
+		return checked(d, checkOAuthScopes(h.OAuthScopes))
+	case "token_issuers":
+		if err := someArgs(d, &h.TokenIssuers); err != nil {
+			return err
+		}
+		return checked(d, checkTokenIssuers(h.TokenIssuers))
 	default:
 		return d.Errf("unrecognized subdirective '%s'", name)
 	}

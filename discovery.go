@@ -3,8 +3,12 @@ package mcpjweauth
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // Default paths of the discovery routes.
@@ -22,11 +26,18 @@ type discovery struct {
 
 	issuer               string // base URL without trailing '/'; "" means from the request
 	scopes               []string
+	oauthScopes          []string // OAuth scopes: scopes_supported of the resource metadata
 	authorizationServers []string
+
+	// resource is the configured resource R; "" means the request's. Its
+	// metadata URL M is resourceMetadata, answered at the request path
+	// resourceRoute ("" when the metadata route is off).
+	resource, resourceMetadata, resourceRoute string
 
 	jwksBody, scopesBody []byte
 	openIDBody           []byte // only when issuer is set
 	resourceBody         []byte // only when issuer is set
+	configuredBody       []byte // the document at resourceRoute, only when issuer is set
 }
 
 // openIDConfiguration is the document at openid_configuration_path.
@@ -40,7 +51,7 @@ type openIDConfiguration struct {
 type protectedResourceMetadata struct {
 	Resource               string   `json:"resource"`
 	JWKSURI                string   `json:"jwks_uri,omitempty"`
-	ScopesSupported        []string `json:"scopes_supported"`
+	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
 	AuthorizationServers   []string `json:"authorization_servers,omitempty"`
 }
@@ -54,8 +65,15 @@ func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
 		resourcePath:         routePath(h.ResourceMetadataPath, defaultResourceMetadataPath),
 		issuer:               strings.TrimRight(h.Issuer, "/"),
 		scopes:               h.Scopes,
+		oauthScopes:          h.oauthScopesSupported(),
 		authorizationServers: h.AuthorizationServers,
+		resource:             h.Resource,
 		jwksBody:             publicJWKS,
+	}
+	if d.resource != "" && d.resourcePath != "" {
+		origin, path := splitResource(d.resource)
+		d.resourceMetadata = origin + d.resourcePath + path
+		d.resourceRoute = d.resourcePath + path
 	}
 	mentions := make([]scopeMention, len(h.Scopes))
 	for i, scope := range h.Scopes {
@@ -67,8 +85,32 @@ func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
 	if d.issuer != "" {
 		d.openIDBody = d.openIDDocument(d.issuer)
 		d.resourceBody = d.resourceDocument(d.issuer, d.issuer)
+		d.configuredBody = d.resourceDocument(d.issuer, d.resource)
 	}
 	return d
+}
+
+// oauthScopesSupported lists the OAuth scopes any check may ask for, in
+// configured order without duplicates: the protected-resource metadata's
+// scopes_supported.
+func (h *Handler) oauthScopesSupported() []string {
+	var scopes []string
+	for _, scope := range h.OAuthScopes {
+		if !slices.Contains(scopes, scope) {
+			scopes = append(scopes, scope)
+		}
+	}
+	return scopes
+}
+
+// splitResource splits a resource URL into its origin and its path without
+// a trailing '/' ("" for the root).
+func splitResource(resource string) (origin, path string) {
+	u, err := url.Parse(resource)
+	if err != nil { // checked by checkSettings
+		return resource, ""
+	}
+	return u.Scheme + "://" + u.Host, strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // routePath resolves a configured route path: "off" disables it.
@@ -107,7 +149,7 @@ func (d *discovery) resourceDocument(base, resource string) []byte {
 	return mustJSON(protectedResourceMetadata{
 		Resource:               resource,
 		JWKSURI:                d.jwksURI(base),
-		ScopesSupported:        d.scopes,
+		ScopesSupported:        d.oauthScopes,
 		BearerMethodsSupported: []string{"header"},
 		AuthorizationServers:   d.authorizationServers,
 	})
@@ -125,13 +167,33 @@ func (d *discovery) baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// resourceMetadataURL is the address of the protected-resource metadata
-// announced in WWW-Authenticate, or "" when that route is off.
+// resourceMetadataURL is M, the address of the protected-resource metadata
+// of the request's resource R (SPEC 9.1), announced in WWW-Authenticate, or
+// "" when that route is off. R is the configured resource, otherwise the
+// base URL plus the path the client requested, before any rewrite.
 func (d *discovery) resourceMetadataURL(r *http.Request) string {
-	if d.resourcePath == "" {
+	switch {
+	case d.resourcePath == "":
 		return ""
+	case d.resource != "":
+		return d.resourceMetadata
 	}
-	return d.baseURL(r) + d.resourcePath
+	return d.baseURL(r) + d.resourcePath + strings.TrimRight(requestedPath(r), "/")
+}
+
+// challengeFromRequest reports whether the resource_metadata of a challenge
+// embeds the request's Host, so that shared caches must not keep the answer.
+func (d *discovery) challengeFromRequest() bool {
+	return d.resourcePath != "" && d.resource == "" && d.issuer == ""
+}
+
+// requestedPath is the path the client asked for, escaped: Caddy's original
+// request, before rewrites and handle_path, when the request carries it.
+func requestedPath(r *http.Request) string {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		return orig.URL.EscapedPath()
+	}
+	return r.URL.EscapedPath()
 }
 
 // serve answers r when its path is a discovery route, and reports whether it did.
@@ -149,6 +211,10 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
 	case path == d.openIDPath:
 		if body = d.openIDBody; fromRequest {
 			body = d.openIDDocument(d.baseURL(r))
+		}
+	case path == d.resourceRoute:
+		if body = d.configuredBody; fromRequest {
+			body = d.resourceDocument(d.baseURL(r), d.resource)
 		}
 	case path == d.resourcePath:
 		if body = d.resourceBody; fromRequest {

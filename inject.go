@@ -56,6 +56,9 @@ type identity struct {
 	token        *jose.VerifiedToken
 	placeholders []placeholder
 	headers      []field
+	// granted are the OAuth scopes the token grants (SPEC 9.2) among those
+	// the configuration names; nil when no OAuth scope is configured.
+	granted []string
 }
 
 // placeholder is one placeholder and its value, a string held as the

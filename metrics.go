@@ -20,12 +20,13 @@ const (
 
 // Values of the outcome label of caddy_mcp_jwe_auth_requests_total.
 const (
-	outcomeAccepted      = "accepted"       // passed on to the next handler with the user's claims
-	outcomeInvalidToken  = "invalid_token"  // 401; the reason label says why
-	outcomeMissingScopes = "missing_scopes" // 403
-	outcomeBusy          = "busy"           // 503: no private-key operation slot was free
-	outcomeDiscovery     = "discovery"      // answered by a discovery route
-	outcomePreflight     = "preflight"      // CORS preflight passed on unauthenticated
+	outcomeAccepted          = "accepted"           // passed on to the next handler with the user's claims
+	outcomeInvalidToken      = "invalid_token"      // 401; the reason label says why
+	outcomeMissingScopes     = "missing_scopes"     // 403
+	outcomeInsufficientScope = "insufficient_scope" // 403: the token lacks an OAuth scope
+	outcomeBusy              = "busy"               // 503: no private-key operation slot was free
+	outcomeDiscovery         = "discovery"          // answered by a discovery route
+	outcomePreflight         = "preflight"          // CORS preflight passed on unauthenticated
 )
 
 // reasonOther is the reason class of an error that is none of the sentinels.
@@ -62,6 +63,9 @@ var reasonClasses = []struct {
 	{jose.ErrInvalidTimeClaim, "claims"},
 	{jose.ErrInvalidData, "claims"},
 	{jose.ErrAudience, "audience"},
+	{jose.ErrIssuer, "issuer"},
+	{jose.ErrTokenType, "malformed"},
+	{ErrScopeClaim, "claims"},
 }
 
 // reasonClass is the reason label value of a refused token's error.
@@ -104,7 +108,7 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	var err error
 	if m.requests, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "requests_total",
-		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, busy, discovery, preflight) and, for invalid_token, the reason class.",
+		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, insufficient_scope, busy, discovery, preflight) and, for invalid_token, the reason class.",
 	}, []string{"outcome", "reason"})); err != nil {
 		return nil, err
 	}
@@ -141,7 +145,7 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 // computed from the first scrape on, and keeps them for counting.
 func (m *metrics) initSeries() {
 	m.outcomes = make(map[string]prometheus.Counter)
-	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeBusy, outcomeDiscovery, outcomePreflight} {
+	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight} {
 		m.outcomes[outcome] = m.requests.WithLabelValues(outcome, "")
 	}
 	m.invalidTokens = map[string]prometheus.Counter{

@@ -161,6 +161,32 @@ type Handler struct {
 	// Default: /.well-known/oauth-protected-resource.
 	ResourceMetadataPath string `json:"resource_metadata_path,omitempty"`
 
+	// Canonical URI of the protected MCP server (RFC 8707, RFC 9728): an
+	// absolute http or https URL without query or fragment, such as
+	// https://mcp.example.com/mcp. Its protected-resource metadata is
+	// answered at the path-suffixed metadata URL (for https://h/mcp:
+	// https://h/.well-known/oauth-protected-resource/mcp) with exactly this
+	// value as resource, and 401 and 403 challenges point there. It is what
+	// clients ask an authorization server for, and what the issuer puts in
+	// aud. Default: the request's base URL plus the path the client
+	// requested. When set and `audience` is not, the audience is this value.
+	Resource string `json:"resource,omitempty"`
+
+	// OAuth scope values every token must grant, in its scope claim (a
+	// space-separated string, RFC 9068) or, without one, its scp claim (an
+	// array of strings or a space-separated string). A token that lacks one
+	// is answered with 403 insufficient_scope naming the scopes to ask for;
+	// a 401 names them too, and they are the protected-resource metadata's
+	// scopes_supported. Each is a scope-token of RFC 6749 (printable ASCII
+	// without space, `"` or `\`). Default: none.
+	OAuthScopes []string `json:"oauth_scopes,omitempty"`
+
+	// Accepted token issuers: the top-level iss claim must equal one of
+	// them exactly. Default: iss is not checked. Security: set it whenever
+	// `issuer_keys` is a URL, since one signing key set can serve several
+	// tenants or issuers.
+	TokenIssuers []string `json:"token_issuers,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
 	gate      *keyOperationGate
@@ -202,6 +228,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.gate = newKeyOperationGate()
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS())
 	h.injector = newInjector(h)
+	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
+		h.logger.Warn("issuer_keys is a URL and token_issuers is not set: tokens of every issuer or tenant that signs with those keys are accepted; name the accepted iss values with token_issuers")
+	}
 	if h.AllowUnsigned {
 		h.logger.Warn("allow_unsigned is set: the public key is published, so anyone who reads it can encrypt a token with any claims they like; only a token signed by a trusted issuer (issuer_keys) proves who made it")
 	}
@@ -268,6 +297,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.metrics.request(outcomeMissingScopes)
 		return h.writeMissingScopes(w, r, missing)
 	}
+	if missing := ungrantedScopes(id.granted, h.OAuthScopes); len(missing) > 0 {
+		h.logUngrantedScopes(missing)
+		h.metrics.request(outcomeInsufficientScope)
+		return h.writeInsufficientScope(w, r, h.OAuthScopes)
+	}
 	h.metrics.request(outcomeAccepted)
 	h.injector.apply(r, id)
 	return next.ServeHTTP(w, r)
@@ -299,7 +333,8 @@ func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*jose.Verifi
 	cfg := jose.VerifierConfig{
 		Keys:          keys,
 		Encryptions:   h.Encryptions,
-		Audience:      h.Audience,
+		Audience:      h.audience(),
+		TokenIssuers:  h.TokenIssuers,
 		Leeway:        jose.DefaultLeeway,
 		MaxTokenBytes: h.MaxTokenBytes,
 		Now:           h.now,
@@ -313,6 +348,15 @@ func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*jose.Verifi
 		}
 	}
 	return jose.NewVerifier(cfg)
+}
+
+// audience is the configured audience, or resource when only that is set
+// (SPEC 9.1).
+func (h *Handler) audience() []string {
+	if len(h.Audience) == 0 && h.Resource != "" {
+		return []string{h.Resource}
+	}
+	return h.Audience
 }
 
 // now is the handler's clock: time.Now unless a test set another.

@@ -23,7 +23,10 @@ func (h *Handler) checkSettings() error {
 	if err := checkScopes(h.Scopes); err != nil {
 		return err
 	}
-	if err := checkTokenMode(h.IssuerKeys != "", h.AllowUnsigned, len(h.Audience) > 0); err != nil {
+	if err := h.checkResourceServer(); err != nil {
+		return err
+	}
+	if err := checkTokenMode(h.IssuerKeys != "", h.AllowUnsigned, len(h.audience()) > 0); err != nil {
 		return err
 	}
 	if err := h.checkIssuerKeysSource(); err != nil {
@@ -91,6 +94,63 @@ func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("'%s' is not an absolute http(s) URL without query or fragment", raw)
+	}
+	return nil
+}
+
+// checkResourceServer checks the OAuth resource-server settings: resource,
+// oauth_scopes and token_issuers.
+func (h *Handler) checkResourceServer() error {
+	if h.Resource != "" {
+		if err := checkResource(h.Resource); err != nil {
+			return err
+		}
+	}
+	if err := checkOAuthScopes(h.OAuthScopes); err != nil {
+		return err
+	}
+	return checkTokenIssuers(h.TokenIssuers)
+}
+
+// checkResource requires an absolute http or https URL without userinfo,
+// query or fragment: the canonical URI of RFC 8707.
+func checkResource(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		strings.ContainsAny(raw, "?#") {
+		return fmt.Errorf("resource: '%s' is not an absolute http(s) URL without query or fragment", raw)
+	}
+	return nil
+}
+
+// checkOAuthScopes refuses duplicate scopes and values that are not an RFC
+// 6749 scope-token (printable ASCII without space, '"' or '\').
+func checkOAuthScopes(scopes []string) error {
+	for i, scope := range scopes {
+		if scope == "" {
+			return errors.New("oauth_scopes: a scope is empty")
+		}
+		for _, c := range []byte(scope) {
+			if c <= ' ' || c > '~' || c == '"' || c == '\\' {
+				return fmt.Errorf("oauth_scopes: '%s' contains a space, '\"', '\\' or a character outside printable ASCII", scope)
+			}
+		}
+		if slices.Contains(scopes[:i], scope) {
+			return fmt.Errorf("oauth_scopes: '%s' is listed twice", scope)
+		}
+	}
+	return nil
+}
+
+// checkTokenIssuers refuses empty and duplicate issuers.
+func checkTokenIssuers(issuers []string) error {
+	for i, iss := range issuers {
+		if iss == "" {
+			return errors.New("token_issuers: an issuer is empty")
+		}
+		if slices.Contains(issuers[:i], iss) {
+			return fmt.Errorf("token_issuers: '%s' is listed twice", iss)
+		}
 	}
 	return nil
 }

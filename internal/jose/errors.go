@@ -51,6 +51,11 @@ var (
 	ErrExpired = errors.New("token expired")
 	// ErrAudience: aud is missing, malformed or names none of the configured audiences.
 	ErrAudience = errors.New("audience not accepted")
+	// ErrIssuer: iss is missing, not a string or names none of the accepted token issuers.
+	ErrIssuer = errors.New("token issuer not accepted")
+	// ErrTokenType: the JWE's cty or the nested JWS's typ names neither a JWT
+	// nor an RFC 9068 access token.
+	ErrTokenType = errors.New("token type not accepted")
 	// ErrInvalidData: the payload's data member is not a JSON object.
 	ErrInvalidData = errors.New("data claim is not a JSON object")
 )

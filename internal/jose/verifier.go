@@ -22,6 +22,7 @@ type Verifier struct {
 	issuers       IssuerKeys // nil: only encrypted-only tokens (allow_unsigned)
 	encryptions   []jwa.ContentEncryptionAlgorithm
 	audience      []string
+	tokenIssuers  []string
 	leeway        time.Duration
 	maxTokenBytes int
 	now           func() time.Time
@@ -53,6 +54,9 @@ type VerifierConfig struct {
 	Encryptions []string
 	// Audience lists the accepted audiences; empty does not check aud.
 	Audience []string
+	// TokenIssuers lists the accepted values of the top-level iss claim;
+	// empty does not check iss.
+	TokenIssuers []string
 	// Leeway is the clock skew allowed for iat, exp and nbf.
 	Leeway time.Duration
 	// MaxTokenBytes bounds the token's length; 0 means DefaultMaxTokenBytes.
@@ -78,6 +82,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		issuers:       cfg.Issuers,
 		encryptions:   encryptions,
 		audience:      cfg.Audience,
+		tokenIssuers:  cfg.TokenIssuers,
 		leeway:        cfg.Leeway,
 		maxTokenBytes: cfg.MaxTokenBytes,
 		now:           cfg.Now,
@@ -155,6 +160,9 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 	enc, err := headerString(h.members, "enc")
 	if err != nil || !slices.Contains(v.encryptions, jwa.ContentEncryptionAlgorithm(enc)) {
 		return nil, fmt.Errorf("%w: %s", ErrEncryptionNotAllowed, headerValueForLog(enc))
+	}
+	if err := checkTokenType(h.members, "cty"); err != nil {
+		return nil, err
 	}
 	keys, err := v.keys.candidates(h, alg)
 	if err != nil {
@@ -264,6 +272,9 @@ func (v *Verifier) verifySignature(nested []byte) ([]byte, error) {
 	if b64, ok := h.members["b64"]; ok && string(b64) != "true" {
 		return nil, ErrUnencodedPayload
 	}
+	if err := checkTokenType(h.members, "typ"); err != nil {
+		return nil, err
+	}
 	alg := jwa.SignatureAlgorithm(h.alg)
 	if _, ok := signatureAlgorithms[alg]; !ok {
 		return nil, fmt.Errorf("%w: %s in the signed token", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
@@ -304,6 +315,9 @@ func (v *Verifier) validatePayload(payload []byte) (*VerifiedToken, error) {
 		return nil, err
 	}
 	if err := checkAudience(members["aud"], v.audience); err != nil {
+		return nil, err
+	}
+	if err := checkIssuer(members["iss"], v.tokenIssuers); err != nil {
 		return nil, err
 	}
 	t.Claims, t.ClaimsJSON = members, compactJSON(payload)
