@@ -9,6 +9,9 @@ KEYS_DIR  ?= .keys
 PORT      ?= 8080
 FUZZTIME  ?= 60s
 FUZZSMOKE := 3s
+# The packages with fuzz targets and benchmarks: the handler, the token core
+# and the per-operation rules.
+GO_PKGS   := . ./internal/jose ./internal/mcpauthz
 
 # Tests keep Caddy's autosave and storage out of the user's home.
 TEST_HOME := $(CURDIR)/bin/test-home
@@ -48,7 +51,7 @@ lint:
 
 ## bench: Go benchmarks of the verifier, the cache and ServeHTTP
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s .
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(GO_PKGS)
 
 ## loadbench: the HTTP load benchmark of docs/benchmarks.md
 loadbench: build
@@ -58,12 +61,14 @@ loadbench: build
 loadbench-smoke: build
 	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
 
-## fuzz: each fuzz target for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
+## fuzz: each fuzz target of each package for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
 fuzz:
-	@targets=$$($(GO) test -list '^Fuzz' .) || { echo "$$targets"; exit 1; }; \
-	for target in $$(echo "$$targets" | grep '^Fuzz'); do \
-		echo "== $$target"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s . || exit 1; \
+	@for pkg in $(GO_PKGS); do \
+		targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "$$targets"; exit 1; }; \
+		for target in $$(echo "$$targets" | grep '^Fuzz'); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg || exit 1; \
+		done; \
 	done
 
 ## xcaddy: build with xcaddy and check the module and subcommand are present

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"net/http"
 	"os"
 	"time"
@@ -187,6 +188,33 @@ type Handler struct {
 	// tenants or issuers.
 	TokenIssuers []string `json:"token_issuers,omitempty"`
 
+	// Rules for tools/call by tool name (params.name): a token must grant
+	// the scopes of the first rule whose pattern matches, besides
+	// `oauth_scopes`, or the call is answered with 403 insufficient_scope
+	// naming the scopes to ask for; tools/list answers leave out the tools
+	// the token may not call. Tried in order. Default: none.
+	MCPTool []MCPRule `json:"mcp_tool,omitempty"`
+
+	// Rules for prompts/get by prompt name (params.name), as `mcp_tool`;
+	// prompts/list answers are filtered. Default: none.
+	MCPPrompt []MCPRule `json:"mcp_prompt,omitempty"`
+
+	// Rules for resources/read and resources/subscribe by resource URI
+	// (params.uri), as `mcp_tool`; resources/list answers are filtered.
+	// Default: none.
+	MCPResource []MCPRule `json:"mcp_resource,omitempty"`
+
+	// Rules for any JSON-RPC method by its name. A tools/call (prompts/get,
+	// resources/read) needs the scopes of the first matching method rule
+	// and those of the first matching rule of its own kind. Default: none.
+	MCPMethod []MCPRule `json:"mcp_method,omitempty"`
+
+	// Largest request body, in bytes, read to apply the rules above; a
+	// larger JSON-RPC POST is answered with 413. Bodies are read only when
+	// a rule is configured, and only of POST requests with a JSON media
+	// type. Default: 4194304 (4 MiB).
+	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
 	gate      *keyOperationGate
@@ -195,6 +223,7 @@ type Handler struct {
 	logger    *zap.Logger
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
+	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
 	clock     func() time.Time       // nil: time.Now; tests stop it
 }
 
@@ -226,6 +255,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.cache = newTokenCache(cacheSize)
 	h.gate = newKeyOperationGate()
+	if h.rules, err = h.newRuleSet(); err != nil {
+		return err
+	}
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS())
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
@@ -276,7 +308,8 @@ func (h *Handler) warnIfShared(path string) {
 	}
 }
 
-// ServeHTTP answers discovery routes, authenticates every other request and
+// ServeHTTP answers discovery routes, authenticates every other request,
+// applies the per-operation rules to a JSON-RPC POST when there are any, and
 // passes it on with the user's claims.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h.injector.removeSpoofedHeaders(r.Header)
@@ -301,6 +334,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.logUngrantedScopes(missing)
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
+	}
+	if h.inspectsBody(r) {
+		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
 	h.injector.apply(r, id)

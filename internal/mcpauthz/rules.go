@@ -40,6 +40,14 @@ func (k Kind) String() string {
 	return fmt.Sprintf("rule kind %d", uint8(k))
 }
 
+// KindOf returns the kind of rule that decides a call of method: Tool,
+// Prompt or Resource for the methods those rules match by target, Method
+// for every other method.
+func KindOf(method string) Kind {
+	k, _ := kindOf(method)
+	return k
+}
+
 // kindOf returns the kind whose rules match the target of method, if any.
 func kindOf(method string) (Kind, bool) {
 	switch method {

@@ -159,3 +159,14 @@ func TestKindString(t *testing.T) {
 		}
 	}
 }
+
+func TestKindOf(t *testing.T) {
+	for method, want := range map[string]Kind{
+		"tools/call": Tool, "prompts/get": Prompt, "resources/read": Resource, "resources/subscribe": Resource,
+		"tools/list": Method, "initialize": Method, "": Method, "Tools/Call": Method,
+	} {
+		if got := KindOf(method); got != want {
+			t.Errorf("KindOf(%q) = %s, want %s", method, got, want)
+		}
+	}
+}

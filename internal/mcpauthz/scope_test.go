@@ -12,7 +12,10 @@ func TestCheckScope(t *testing.T) {
 	}{
 		{"tools:read", ""},
 		{"https://api.example.com/mcp.write", ""},
-		{"ä", ""},
+		{"!#[]~", ""},
+		{"ä", `"ä" contains a character outside printable ASCII`},
+		{"a\tb", `contains a character outside printable ASCII`},
+		{"a\x7f", `contains a character outside printable ASCII`},
 		{"", "empty"},
 		{"a b", `"a b" contains a space`},
 		{" a", `" a" contains a space`},
