@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
 )
 
 func FuzzParseRequestBody(f *testing.F) {
@@ -14,6 +17,8 @@ func FuzzParseRequestBody(f *testing.F) {
 		`{"METHOD":"prompts/get","Params":{"NAME":"p"},"ID":1}`,
 		`{"param\u017f":{"name":"x"},"method":"tools/call"}`,
 		`{"method":"a","METHOD":"b"}`,
+		`{"a":{"b":[{"c":1,"C":2}]}}`,
+		`{"k":1,"\u212a":2}`,
 		"{\"method\":\"\xff\"}",
 		`{"id":1}x`,
 		`[]`,
@@ -23,6 +28,13 @@ func FuzzParseRequestBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		msgs, err := ParseRequestBody(body)
+		// A valid body is refused exactly when jsonnames finds a repeated name.
+		if utf8.Valid(body) && json.Valid(body) {
+			rep, repErr := jsonnames.Repeated(body)
+			if repErr != nil || (rep != nil) != (err != nil) {
+				t.Fatalf("jsonnames finds %v (%v), the parser says %v", rep, repErr, err)
+			}
+		}
 		if err != nil {
 			return
 		}

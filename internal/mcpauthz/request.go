@@ -90,14 +90,18 @@ func ParseRequestBody(body []byte) ([]Message, error) {
 	if !json.Valid(body) {
 		return nil, fmt.Errorf("%w: not a single JSON value", ErrParse)
 	}
-	repeated, err := jsonnames.Repeated(body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: not a single JSON value", ErrParse)
+	i := skipSpace(body, 0)
+	repeated, decided := repeatedName(body, i, 0)
+	if !decided {
+		rep, err := jsonnames.Repeated(body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: not a single JSON value", ErrParse)
+		}
+		repeated = rep != nil
 	}
-	if repeated != nil {
+	if repeated {
 		return nil, fmt.Errorf("%w: an object repeats a member name", ErrParse)
 	}
-	i := skipSpace(body, 0)
 	switch body[i] {
 	case '{':
 		return []Message{parseMessage(body, i)}, nil
