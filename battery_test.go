@@ -36,7 +36,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	jose "github.com/go-jose/go-jose/v4"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -106,7 +107,7 @@ func newHardEnv(t *testing.T) *hardEnv {
 		trap:        newHardConnTrap(t),
 	}
 	var keys []map[string]any
-	for _, jk := range []jose.JSONWebKey{
+	for _, jk := range []gojose.JSONWebKey{
 		joseJWK(t, e.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
 		joseJWK(t, e.ecKey, "ec-1", "", "enc"),
 	} {
@@ -266,7 +267,7 @@ func (e *hardEnv) timed(iat, exp string) []byte {
 // unsigned encrypts plaintext to rsa-1 with go-jose (RSA-OAEP, A256GCM).
 func (e *hardEnv) unsigned(t testing.TB, plaintext []byte) string {
 	t.Helper()
-	return joseEncrypt(t, plaintext, jose.RSA_OAEP, jose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)
+	return joseEncrypt(t, plaintext, gojose.RSA_OAEP, gojose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)
 }
 
 // rsaHeader is the JWE header of a token for rsa-1, with extra members.
@@ -369,7 +370,7 @@ func hardEphemeralP256(t *testing.T) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return asMap(t, jose.JSONWebKey{Key: &key.PublicKey})
+	return asMap(t, gojose.JSONWebKey{Key: &key.PublicKey})
 }
 
 // hardNonCanonical changes the last character of token to one that decodes to
@@ -390,7 +391,7 @@ const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 	t.Helper()
 	bearer := func(token string) http.Header { return http.Header{"Authorization": {"Bearer " + token}} }
-	attackerJWK := asMap(t, jose.JSONWebKey{Key: &e.attackerKey.PublicKey, KeyID: "attacker"})
+	attackerJWK := asMap(t, gojose.JSONWebKey{Key: &e.attackerKey.PublicKey, KeyID: "attacker"})
 	x5c := []string{base64.StdEncoding.EncodeToString(hardSelfSignedDER(t, e.attackerKey))}
 
 	offCurve := map[string]any{"kty": "EC", "crv": "P-256",
@@ -451,126 +452,126 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 
 		// Key management and content encryption.
 		{name: "alg none", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"none","enc":"A256GCM"}`)),
-			reason: ErrAlgorithmNotAllowed, preKey: true},
+			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
 		{name: "alg dir", site: "unsigned", header: bearer(hardB64([]byte(`{"alg":"dir","enc":"A256GCM","kid":"rsa-1"}`)) + ".." + strings.SplitN(hardRandomParts(), ".", 2)[1]),
-			reason: ErrAlgorithmNotAllowed, preKey: true},
-		{name: "alg RSA1_5", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), jose.RSA1_5, jose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)),
-			reason: ErrAlgorithmNotAllowed, preKey: true},
-		{name: "alg A256KW", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), jose.A256KW, jose.A256GCM, make([]byte, 32), "rsa-1", nil)),
-			reason: ErrAlgorithmNotAllowed, preKey: true},
+			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
+		{name: "alg RSA1_5", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), gojose.RSA1_5, gojose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)),
+			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
+		{name: "alg A256KW", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), gojose.A256KW, gojose.A256GCM, make([]byte, 32), "rsa-1", nil)),
+			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
 		{name: "alg PBES2 with p2c 2000000000", site: "unsigned",
 			header: bearer(hardWithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"` + hardB64([]byte("saltsaltsaltsalt")) + `"}`)),
-			reason: ErrAlgorithmNotAllowed, preKey: true},
-		{name: "enc A128CBC-HS256 not listed", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), jose.RSA_OAEP, jose.A128CBC_HS256, &e.rsaKey.PublicKey, "rsa-1", nil)),
-			reason: ErrEncryptionNotAllowed, preKey: true},
+			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
+		{name: "enc A128CBC-HS256 not listed", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, &e.rsaKey.PublicKey, "rsa-1", nil)),
+			reason: jose.ErrEncryptionNotAllowed, preKey: true},
 		{name: "zip DEF with a 10 MiB deflate bomb", site: "unsigned", header: bearer(bomb),
-			reason: ErrCompressed, preKey: true, flatMemory: true},
+			reason: jose.ErrCompressed, preKey: true, flatMemory: true},
 		{name: "crit", site: "unsigned", header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"crit": []string{"exp"}, "exp": time.Now().Add(time.Hour).Unix()}), e.payload(""), &e.rsaKey.PublicKey, 32)),
-			reason: ErrCriticalHeader, preKey: true},
+			reason: jose.ErrCriticalHeader, preKey: true},
 		{name: "duplicate alg in the JWE header", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"none"}`)),
-			reason: ErrMalformedHeader, preKey: true},
+			reason: jose.ErrMalformedHeader, preKey: true},
 		{name: "kid naming no key", site: "unsigned", header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"kid": "nobody"}), e.payload(""), &e.rsaKey.PublicKey, 32)),
-			reason: ErrUnknownKeyID, preKey: true},
+			reason: jose.ErrUnknownKeyID, preKey: true},
 		{name: "kid of an RSA key with ECDH-ES", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","kid":"rsa-1"}`)),
-			reason: ErrNoMatchingKey, preKey: true},
+			reason: jose.ErrNoMatchingKey, preKey: true},
 		{name: "ECDH-ES with an off-curve epk", site: "unsigned",
 			header: bearer(hardWithHeader(string(hardJSON(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-1", "epk": offCurve})))),
-			reason: ErrInvalidEphemeralKey, preKey: true},
+			reason: jose.ErrInvalidEphemeralKey, preKey: true},
 
 		{name: "ECDH-ES+A128KW with an empty encrypted key", site: "unsigned",
 			header: bearer(hardB64(hardJSON(t, map[string]any{"alg": "ECDH-ES+A128KW", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})) + ".." + strings.SplitN(hardRandomParts(), ".", 2)[1]),
-			reason: ErrDecryption},
+			reason: jose.ErrDecryption},
 
 		// Keys named by the token itself: never fetched, never used.
 		{name: "jku to a loopback listener", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "jku": e.trap.url("/jwks.json")}, e.signedPayload("https://mcp.example.com"), e.attackerKey, map[string]any{"jku": e.trap.url("/jwe-jwks.json")})),
-			reason: ErrSignature},
+			reason: jose.ErrSignature},
 		{name: "jwk with the attacker's key", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "jwk": attackerJWK}, e.signedPayload("https://mcp.example.com"), e.attackerKey, map[string]any{"jwk": attackerJWK})),
-			reason: ErrSignature},
+			reason: jose.ErrSignature},
 		{name: "x5u to a loopback listener", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "x5u": e.trap.url("/cert.pem")}, e.signedPayload("https://mcp.example.com"), e.attackerKey, map[string]any{"x5u": e.trap.url("/jwe-cert.pem")})),
-			reason: ErrSignature},
+			reason: jose.ErrSignature},
 		{name: "x5c with the attacker's certificate", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "x5c": x5c}, e.signedPayload("https://mcp.example.com"), e.attackerKey, map[string]any{"x5c": x5c})),
-			reason: ErrSignature},
+			reason: jose.ErrSignature},
 		{name: "jwk in the JWE header of a token for the attacker's key", site: "unsigned",
 			header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"kid": nil, "jwk": attackerJWK}), e.payload(""), &e.attackerKey.PublicKey, 32)),
-			reason: ErrDecryption},
+			reason: jose.ErrDecryption},
 
 		// Form of the token and of the request.
 		{name: "JSON serialisation with 200 recipients", site: "unsigned", header: bearer(jsonSerialised),
-			reason: ErrNotCompact, preKey: true},
+			reason: jose.ErrNotCompact, preKey: true},
 		{name: "non-canonical base64url", site: "unsigned", header: bearer(hardNonCanonical(t, e.unsigned(t, e.payload("")))),
-			reason: ErrNotCompact, preKey: true},
+			reason: jose.ErrNotCompact, preKey: true},
 		{name: "1 MiB token", site: "unsigned", header: bearer(strings.Repeat("A", 1<<20)),
-			reason: ErrTokenTooLarge, preKey: true, overHeaderLimit: true},
+			reason: jose.ErrTokenTooLarge, preKey: true, overHeaderLimit: true},
 		{name: "two Authorization headers", site: "unsigned",
 			header: http.Header{"Authorization": {"Bearer " + e.unsigned(t, e.payload("")), "Bearer " + e.unsigned(t, e.payload(""))}},
 			reason: ErrMultipleAuthorization, preKey: true},
 		{name: "Bearer a b", site: "unsigned", header: http.Header{"Authorization": {"Bearer a b"}},
-			reason: ErrNotCompact, preKey: true},
+			reason: jose.ErrNotCompact, preKey: true},
 		{name: "empty bearer token", site: "unsigned", header: http.Header{"Authorization": {"Bearer   "}},
-			reason: ErrEmptyToken, preKey: true},
+			reason: jose.ErrEmptyToken, preKey: true},
 		{name: "access_token in the query string", site: "unsigned", query: "?access_token=" + url.QueryEscape(e.unsigned(t, e.payload(""))),
 			reason: ErrNoToken, preKey: true, noToken: true},
-		{name: "tampered tag", site: "unsigned", header: bearer(tampered), reason: ErrDecryption},
+		{name: "tampered tag", site: "unsigned", header: bearer(tampered), reason: jose.ErrDecryption},
 
 		// Payload.
 		{name: `duplicate member {"email":"a","email":"b"}`, site: "unsigned",
 			header: bearer(e.unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":%q,"email":%q,"email":%q}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix(), e.secret("name"), e.secret("a"), e.secret("b"))))),
-			reason: ErrDuplicateMember},
+			reason: jose.ErrDuplicateMember},
 		{name: `duplicate member {"EXP":1,"exp":2}`, site: "unsigned",
 			header: bearer(e.unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"EXP":1,"exp":%d,"name":%q,"email":%q}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix(), e.secret("name"), e.secret("email"))))),
-			reason: ErrDuplicateMember},
+			reason: jose.ErrDuplicateMember},
 		{name: "duplicate member in a nested object", site: "unsigned",
-			header: bearer(e.unsigned(t, e.payload(`,"data":{"name":"x","name":"y","email":"z"}`))), reason: ErrDuplicateMember},
+			header: bearer(e.unsigned(t, e.payload(`,"data":{"name":"x","name":"y","email":"z"}`))), reason: jose.ErrDuplicateMember},
 		{name: "iat 1e300", site: "unsigned", header: bearer(e.unsigned(t, e.timed("1e300", fmt.Sprint(time.Now().Add(time.Hour).Unix())))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "exp 1e300", site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Unix()), "1e300"))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "exp 1e999 (overflows float64)", site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Unix()), "1e999"))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "exp -1", site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Unix()), "-1"))),
-			reason: ErrExpired},
+			reason: jose.ErrExpired},
 		{name: "iat -1 and exp -1", site: "unsigned", header: bearer(e.unsigned(t, e.timed("-1", "-1"))),
-			reason: ErrExpired},
+			reason: jose.ErrExpired},
 		{name: `exp "NaN"`, site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Unix()), `"NaN"`))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: `exp "Infinity"`, site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Unix()), `"Infinity"`))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "iat as a numeric string", site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprintf("%q", fmt.Sprint(time.Now().Unix())), fmt.Sprint(time.Now().Add(time.Hour).Unix())))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "iat true", site: "unsigned", header: bearer(e.unsigned(t, e.timed("true", fmt.Sprint(time.Now().Add(time.Hour).Unix())))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "exp false", site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Unix()), "false"))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "iat null", site: "unsigned", header: bearer(e.unsigned(t, e.timed("null", fmt.Sprint(time.Now().Add(time.Hour).Unix())))),
-			reason: ErrInvalidTimeClaim},
+			reason: jose.ErrInvalidTimeClaim},
 		{name: "iat an hour ahead", site: "unsigned", header: bearer(e.unsigned(t, e.timed(fmt.Sprint(time.Now().Add(time.Hour).Unix()), fmt.Sprint(time.Now().Add(2*time.Hour).Unix())))),
-			reason: ErrNotYetValid},
+			reason: jose.ErrNotYetValid},
 		{name: "payload is prose", site: "unsigned", header: bearer(e.unsigned(t, []byte("You can trust us to stick with you."))),
-			reason: ErrPayloadNotJSON},
+			reason: jose.ErrPayloadNotJSON},
 		{name: "payload is not UTF-8", site: "unsigned", header: bearer(e.unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"\xff\xfe","email":"x"}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix())))),
-			reason: ErrPayloadNotJSON},
+			reason: jose.ErrPayloadNotJSON},
 		{name: "data is not an object", site: "unsigned", header: bearer(e.unsigned(t, e.payload(`,"data":"`+e.secret("data")+`"`))),
-			reason: ErrInvalidData},
+			reason: jose.ErrInvalidData},
 
 		// Signed tokens.
 		{name: "encrypted-only token where a signature is required", site: "signed", header: bearer(e.unsigned(t, e.signedPayload("https://mcp.example.com"))),
-			reason: ErrUnsignedToken},
+			reason: jose.ErrUnsignedToken},
 		{name: "signed token where no issuer_keys are configured", site: "unsigned",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.payload(""), e.issuerKey, nil)),
-			reason: ErrNestedNotConfigured},
+			reason: jose.ErrNestedNotConfigured},
 		{name: "signed token for another audience", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayload("https://other.example.com"), e.issuerKey, nil)),
-			reason: ErrAudience},
+			reason: jose.ErrAudience},
 		{name: "nested JWS with b64 false", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1", "b64": false}, e.signedPayload("https://mcp.example.com"), e.issuerKey, nil)),
-			reason: ErrUnencodedPayload},
+			reason: jose.ErrUnencodedPayload},
 		{name: "nested JWS with alg none", site: "signed",
 			header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"cty": "JWT"}), []byte(hardB64([]byte(`{"alg":"none"}`))+"."+hardB64(e.signedPayload("https://mcp.example.com"))+"."), &e.rsaKey.PublicKey, 32)),
-			reason: ErrAlgorithmNotAllowed},
+			reason: jose.ErrAlgorithmNotAllowed},
 
 		// Accepted, as the spec says.
 		{name: "iat -1 with a valid exp (accepted: a number in range, in the past)", site: "unsigned",
@@ -732,9 +733,9 @@ func TestBattery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := handlers[tc.site]
 			hardLoggedReasons(logs[tc.site]) // drop earlier lines
-			ops := h.verifier.keyOperations.Load()
+			ops := h.verifier.KeyOperations()
 			res := hardServe(t, h, base+"/mcp"+tc.query, tc.header)
-			ops = h.verifier.keyOperations.Load() - ops
+			ops = h.verifier.KeyOperations() - ops
 			reasons := hardLoggedReasons(logs[tc.site])
 			if tc.flatMemory {
 				hardCheckFlatMemory(t, h, base+"/mcp"+tc.query, tc.header)
@@ -816,12 +817,12 @@ func TestBatteryReasonsCovered(t *testing.T) {
 
 // batteryRefusalReasons lists the sentinels of errors.go that answer 401.
 var batteryRefusalReasons = []error{
-	ErrNoToken, ErrMultipleAuthorization, ErrEmptyToken, ErrTokenTooLarge, ErrNotCompact,
-	ErrMalformedHeader, ErrAlgorithmNotAllowed, ErrEncryptionNotAllowed, ErrCompressed,
-	ErrCriticalHeader, ErrUnencodedPayload, ErrUnknownKeyID, ErrNoMatchingKey,
-	ErrInvalidEphemeralKey, ErrDecryption, ErrSignature, ErrUnsignedToken,
-	ErrNestedNotConfigured, ErrPayloadNotJSON, ErrDuplicateMember, ErrInvalidTimeClaim,
-	ErrNotYetValid, ErrExpired, ErrAudience, ErrInvalidData,
+	ErrNoToken, ErrMultipleAuthorization, jose.ErrEmptyToken, jose.ErrTokenTooLarge, jose.ErrNotCompact,
+	jose.ErrMalformedHeader, jose.ErrAlgorithmNotAllowed, jose.ErrEncryptionNotAllowed, jose.ErrCompressed,
+	jose.ErrCriticalHeader, jose.ErrUnencodedPayload, jose.ErrUnknownKeyID, jose.ErrNoMatchingKey,
+	jose.ErrInvalidEphemeralKey, jose.ErrDecryption, jose.ErrSignature, jose.ErrUnsignedToken,
+	jose.ErrNestedNotConfigured, jose.ErrPayloadNotJSON, jose.ErrDuplicateMember, jose.ErrInvalidTimeClaim,
+	jose.ErrNotYetValid, jose.ErrExpired, jose.ErrAudience, jose.ErrInvalidData,
 }
 
 // hardErrorsIsAny reports whether err is one of targets.

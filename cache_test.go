@@ -12,8 +12,35 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 )
+
+// cacheVerifier is an encrypted-only verifier over the RSA key "rsa-a" with
+// the default leeway and the clock now, and seal makes tokens for it:
+// claims valid at testNow (iat now, exp in an hour) with extra members, a
+// nil value removing one.
+func cacheVerifier(t *testing.T, now func() time.Time) (v *jose.Verifier, seal func(extra map[string]any) string) {
+	t.Helper()
+	key := testRSAKey(t, 0)
+	keys, err := jose.LoadDecryptionKeys(writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-a", "", "enc")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = jose.NewVerifier(jose.VerifierConfig{Keys: keys, Leeway: jose.DefaultLeeway, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal = func(extra map[string]any) string {
+		claims := map[string]any{"sub": "ada", "name": "Ada Lovelace"}
+		for name, value := range extra {
+			claims[name] = value
+		}
+		return joseEncrypt(t, claimsJSON(t, testNow, claims), gojose.RSA_OAEP_256, gojose.A256GCM, &key.PublicKey, "rsa-a", nil)
+	}
+	return v, seal
+}
 
 // cacheKey is the cache key of a made-up token number i.
 func cacheKey(i int) tokenKey {
@@ -21,11 +48,10 @@ func cacheKey(i int) tokenKey {
 }
 
 func TestCacheExpiryWithClock(t *testing.T) {
-	f := newVerifyFixture(t)
 	now := testNow
-	v := newTestVerifier(t, f.keys, withClock(func() time.Time { return now }))
-	token := f.seal(t, f.claims(t, nil)) // exp = testNow + 1h
-	verified, err := v.verify(token)
+	v, seal := cacheVerifier(t, func() time.Time { return now })
+	token := seal(nil) // exp = testNow + 1h
+	verified, err := v.Verify(token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,16 +65,16 @@ func TestCacheExpiryWithClock(t *testing.T) {
 	}{
 		{testNow, nil},
 		{exp, nil},
-		{exp.Add(v.leeway - time.Millisecond), nil},
-		{exp.Add(v.leeway), ErrExpired},
-		{exp.Add(24 * time.Hour), ErrExpired},
+		{exp.Add(jose.DefaultLeeway - time.Millisecond), nil},
+		{exp.Add(jose.DefaultLeeway), jose.ErrExpired},
+		{exp.Add(24 * time.Hour), jose.ErrExpired},
 	} {
 		now = tc.at
 		id, ok := c.get(key)
 		if !ok {
 			t.Fatalf("at %v: not in the cache", tc.at)
 		}
-		if err := id.token.checkTime(v.now(), v.leeway); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+		if err := v.CheckTime(id.token); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("at exp%+v: got %v, want %v", tc.at.Sub(exp), err, tc.want)
 		}
 	}
@@ -58,9 +84,8 @@ func TestCacheExpiryWithClock(t *testing.T) {
 // by hand (no Caddy provisioning): hits cost no key operation, every hit
 // checks the clock again, and nothing that failed is remembered.
 func TestCacheAuthenticate(t *testing.T) {
-	f := newVerifyFixture(t)
 	now := testNow
-	v := newTestVerifier(t, f.keys, withClock(func() time.Time { return now }))
+	v, seal := cacheVerifier(t, func() time.Time { return now })
 	h := &Handler{Scopes: []string{"name"}, verifier: v, cache: newTokenCache(10), gate: newKeyOperationGate(), logger: zap.NewNop()}
 	h.injector = newInjector(h)
 	request := func(token string) *http.Request {
@@ -69,7 +94,7 @@ func TestCacheAuthenticate(t *testing.T) {
 		return r
 	}
 
-	token := f.seal(t, f.claims(t, nil))
+	token := seal(nil)
 	first, err := h.authenticate(request(token))
 	if err != nil {
 		t.Fatal(err)
@@ -78,37 +103,37 @@ func TestCacheAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first != second || v.keyOperations.Load() != 1 || h.cache.len() != 1 {
+	if first != second || v.KeyOperations() != 1 || h.cache.len() != 1 {
 		t.Fatalf("second request: same identity %v, %d key operations, %d cached; want true, 1, 1",
-			first == second, v.keyOperations.Load(), h.cache.len())
+			first == second, v.KeyOperations(), h.cache.len())
 	}
 	now = testNow.Add(2 * time.Hour)
-	if _, err := h.authenticate(request(token)); !errors.Is(err, ErrExpired) {
-		t.Fatalf("after exp: got %v, want %v", err, ErrExpired)
+	if _, err := h.authenticate(request(token)); !errors.Is(err, jose.ErrExpired) {
+		t.Fatalf("after exp: got %v, want %v", err, jose.ErrExpired)
 	}
-	if h.cache.len() != 0 || v.keyOperations.Load() != 1 {
-		t.Fatalf("after exp: %d cached, %d key operations; want 0, 1", h.cache.len(), v.keyOperations.Load())
+	if h.cache.len() != 0 || v.KeyOperations() != 1 {
+		t.Fatalf("after exp: %d cached, %d key operations; want 0, 1", h.cache.len(), v.KeyOperations())
 	}
 
 	now = testNow
 	refused := mutatePart(t, token, 3, flipLastByte)
 	for range 2 {
-		if _, err := h.authenticate(request(refused)); !errors.Is(err, ErrDecryption) {
+		if _, err := h.authenticate(request(refused)); !errors.Is(err, jose.ErrDecryption) {
 			t.Fatalf("tampered token: got %v", err)
 		}
 	}
-	if h.cache.len() != 0 || v.keyOperations.Load() != 3 {
-		t.Fatalf("tampered token: %d cached, %d key operations; want 0, 3", h.cache.len(), v.keyOperations.Load())
+	if h.cache.len() != 0 || v.KeyOperations() != 3 {
+		t.Fatalf("tampered token: %d cached, %d key operations; want 0, 3", h.cache.len(), v.KeyOperations())
 	}
 
-	noScope := f.seal(t, f.claims(t, map[string]any{"name": nil}))
+	noScope := seal(map[string]any{"name": nil})
 	for range 2 {
 		if _, err := h.authenticate(request(noScope)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if h.cache.len() != 0 || v.keyOperations.Load() != 5 {
-		t.Fatalf("token without the scope: %d cached, %d key operations; want 0, 5", h.cache.len(), v.keyOperations.Load())
+	if h.cache.len() != 0 || v.KeyOperations() != 5 {
+		t.Fatalf("token without the scope: %d cached, %d key operations; want 0, 5", h.cache.len(), v.KeyOperations())
 	}
 }
 

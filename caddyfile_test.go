@@ -13,7 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // block writes an mcp_jwe_auth directive with lines as its block: the
@@ -412,7 +412,7 @@ func TestCaddyfileLoadErrors(t *testing.T) {
 	symmetric := make([]byte, 32)
 	private := writeJWKS(t, dir, "private.json", joseJWK(t, rsa0, "k1", "", "enc"))
 	file := func(name, data string) string { return writeFile(t, dir, name, []byte(data)) }
-	jwks := func(name string, keys ...jose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
+	jwks := func(name string, keys ...gojose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
 	unsigned := func(keyFile string, extra ...string) []string {
 		return append([]string{"key_file " + keyFile, "scopes name", "allow_unsigned"}, extra...)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
@@ -32,7 +32,7 @@ func fileKIDs(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set jose.JSONWebKeySet
+	var set gojose.JSONWebKeySet
 	if err := json.Unmarshal(data, &set); err != nil {
 		t.Fatalf("go-jose cannot parse %s: %v", path, err)
 	}
@@ -46,7 +46,7 @@ func fileKIDs(t *testing.T, path string) []string {
 // tokenKID returns the kid in the protected header of a compact JWE.
 func tokenKID(t *testing.T, token string) string {
 	t.Helper()
-	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.RSA_OAEP, jose.RSA_OAEP_256, jose.ECDH_ES_A256KW}, []jose.ContentEncryption{jose.A256GCM})
+	obj, err := gojose.ParseEncryptedCompact(token, []gojose.KeyAlgorithm{gojose.RSA_OAEP, gojose.RSA_OAEP_256, gojose.ECDH_ES_A256KW}, []gojose.ContentEncryption{gojose.A256GCM})
 	if err != nil {
 		t.Fatalf("go-jose cannot parse the token: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"testing"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
@@ -372,7 +372,7 @@ func readTestFile(t *testing.T, path string) []byte {
 
 func TestCommandToken(t *testing.T) {
 	p := generateCommandKeys(t)
-	var serverSet jose.JSONWebKeySet
+	var serverSet gojose.JSONWebKeySet
 	data, err := os.ReadFile(p.Private)
 	if err != nil {
 		t.Fatal(err)
@@ -386,7 +386,7 @@ func TestCommandToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuerJWK, err := json.Marshal(jose.JSONWebKey{Key: issuer, KeyID: "issuer-1", Use: "sig"})
+	issuerJWK, err := json.Marshal(gojose.JSONWebKey{Key: issuer, KeyID: "issuer-1", Use: "sig"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +416,7 @@ func TestCommandToken(t *testing.T) {
 			if strings.Contains(stdout+stderr, privateExponent(t, p.Private)) {
 				t.Error("token printed private key material")
 			}
-			obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.RSA_OAEP}, []jose.ContentEncryption{jose.A256GCM})
+			obj, err := gojose.ParseEncryptedCompact(token, []gojose.KeyAlgorithm{gojose.RSA_OAEP}, []gojose.ContentEncryption{gojose.A256GCM})
 			if err != nil {
 				t.Fatalf("go-jose cannot parse the token: %v", err)
 			}
@@ -428,10 +428,10 @@ func TestCommandToken(t *testing.T) {
 				t.Fatalf("go-jose cannot decrypt the token: %v", err)
 			}
 			if tc.signed {
-				if obj.Header.ExtraHeaders[jose.HeaderContentType] != "JWT" {
-					t.Errorf("cty %v, want JWT", obj.Header.ExtraHeaders[jose.HeaderContentType])
+				if obj.Header.ExtraHeaders[gojose.HeaderContentType] != "JWT" {
+					t.Errorf("cty %v, want JWT", obj.Header.ExtraHeaders[gojose.HeaderContentType])
 				}
-				jws, err := jose.ParseSignedCompact(string(payload), []jose.SignatureAlgorithm{jose.ES256})
+				jws, err := gojose.ParseSignedCompact(string(payload), []gojose.SignatureAlgorithm{gojose.ES256})
 				if err != nil {
 					t.Fatalf("the payload is not an ES256 JWS: %v", err)
 				}
@@ -482,7 +482,7 @@ func TestCommandHelp(t *testing.T) {
 func TestCommandTokenThroughCaddy(t *testing.T) {
 	tmp := t.TempDir()
 	rsaIssuer, ecIssuer, edIssuer := testRSAKey(t, 2), testECKey(t, 1), testEd25519Key(t)
-	singleJWK := func(name string, key jose.JSONWebKey) string {
+	singleJWK := func(name string, key gojose.JSONWebKey) string {
 		data, err := json.Marshal(key)
 		if err != nil {
 			t.Fatal(err)

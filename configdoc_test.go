@@ -273,14 +273,19 @@ type logMessage struct {
 	level, text string
 }
 
-// codeLogMessages finds the messages the package's non-test Go files log:
-// the literal first argument of Warn, Info, Error and Debug calls and of
+// codeLogMessages finds the messages the non-test Go files of the handler
+// and of the token core (which logs to the handler's logger) log: the
+// literal first argument of Warn, Info, Error and Debug calls and of
 // logDebug, and the literal message of logger.Check.
 func codeLogMessages(t *testing.T) []logMessage {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, pattern := range []string{"*.go", "internal/jose/*.go"} {
+		matches, err := filepath.Glob(pattern)
+		if err != nil || len(matches) == 0 {
+			t.Fatalf("no Go files match %s (%v)", pattern, err)
+		}
+		files = append(files, matches...)
 	}
 	var found []logMessage
 	fset := token.NewFileSet()

@@ -7,15 +7,20 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
+
+// testNow is the fixed clock of the tests that stop it.
+var testNow = time.Unix(1_750_000_000, 0)
 
 // Test keys are made once per test binary: RSA generation is slow.
 var (
@@ -55,6 +60,16 @@ func testECKey(t testing.TB, i int) *ecdsa.PrivateKey {
 	return ecKeys[i]
 }
 
+// newECKey returns a fresh P-256 key.
+func newECKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
 // testEd25519Key returns a fresh Ed25519 signing key.
 func testEd25519Key(t testing.TB) ed25519.PrivateKey {
 	t.Helper()
@@ -66,15 +81,15 @@ func testEd25519Key(t testing.TB) ed25519.PrivateKey {
 }
 
 // joseJWK wraps a key as a go-jose JWK with kid, alg and use.
-func joseJWK(t testing.TB, key any, kid, alg, use string) jose.JSONWebKey {
+func joseJWK(t testing.TB, key any, kid, alg, use string) gojose.JSONWebKey {
 	t.Helper()
-	return jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: use}
+	return gojose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: use}
 }
 
 // thumbprintKID is the RFC 7638 thumbprint of a key, computed by go-jose.
 func thumbprintKID(t testing.TB, key any) string {
 	t.Helper()
-	jwk := jose.JSONWebKey{Key: key}
+	jwk := gojose.JSONWebKey{Key: key}
 	tp, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
@@ -84,9 +99,9 @@ func thumbprintKID(t testing.TB, key any) string {
 
 // writeJWKS writes the keys as a JWKS file (serialised by go-jose) and
 // returns its path.
-func writeJWKS(t testing.TB, dir, name string, keys ...jose.JSONWebKey) string {
+func writeJWKS(t testing.TB, dir, name string, keys ...gojose.JSONWebKey) string {
 	t.Helper()
-	data, err := json.Marshal(jose.JSONWebKeySet{Keys: keys})
+	data, err := json.Marshal(gojose.JSONWebKeySet{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,15 +120,15 @@ func writeFile(t testing.TB, dir, name string, data []byte) string {
 
 // joseEncrypt encrypts plaintext to key as a compact JWE with go-jose,
 // adding extra protected header members.
-func joseEncrypt(t testing.TB, plaintext []byte, alg jose.KeyAlgorithm, enc jose.ContentEncryption, key any, kid string, extra map[jose.HeaderKey]any) string {
+func joseEncrypt(t testing.TB, plaintext []byte, alg gojose.KeyAlgorithm, enc gojose.ContentEncryption, key any, kid string, extra map[gojose.HeaderKey]any) string {
 	t.Helper()
-	return joseEncryptOpts(t, plaintext, alg, enc, key, kid, &jose.EncrypterOptions{ExtraHeaders: extra})
+	return joseEncryptOpts(t, plaintext, alg, enc, key, kid, &gojose.EncrypterOptions{ExtraHeaders: extra})
 }
 
 // joseSign signs payload as a compact JWS with go-jose, with typ JWT.
-func joseSign(t testing.TB, payload []byte, alg jose.SignatureAlgorithm, key any, kid string) string {
+func joseSign(t testing.TB, payload []byte, alg gojose.SignatureAlgorithm, key any, kid string) string {
 	t.Helper()
-	return joseSignOpts(t, payload, alg, key, kid, (&jose.SignerOptions{}).WithType("JWT"))
+	return joseSignOpts(t, payload, alg, key, kid, (&gojose.SignerOptions{}).WithType("JWT"))
 }
 
 // claimsJSON encodes claims, adding iat and exp around now unless given.
@@ -134,7 +149,63 @@ func claimsJSON(t testing.TB, now time.Time, claims map[string]any) []byte {
 	return data
 }
 
+// joseEncryptOpts encrypts plaintext to key as a compact JWE with go-jose
+// and the given options (compression, extra headers).
+func joseEncryptOpts(t testing.TB, plaintext []byte, alg gojose.KeyAlgorithm, enc gojose.ContentEncryption, key any, kid string, opts *gojose.EncrypterOptions) string {
+	t.Helper()
+	encrypter, err := gojose.NewEncrypter(enc, gojose.Recipient{Algorithm: alg, Key: key, KeyID: kid}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := encrypter.Encrypt(plaintext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// joseSignOpts signs payload as a compact JWS with go-jose and the given options.
+func joseSignOpts(t testing.TB, payload []byte, alg gojose.SignatureAlgorithm, key any, kid string, opts *gojose.SignerOptions) string {
+	t.Helper()
+	signer, err := gojose.NewSigner(gojose.SigningKey{Algorithm: alg, Key: gojose.JSONWebKey{Key: key, KeyID: kid}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
 // base64URL encodes without padding.
 func base64URL(b []byte) string {
-	return strictBase64URL.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// mutatePart decodes part i of a compact token, changes it with f and
+// encodes it again.
+func mutatePart(t testing.TB, token string, i int, f func([]byte) []byte) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	decoded, err := base64.RawURLEncoding.Strict().DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts[i] = base64URL(f(decoded))
+	return strings.Join(parts, ".")
+}
+
+// flipLastByte flips the low bit of the last byte.
+func flipLastByte(b []byte) []byte {
+	b[len(b)-1] ^= 1
+	return b
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/x25519"
 )
@@ -151,7 +151,7 @@ func startIntegration(t *testing.T) *integration {
 func (in *integration) writeKeyFile(t *testing.T, dir string) string {
 	t.Helper()
 	var keys []map[string]any
-	for _, jk := range []jose.JSONWebKey{
+	for _, jk := range []gojose.JSONWebKey{
 		joseJWK(t, in.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
 		joseJWK(t, in.ecKey, "ec-1", "", "enc"),
 	} {
@@ -198,15 +198,15 @@ func asMap(t *testing.T, v any) map[string]any {
 // unsignedToken encrypts claims (with iat and exp) to the RSA key with go-jose.
 func (in *integration) unsignedToken(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	return joseEncrypt(t, claimsJSON(t, time.Now(), claims), jose.RSA_OAEP, jose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
+	return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
 }
 
 // signedToken signs claims with the issuer key, then encrypts to the EC key.
 func (in *integration) signedToken(t *testing.T, signer *rsa.PrivateKey, claims map[string]any) string {
 	t.Helper()
-	jws := joseSign(t, claimsJSON(t, time.Now(), claims), jose.RS256, signer, "issuer-1")
-	return joseEncrypt(t, []byte(jws), jose.ECDH_ES_A256KW, jose.A128GCM, &in.ecKey.PublicKey, "ec-1",
-		map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+	jws := joseSign(t, claimsJSON(t, time.Now(), claims), gojose.RS256, signer, "issuer-1")
+	return joseEncrypt(t, []byte(jws), gojose.ECDH_ES_A256KW, gojose.A128GCM, &in.ecKey.PublicKey, "ec-1",
+		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
 // send makes one request and returns the response with its body read.
@@ -333,7 +333,7 @@ func (in *integration) testMissingScopes(t *testing.T) {
 			token := in.unsignedToken(t, tc.claims)
 			if tc.name == "email null" {
 				token = joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"Ada","email":null}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix())),
-					jose.RSA_OAEP, jose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
+					gojose.RSA_OAEP, gojose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
 			}
 			resp, body := send(t, http.MethodGet, in.unsigned.url("/mcp"), bearer(token))
 			assertAnswer(t, resp, body, http.StatusForbidden, tc.body,
@@ -467,7 +467,7 @@ func assertNoSpoofedHeader(t *testing.T, got http.Header) {
 // payload.
 func (in *integration) tokenPayload(t *testing.T, token string) []byte {
 	t.Helper()
-	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.RSA_OAEP}, []jose.ContentEncryption{jose.A256GCM})
+	obj, err := gojose.ParseEncryptedCompact(token, []gojose.KeyAlgorithm{gojose.RSA_OAEP}, []gojose.ContentEncryption{gojose.A256GCM})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // hardSites are the two sites of the battery in the real Caddy, both in
@@ -566,7 +566,7 @@ func hygieneDebugConfig(t *testing.T, config []byte, logFile string) []byte {
 // A token that does not open (garbage, the oversize one) has none.
 func hygieneClaimValues(t *testing.T, in *integration, token string) []string {
 	t.Helper()
-	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.RSA_OAEP, jose.ECDH_ES_A256KW}, []jose.ContentEncryption{jose.A128GCM, jose.A256GCM})
+	obj, err := gojose.ParseEncryptedCompact(token, []gojose.KeyAlgorithm{gojose.RSA_OAEP, gojose.ECDH_ES_A256KW}, []gojose.ContentEncryption{gojose.A128GCM, gojose.A256GCM})
 	if err != nil {
 		return nil
 	}
@@ -579,7 +579,7 @@ func hygieneClaimValues(t *testing.T, in *integration, token string) []string {
 	if err != nil {
 		return nil
 	}
-	if jws, err := jose.ParseSignedCompact(string(plaintext), []jose.SignatureAlgorithm{jose.RS256}); err == nil {
+	if jws, err := gojose.ParseSignedCompact(string(plaintext), []gojose.SignatureAlgorithm{gojose.RS256}); err == nil {
 		plaintext = jws.UnsafePayloadWithoutVerification()
 	}
 	var claims any

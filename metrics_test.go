@@ -18,7 +18,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	jose "github.com/go-jose/go-jose/v4"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -133,7 +134,7 @@ func TestMetricsThroughCaddy(t *testing.T) {
 		first.url(""), fmt.Sprintf(block, keyFile), second.url(""), fmt.Sprintf(block, keyFile)))
 
 	seal := func(claims map[string]any, now time.Time) string {
-		return joseEncrypt(t, claimsJSON(t, now, claims), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return joseEncrypt(t, claimsJSON(t, now, claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	good := seal(map[string]any{"sub": "ada", "name": "Ada", "email": "ada@example.com"}, time.Now())
 	noEmail := seal(map[string]any{"sub": "bob", "name": "Bob"}, time.Now())
@@ -198,7 +199,7 @@ func TestMetricsBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	seal := func(name string) string {
-		return joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name}), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	serve := func(token string) int {
 		t.Helper()
@@ -269,7 +270,7 @@ func checkLabelsBounded(t *testing.T, samples []metricSample) {
 	allowed := map[string]map[string]bool{
 		"outcome": setOf(outcomeAccepted, outcomeInvalidToken, outcomeMissingScopes, outcomeBusy, outcomeDiscovery, outcomePreflight),
 		"reason":  setOf(""),
-		"trigger": setOf(refreshAtStart, refreshScheduled, refreshUnknownKID),
+		"trigger": setOf("start", "scheduled", "unknown_kid"),
 		"result":  setOf("success", "failure"),
 		"le":      nil, // histogram buckets
 	}
@@ -319,7 +320,7 @@ func TestMetricsRegisterOnce(t *testing.T) {
 		t.Error("the second handler got collectors of its own")
 	}
 	a.refused(ErrNoToken)
-	b.refused(fmt.Errorf("%w: nbf", ErrNotYetValid))
+	b.refused(fmt.Errorf("%w: nbf", jose.ErrNotYetValid))
 	b.refused(ErrBusy)
 	b.cacheLookup(true)
 	if _, err := registry.Gather(); err != nil {
@@ -333,31 +334,21 @@ func TestMetricsRegisterOnce(t *testing.T) {
 	none.refused(ErrNoToken)
 	none.cacheLookup(false)
 	none.keyOperationDone(time.Millisecond)
-	none.issuerKeyRefresh(refreshScheduled, nil)
+	none.issuerKeyRefresh("scheduled", nil)
 }
 
-// TestReasonClasses: every sentinel error of errors.go has a fixed class,
-// also when wrapped, and other errors fall into "other".
+// TestReasonClasses: every sentinel error (the token core's in
+// internal/jose/errors.go, the handler's in auth.go and gate.go) has a fixed
+// class, also when wrapped, and other errors fall into "other".
 func TestReasonClasses(t *testing.T) {
-	fset := token.NewFileSet()
-	file, err := parser.ParseFile(fset, "errors.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	mapped := make(map[error]string)
 	for _, rc := range reasonClasses {
 		mapped[rc.err] = rc.class
 	}
 	sentinels := map[string]error{}
-	for _, decl := range file.Decls {
-		gen, ok := decl.(*ast.GenDecl)
-		if !ok || gen.Tok != token.VAR {
-			continue
-		}
-		for _, spec := range gen.Specs {
-			for _, name := range spec.(*ast.ValueSpec).Names {
-				sentinels[name.Name] = nil
-			}
+	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "auth.go": "", "gate.go": ""} {
+		for _, name := range sentinelNames(t, path) {
+			sentinels[prefix+name] = nil
 		}
 	}
 	byName := sentinelsByName()
@@ -378,25 +369,56 @@ func TestReasonClasses(t *testing.T) {
 			t.Errorf("%s: class %q is not a short fixed word", name, class)
 		}
 	}
+	for name := range byName {
+		if _, ok := sentinels[name]; !ok {
+			t.Errorf("%s is in sentinelsByName but declared in none of the files read", name)
+		}
+	}
 	if got := reasonClass(errors.New("something else")); got != reasonOther {
 		t.Errorf("unknown error: class %q, want %q", got, reasonOther)
 	}
 }
 
-// sentinelsByName lists the sentinel errors by their names in errors.go.
+// sentinelNames are the names of the package-level Err* variables declared
+// in the Go file at path.
+func sentinelNames(t *testing.T, path string) []string {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.VAR {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			for _, name := range spec.(*ast.ValueSpec).Names {
+				if strings.HasPrefix(name.Name, "Err") {
+					names = append(names, name.Name)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// sentinelsByName lists the sentinel errors by their names, those of the
+// token core as jose.Name.
 func sentinelsByName() map[string]error {
 	return map[string]error{
 		"ErrNoToken": ErrNoToken, "ErrMultipleAuthorization": ErrMultipleAuthorization,
-		"ErrEmptyToken": ErrEmptyToken, "ErrTokenTooLarge": ErrTokenTooLarge,
-		"ErrNotCompact": ErrNotCompact, "ErrMalformedHeader": ErrMalformedHeader,
-		"ErrAlgorithmNotAllowed": ErrAlgorithmNotAllowed, "ErrEncryptionNotAllowed": ErrEncryptionNotAllowed,
-		"ErrCompressed": ErrCompressed, "ErrCriticalHeader": ErrCriticalHeader,
-		"ErrUnencodedPayload": ErrUnencodedPayload, "ErrUnknownKeyID": ErrUnknownKeyID,
-		"ErrNoMatchingKey": ErrNoMatchingKey, "ErrInvalidEphemeralKey": ErrInvalidEphemeralKey,
-		"ErrDecryption": ErrDecryption, "ErrSignature": ErrSignature,
-		"ErrUnsignedToken": ErrUnsignedToken, "ErrNestedNotConfigured": ErrNestedNotConfigured,
-		"ErrPayloadNotJSON": ErrPayloadNotJSON, "ErrDuplicateMember": ErrDuplicateMember,
-		"ErrInvalidTimeClaim": ErrInvalidTimeClaim, "ErrNotYetValid": ErrNotYetValid,
-		"ErrExpired": ErrExpired, "ErrAudience": ErrAudience, "ErrInvalidData": ErrInvalidData,
+		"jose.ErrEmptyToken": jose.ErrEmptyToken, "jose.ErrTokenTooLarge": jose.ErrTokenTooLarge,
+		"jose.ErrNotCompact": jose.ErrNotCompact, "jose.ErrMalformedHeader": jose.ErrMalformedHeader,
+		"jose.ErrAlgorithmNotAllowed": jose.ErrAlgorithmNotAllowed, "jose.ErrEncryptionNotAllowed": jose.ErrEncryptionNotAllowed,
+		"jose.ErrCompressed": jose.ErrCompressed, "jose.ErrCriticalHeader": jose.ErrCriticalHeader,
+		"jose.ErrUnencodedPayload": jose.ErrUnencodedPayload, "jose.ErrUnknownKeyID": jose.ErrUnknownKeyID,
+		"jose.ErrNoMatchingKey": jose.ErrNoMatchingKey, "jose.ErrInvalidEphemeralKey": jose.ErrInvalidEphemeralKey,
+		"jose.ErrDecryption": jose.ErrDecryption, "jose.ErrSignature": jose.ErrSignature,
+		"jose.ErrUnsignedToken": jose.ErrUnsignedToken, "jose.ErrNestedNotConfigured": jose.ErrNestedNotConfigured,
+		"jose.ErrPayloadNotJSON": jose.ErrPayloadNotJSON, "jose.ErrDuplicateMember": jose.ErrDuplicateMember,
+		"jose.ErrInvalidTimeClaim": jose.ErrInvalidTimeClaim, "jose.ErrNotYetValid": jose.ErrNotYetValid,
+		"jose.ErrExpired": jose.ErrExpired, "jose.ErrAudience": jose.ErrAudience, "jose.ErrInvalidData": jose.ErrInvalidData,
 	}
 }

@@ -17,7 +17,7 @@ const rfc7520Dir = "internal/jose/testdata/rfc7520"
 // readRFC7520Keys decodes the vector whose file name starts with section
 // and a dot: the private key of its JWE and its compact token, and for a
 // nested vector (section 6) the signer's key.
-func readRFC7520Keys(t *testing.T, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
+func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(rfc7520Dir, section+".*.json"))
 	if err != nil || len(matches) != 1 {

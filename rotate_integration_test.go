@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
@@ -136,13 +136,13 @@ func mintForFirstKey(t *testing.T, path, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set jose.JSONWebKeySet
+	var set gojose.JSONWebKeySet
 	if err := json.Unmarshal(data, &set); err != nil || len(set.Keys) == 0 {
 		t.Fatalf("go-jose cannot read a key from %s: %v", path, err)
 	}
 	first := set.Keys[0]
 	claims := claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name})
-	return joseEncrypt(t, claims, jose.KeyAlgorithm(first.Algorithm), jose.A256GCM, first.Key, first.KeyID, nil)
+	return joseEncrypt(t, claims, gojose.KeyAlgorithm(first.Algorithm), gojose.A256GCM, first.Key, first.KeyID, nil)
 }
 
 // publishedKIDs returns the kids of the JWKS the running Caddy publishes.
@@ -153,7 +153,7 @@ func publishedKIDs(t *testing.T, url string) []string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
+	var set gojose.JSONWebKeySet
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
 		t.Fatalf("go-jose cannot read the published JWKS: %v", err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // Phases of the rotation test: which tokens its clients send.
@@ -76,11 +76,11 @@ func TestKeyRotationUnderLoad(t *testing.T) {
 	// A pool of tokens per key, so the stream mixes cache misses (each
 	// reload starts an empty cache) and hits.
 	const poolSize = 12
-	mint := func(key *jose.JSONWebKey, owner string) []string {
+	mint := func(key *gojose.JSONWebKey, owner string) []string {
 		tokens := make([]string, poolSize)
 		for i := range tokens {
 			claims := claimsJSON(t, time.Now(), map[string]any{"sub": fmt.Sprintf("%s-%d", owner, i), "name": owner})
-			tokens[i] = joseEncrypt(t, claims, jose.RSA_OAEP, jose.A256GCM, key.Public().Key, key.KeyID, nil)
+			tokens[i] = joseEncrypt(t, claims, gojose.RSA_OAEP, gojose.A256GCM, key.Public().Key, key.KeyID, nil)
 		}
 		return tokens
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // cliTimeout bounds each run of the custom Caddy (and its build).
@@ -272,7 +272,7 @@ func testCLILoadErrors(t *testing.T, bin string, keys cliKeys) {
 	rsa0, rsa1 := testRSAKey(t, 0), testRSAKey(t, 1)
 	symmetric := bytes.Repeat([]byte{7}, 32)
 	file := func(name string, data string) string { return writeFile(t, dir, name, []byte(data)) }
-	jwks := func(name string, keys ...jose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
+	jwks := func(name string, keys ...gojose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
 	unsigned := func(keyFile string, extra ...string) []string {
 		return append([]string{"key_file " + keyFile, "scopes name", "allow_unsigned"}, extra...)
 	}
