@@ -188,11 +188,16 @@ type Handler struct {
 	// tenants or issuers.
 	TokenIssuers []string `json:"token_issuers,omitempty"`
 
-	// Rules for tools/call by tool name (params.name): a token must grant
-	// the scopes of the first rule whose pattern matches, besides
-	// `oauth_scopes`, or the call is answered with 403 insufficient_scope
-	// naming the scopes to ask for; tools/list answers leave out the tools
-	// the token may not call. Tried in order. Default: none.
+	// Rules for tools/call by tool name (params.name), tried in order.
+	// Each is an object: `pattern`, an exact name or one with `*` for any
+	// run of characters (required, not empty), and `scopes`, the OAuth
+	// scope values the call needs besides `oauth_scopes` (at least one,
+	// each printable ASCII without space, `"` or `\`). The first rule
+	// whose pattern matches decides: a token that does not grant its
+	// scopes gets 403 insufficient_scope naming every scope of the call, so
+	// a client can step up, and tools/list answers leave out the tools it
+	// may not call. Setting any rule makes the module read the body of
+	// JSON-RPC POSTs (see `max_mcp_body_bytes`). Default: none.
 	MCPTool []MCPRule `json:"mcp_tool,omitempty"`
 
 	// Rules for prompts/get by prompt name (params.name), as `mcp_tool`;
