@@ -528,6 +528,9 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 			if err := h.Provision(ctx); err != nil {
 				b.Fatal(err)
 			}
+			// A bare context logs at debug level to stderr; Caddy's default
+			// level, INFO, leaves the decision log off, as this logger does.
+			h.logger = zap.NewNop()
 			authorization := []string{"Bearer " + token}
 			r := httptest.NewRequest(http.MethodPost, "http://mcp.example.com/mcp", nil)
 			r.Header.Set("Content-Type", "application/json")

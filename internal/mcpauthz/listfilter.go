@@ -62,6 +62,9 @@ type ListFilter struct {
 // first rule of the kind that matches the entry's name or uri (matched as
 // the empty string when missing or not a string, as on the request side).
 func (rs *RuleSet) NewListFilter(msgs []Message, allowed func(scopes []string) bool) *ListFilter {
+	if !rs.listsAny(msgs) {
+		return nil // the common case, found without allocating
+	}
 	f := &ListFilter{rules: rs, allowed: allowed}
 	counts := make(map[string]int)
 	for _, m := range msgs {
@@ -94,6 +97,22 @@ func (rs *RuleSet) NewListFilter(msgs []Message, allowed func(scopes []string) b
 	}
 	f.open = len(f.order)
 	return f
+}
+
+// listsAny reports whether msgs hold a list call with an id for a kind
+// that has rules.
+func (rs *RuleSet) listsAny(msgs []Message) bool {
+	for _, m := range msgs {
+		if !m.HasMethod || m.ID == nil {
+			continue
+		}
+		for k, l := range listings {
+			if m.Method == l.method && rs.Has(Kind(k)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Done reports whether every response the filter waits for has been seen

@@ -311,3 +311,19 @@ func TestFilterToolsList200(t *testing.T) {
 		}
 	}
 }
+
+func TestNewListFilterWithoutListingsDoesNotAllocate(t *testing.T) {
+	rs := testRules(t)
+	msgs, err := ParseRequestBody([]byte(`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}},{"jsonrpc":"2.0","method":"tools/list"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := func([]string) bool { return true }
+	if n := testing.AllocsPerRun(100, func() {
+		if rs.NewListFilter(msgs, allowed) != nil {
+			t.Fatal("a filter for a call and a list notification without id")
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}
