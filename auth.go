@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -114,11 +114,11 @@ func (h *Handler) verifyUncached(r *http.Request, token string) (*identity, erro
 		return nil, err
 	}
 	var granted []string
-	if len(h.discovery.oauthScopes) > 0 {
+	if len(h.oauthScopes) > 0 {
 		if granted, err = grantedScopes(verified); err != nil {
 			return nil, err
 		}
-		granted = knownScopes(granted, h.discovery.oauthScopes)
+		granted = knownScopes(granted, h.oauthScopes)
 	}
 	id := h.injector.newIdentity(verified)
 	id.granted = granted

@@ -3,16 +3,15 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/spf13/cobra"
-
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
+	"github.com/spf13/cobra"
 )
 
 func init() {
@@ -314,7 +313,7 @@ func (c console) clean(fl caddycmd.Flags) error {
 // tokenCommand returns the token verb.
 func tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "token --key PUBLIC_JWKS --claims JSON [--ttl DURATION] [--sign-key ISSUER_PRIVATE_JWK]",
+		Use:   "token --key PUBLIC_JWKS --claims JSON [--ttl DURATION] [--sign-key ISSUER_PRIVATE_JWK] [--scope SCOPES] [--iss ISSUER] [--aud AUDIENCE]",
 		Short: "Mints a token the handler accepts",
 		Long: `
 Prints one line: a compact JWE (A256GCM) encrypted to the first key of
@@ -329,6 +328,10 @@ used), the claims are first signed as a compact JWS ("typ": "JWT"; the key's
 own "alg", or RS256, ES256/ES384/ES512 or EdDSA by key type), which is then
 encrypted with "cty": "JWT". Without it the token is encrypted only, which
 the handler accepts only with allow_unsigned.
+
+--scope, --iss and --aud set the claims scope (space-separated OAuth scopes),
+iss and aud of an OAuth access token, for a handler with oauth_scopes,
+token_issuers and resource (or audience); --claims must not set them too.
 `,
 		Args: cobra.NoArgs,
 		RunE: runVerb(console.token),
@@ -337,6 +340,9 @@ the handler accepts only with allow_unsigned.
 	cmd.Flags().String("claims", "", `claims as a JSON object, e.g. '{"sub":"ada","name":"Ada"}'`)
 	cmd.Flags().Duration("ttl", keys.DefaultTTL, "lifetime of the token")
 	cmd.Flags().String("sign-key", "", "issuer's private JWK or JWKS to sign the claims with")
+	cmd.Flags().String("scope", "", `the scope claim: OAuth scopes, space-separated, e.g. "mcp:tools"`)
+	cmd.Flags().String("iss", "", "the iss claim: the token issuer")
+	cmd.Flags().String("aud", "", "the aud claim: the resource the token is for")
 	_ = cmd.MarkFlagRequired("key")
 	_ = cmd.MarkFlagRequired("claims")
 	return cmd
@@ -347,6 +353,14 @@ func (c console) token(fl caddycmd.Flags) error {
 	claims, err := keys.ParseClaims(fl.String("claims"))
 	if err != nil {
 		return err
+	}
+	for _, name := range []string{"scope", "iss", "aud"} {
+		if value := fl.String(name); value != "" {
+			if _, set := claims[name]; set {
+				return fmt.Errorf("--%s and the %s member of --claims: give one of them", name, name)
+			}
+			claims[name] = value
+		}
 	}
 	encrypt, err := keys.LoadEncryptionKey(fl.String("key"))
 	if err != nil {

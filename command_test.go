@@ -180,7 +180,7 @@ func TestCommandErrors(t *testing.T) {
 		{"bad namespace", []string{"k8s", "-o", newDir, "-n", "Prod"}, `invalid namespace "Prod"`},
 		{"bad secret name", []string{"k8s", "-o", newDir, "-s", "my_keys"}, `invalid secret name "my_keys"`},
 		{"incomplete pair", []string{"k8s", "-o", lonely}, "incomplete key pair"},
-		{"k8s with a public key as the private file", []string{"k8s", "-o", publicAsPrivate}, "not an asymmetric private key"},
+		{"k8s with a public key as the private file", []string{"k8s", "-o", publicAsPrivate}, "not a private key"},
 		{"clean a directory named like a key", []string{"clean", "-o", dirKey}, "not a regular file"},
 		{"claims not JSON", []string{"token", "--key", p.Public, "--claims", "sub=ada"}, "not valid JSON"},
 		{"claims not an object", []string{"token", "--key", p.Public, "--claims", `["ada"]`}, "must be a JSON object"},
@@ -693,5 +693,51 @@ func TestCommandBinary(t *testing.T) {
 				t.Errorf("stderr %q lacks %q", stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestCommandTokenOAuthClaims checks --scope, --iss and --aud: the token is
+// one an OAuth resource server (oauth_scopes, token_issuers, resource)
+// accepts, each flag decides, and a flag may not repeat a member of --claims.
+func TestCommandTokenOAuthClaims(t *testing.T) {
+	p := generateCommandKeys(t)
+	dir := t.TempDir()
+	signKey := testECKey(t, 1)
+	signFile := writeJWKS(t, dir, "issuer-private.json", joseJWK(t, signKey, "iss-ec", "", "sig"))
+	rs := newResourceServer(t, func(h *Handler) {
+		h.KeyFile = p.Private
+		h.IssuerKeys = writeJWKS(t, dir, "issuer.json", joseJWK(t, &signKey.PublicKey, "iss-ec", "", "sig"))
+	})
+	mint := func(t *testing.T, flags ...string) string {
+		t.Helper()
+		stdout, stderr, status := runMCPKeys(t, append([]string{"token", "--key", p.Public, "--sign-key", signFile, "--claims", `{"sub":"ada"}`}, flags...)...)
+		if status != 0 {
+			t.Fatalf("mcp-keys token %v: %s", flags, stderr)
+		}
+		return strings.TrimSpace(stdout)
+	}
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		status int // 0: passed on
+	}{
+		{name: "all three", flags: []string{"--scope", "openid mcp:tools", "--iss", rsIssuer, "--aud", rsResource}},
+		{name: "another scope", flags: []string{"--scope", "openid", "--iss", rsIssuer, "--aud", rsResource}, status: http.StatusForbidden},
+		{name: "no scope", flags: []string{"--iss", rsIssuer, "--aud", rsResource}, status: http.StatusForbidden},
+		{name: "no iss", flags: []string{"--scope", "mcp:tools", "--aud", rsResource}, status: http.StatusUnauthorized},
+		{name: "no aud", flags: []string{"--scope", "mcp:tools", "--iss", rsIssuer}, status: http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, reached := rs.serve(t, "http://127.0.0.1/mcp", mint(t, tc.flags...), "")
+			if reached != (tc.status == 0) || (tc.status != 0 && w.Code != tc.status) {
+				t.Errorf("answer %d %s, passed on %v; want %d", w.Code, w.Body, reached, tc.status)
+			}
+		})
+	}
+	for _, flag := range []string{"scope", "iss", "aud"} {
+		_, stderr, status := runMCPKeys(t, "token", "--key", p.Public, "--claims", `{"`+flag+`":"x"}`, "--"+flag, "y")
+		if status == 0 || !strings.Contains(stderr, "--"+flag) {
+			t.Errorf("--%s with %s in --claims: status %d, %q; want an error naming the flag", flag, flag, status, stderr)
+		}
 	}
 }

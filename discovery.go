@@ -64,7 +64,7 @@ func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
 		resourcePath:         routePath(h.ResourceMetadataPath, defaultResourceMetadataPath),
 		issuer:               strings.TrimRight(h.Issuer, "/"),
 		scopes:               h.Scopes,
-		oauthScopes:          h.oauthScopesSupported(),
+		oauthScopes:          h.oauthScopes,
 		authorizationServers: h.AuthorizationServers,
 		resource:             h.Resource,
 		jwksBody:             publicJWKS,

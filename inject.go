@@ -3,7 +3,6 @@ package mcpjweauth
 import (
 	"encoding/base64"
 	"encoding/json"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"maps"
 	"net/http"
 	"net/textproto"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // Placeholder names, the ones Caddy's own authentication uses.

@@ -3,10 +3,10 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

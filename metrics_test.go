@@ -422,5 +422,6 @@ func sentinelsByName() map[string]error {
 		"jose.ErrPayloadNotJSON": jose.ErrPayloadNotJSON, "jose.ErrDuplicateMember": jose.ErrDuplicateMember,
 		"jose.ErrInvalidTimeClaim": jose.ErrInvalidTimeClaim, "jose.ErrNotYetValid": jose.ErrNotYetValid,
 		"jose.ErrExpired": jose.ErrExpired, "jose.ErrAudience": jose.ErrAudience, "jose.ErrInvalidData": jose.ErrInvalidData,
+		"jose.ErrIssuer": jose.ErrIssuer, "jose.ErrTokenType": jose.ErrTokenType, "ErrScopeClaim": ErrScopeClaim,
 	}
 }

@@ -3,14 +3,14 @@ package mcpjweauth
 import (
 	"context"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"go.uber.org/zap"
 )
 
@@ -230,6 +230,10 @@ type Handler struct {
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
 	clock     func() time.Time       // nil: time.Now; tests stop it
+
+	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
+	// in configured order without duplicates; nil when none are configured.
+	oauthScopes []string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -263,6 +267,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.rules, err = h.newRuleSet(); err != nil {
 		return err
 	}
+	h.oauthScopes = h.oauthScopesSupported()
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS())
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {

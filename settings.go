@@ -3,12 +3,13 @@ package mcpjweauth
 import (
 	"errors"
 	"fmt"
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"maps"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // routeOff disables a discovery route.
