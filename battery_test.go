@@ -700,12 +700,15 @@ func hardLoggedReasons(logs *observer.ObservedLogs) []string {
 	return reasons
 }
 
-// hardCheckRefusal checks a 401 answer: body, content type and challenge.
+// hardCheckRefusal checks a 401 answer to a request for base + "/mcp":
+// body, content type and challenge, which names the metadata URL of that
+// resource (SPEC 9.1).
 func hardCheckRefusal(t *testing.T, status int, header http.Header, body, base string, noToken bool) {
 	t.Helper()
-	challenge := `Bearer error="invalid_token", resource_metadata="` + base + `/.well-known/oauth-protected-resource"`
+	metadata := base + "/.well-known/oauth-protected-resource/mcp"
+	challenge := `Bearer error="invalid_token", resource_metadata="` + metadata + `"`
 	if noToken {
-		challenge = `Bearer resource_metadata="` + base + `/.well-known/oauth-protected-resource"`
+		challenge = `Bearer resource_metadata="` + metadata + `"`
 	}
 	if status != http.StatusUnauthorized {
 		t.Errorf("status %d, want 401 (body %.200s)", status, body)

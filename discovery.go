@@ -70,9 +70,9 @@ func newDiscovery(h *Handler, publicJWKS []byte) *discovery {
 		jwksBody:             publicJWKS,
 	}
 	if d.resource != "" && d.resourcePath != "" {
-		origin, path := splitResource(d.resource)
-		d.resourceMetadata = origin + d.resourcePath + path
-		d.resourceRoute = d.resourcePath + path
+		origin, escaped, decoded := splitResource(d.resource)
+		d.resourceMetadata = origin + d.resourcePath + escaped
+		d.resourceRoute = d.resourcePath + decoded // compared with the decoded request path
 	}
 	mentions := make([]scopeMention, len(h.Scopes))
 	for i, scope := range h.Scopes {
@@ -98,13 +98,13 @@ func (h *Handler) oauthScopesSupported() []string {
 }
 
 // splitResource splits a resource URL into its origin and its path without
-// a trailing '/' ("" for the root).
-func splitResource(resource string) (origin, path string) {
+// a trailing '/' ("" for the root), escaped as in the URL and decoded.
+func splitResource(resource string) (origin, escaped, decoded string) {
 	u, err := url.Parse(resource)
 	if err != nil { // checked by checkSettings
-		return resource, ""
+		return resource, "", ""
 	}
-	return u.Scheme + "://" + u.Host, strings.TrimRight(u.EscapedPath(), "/")
+	return u.Scheme + "://" + u.Host, strings.TrimRight(u.EscapedPath(), "/"), strings.TrimRight(u.Path, "/")
 }
 
 // routePath resolves a configured route path: "off" disables it.
@@ -217,12 +217,22 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
 		}
 	case d.isResourceSubpath(path):
 		base := d.baseURL(r)
-		body = d.resourceDocument(base, base+path[len(d.resourcePath):])
+		body = d.resourceDocument(base, base+d.escapedSubpath(r))
 	default:
 		return false
 	}
 	writeDiscovery(w, r, body, fromRequest)
 	return true
+}
+
+// escapedSubpath is the resource path of a path-suffixed metadata request,
+// escaped as the client wrote it, so the document's resource is the URL
+// whose metadata URL the client asked for.
+func (d *discovery) escapedSubpath(r *http.Request) string {
+	if escaped := r.URL.EscapedPath(); strings.HasPrefix(escaped, d.resourcePath+"/") {
+		return escaped[len(d.resourcePath):]
+	}
+	return r.URL.Path[len(d.resourcePath):]
 }
 
 // isResourceSubpath reports whether path is the metadata route followed by

@@ -56,6 +56,10 @@ func TestResourceMetadataOfConfiguredResource(t *testing.T) {
 	if doc.Resource != "http://10.0.0.1:8080/other" {
 		t.Errorf("another path-suffixed document: resource %q, want the request's base URL and path", doc.Resource)
 	}
+	rs.getDocument(t, "http://10.0.0.1:8080/.well-known/oauth-protected-resource/a%20b", &doc)
+	if doc.Resource != "http://10.0.0.1:8080/a%20b" {
+		t.Errorf("an escaped path-suffixed document: resource %q, want the path as the client wrote it", doc.Resource)
+	}
 
 	// The claim names stay in the documents that the Python package publishes.
 	var scopes struct {
@@ -71,6 +75,22 @@ func TestResourceMetadataOfConfiguredResource(t *testing.T) {
 	rs.getDocument(t, "http://10.0.0.1:8080/.well-known/openid-configuration", &openid)
 	if !slices.Equal(openid.ScopesSupported, []string{"sub", "email"}) {
 		t.Errorf("openid-configuration: scopes_supported %q, want the claim names", openid.ScopesSupported)
+	}
+}
+
+// TestResourceMetadataEscapedResource checks a configured resource whose
+// path is percent-encoded: M keeps the encoding, and the document is
+// answered at the path a client reaches it by.
+func TestResourceMetadataEscapedResource(t *testing.T) {
+	rs := newResourceServer(t, func(h *Handler) { h.Resource, h.Audience = "https://mcp.example.com/my%20mcp", nil })
+	var doc metadataDocument
+	rs.getDocument(t, "http://10.0.0.1/.well-known/oauth-protected-resource/my%20mcp", &doc)
+	if doc.Resource != "https://mcp.example.com/my%20mcp" {
+		t.Errorf("document at M: resource %q", doc.Resource)
+	}
+	w, _ := rs.serve(t, "http://10.0.0.1/my%20mcp", "", "")
+	if got, want := w.Header().Get("WWW-Authenticate"), `Bearer scope="mcp:tools", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/my%20mcp"`; got != want {
+		t.Errorf("challenge %q, want %q", got, want)
 	}
 }
 

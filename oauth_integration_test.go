@@ -141,7 +141,7 @@ func TestOAuthResourceServerThroughCaddy(t *testing.T) {
 
 	t.Run("Refusals", func(t *testing.T) {
 		refused := `Bearer error="invalid_token", scope="mcp:tools", resource_metadata="` + metadata + `/mcp"`
-		before := s.backend.requests.Load()
+		before, counted := s.backend.requests.Load(), scrapeMetrics(t)
 		for name, claims := range map[string]map[string]any{
 			"another issuer":   {"iss": "https://as.example.com/other"},
 			"another audience": {"aud": s.base + "/api/mcp"},
@@ -157,6 +157,11 @@ func TestOAuthResourceServerThroughCaddy(t *testing.T) {
 		if s.backend.requests.Load() != before {
 			t.Errorf("a refused request reached the backend")
 		}
+		checkMetricDeltas(t, counted, scrapeMetrics(t), []metricCheck{
+			{"caddy_mcp_jwe_auth_requests_total", outcome("invalid_token", "issuer"), 1},
+			{"caddy_mcp_jwe_auth_requests_total", outcome("invalid_token", "audience"), 1},
+			{"caddy_mcp_jwe_auth_requests_total", outcome("insufficient_scope", ""), 1},
+		})
 	})
 
 	t.Run("IssuerWarning", func(t *testing.T) {
