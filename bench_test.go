@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,8 +48,12 @@ type benchHandler struct {
 	token string
 }
 
+// benchTokenIssuer is the iss of the OAuth access tokens of the benchmarks.
+const benchTokenIssuer = "https://login.example.com"
+
 // newBenchHandler provisions a Handler the way Caddy does; configure may
-// set more fields first.
+// set more fields first. With OAuth scopes, the token is an OAuth access
+// token that grants them.
 func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	b.Helper()
 	dir := b.TempDir()
@@ -71,7 +76,11 @@ func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	if err := h.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	nested := joseSign(b, benchClaims(b, map[string]any{"aud": "https://mcp.example.com"}), gojose.ES256, issuer, "issuer")
+	claims := map[string]any{"aud": "https://mcp.example.com"}
+	if len(h.OAuthScopes) > 0 { // an OAuth access token (SPEC 9)
+		claims["iss"], claims["scope"] = benchTokenIssuer, "openid "+strings.Join(h.OAuthScopes, " ")
+	}
+	nested := joseSign(b, benchClaims(b, claims), gojose.ES256, issuer, "issuer")
 	token := joseEncrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	return &benchHandler{Handler: h, token: token}
@@ -148,6 +157,11 @@ func BenchmarkServeHTTPCached(b *testing.B) {
 		{"with_headers", func(h *Handler) {
 			h.ClaimHeaders = map[string]string{"name": "X-User-Name", "email": "X-User-Email"}
 			h.ClaimsHeader = "X-User-Claims"
+		}},
+		{"oauth_resource_server", func(h *Handler) {
+			h.Resource, h.Audience = "https://mcp.example.com", nil
+			h.OAuthScopes = []string{"mcp:tools", "mcp:read"}
+			h.TokenIssuers = []string{benchTokenIssuer}
 		}},
 	}
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })

@@ -31,10 +31,11 @@ const (
 
 // Handler guards an MCP server: it takes the bearer token of each request,
 // decrypts it as a compact JWE with the server's private key, validates it,
-// and rejects bad tokens (401) and tokens that lack a required claim (403)
-// with JSON answers of its own. It also answers the discovery routes (the
-// public JWKS, the supported scopes, an OpenID configuration and the OAuth
-// protected-resource metadata of RFC 9728) without authentication.
+// and rejects bad tokens (401) and tokens that lack a required claim or
+// OAuth scope (403) with JSON answers of its own. It also answers the
+// discovery routes (the public JWKS, the supported scopes, an OpenID
+// configuration and the OAuth protected-resource metadata of RFC 9728)
+// without authentication.
 //
 // A request whose token passes gets these placeholders:
 //
@@ -96,7 +97,8 @@ type Handler struct {
 
 	// Accepted audiences: the token's aud claim (a string or an array of
 	// strings) must contain one of them. Required with `issuer_keys`, so that
-	// tokens the issuer signed for other services cannot be replayed here.
+	// tokens the issuer signed for other services cannot be replayed here,
+	// unless `resource` is set: then it defaults to the resource.
 	Audience []string `json:"audience,omitempty"`
 
 	// Clock skew allowed when checking iat, exp and nbf, between 0 and 5m.
