@@ -19,6 +19,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // mcpBackend is a small MCP-like server on 127.0.0.1 behind Caddy: it keeps
@@ -430,8 +432,10 @@ func provisionedRulesHandler(t *testing.T) *Handler {
 	if h.rules, err = h.newRuleSet(); err != nil {
 		t.Fatal(err)
 	}
+	h.oauthScopes = h.oauthScopesSupported()
 	h.logger = zap.NewNop()
 	h.injector = newInjector(h)
+	h.discovery = newDiscovery(h, nil)
 	return h
 }
 
@@ -493,6 +497,41 @@ func TestValidateMCPRules(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOperationDecisionLog: each decision is logged at debug level with
+// the method, the name (clipped) and the scopes, never the arguments.
+func TestOperationDecisionLog(t *testing.T) {
+	h := provisionedRulesHandler(t)
+	core, logs := observer.New(zapcore.DebugLevel)
+	h.logger = zap.New(core)
+	long := "admin_" + strings.Repeat("n", 400)
+	body := "[" + toolCall(1, "greet") + `,{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"` + long + `","arguments":{"password":"hunter2-secret"}}}]`
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(body))
+	if err := h.serveOperations(rec, r, &identity{granted: []string{"mcp"}}, next); err != nil || rec.Code != http.StatusForbidden {
+		t.Fatalf("%d %v, want 403", rec.Code, err)
+	}
+	entries := logs.FilterMessage("MCP operation decided").AllUntimed()
+	if len(entries) != 2 {
+		t.Fatalf("%d decisions logged, want 2: %v", len(entries), logs.AllUntimed())
+	}
+	for i, want := range []struct {
+		name    string
+		allowed bool
+	}{{"greet", true}, {long[:maxLoggedName] + "…", false}} {
+		e := entries[i]
+		fields := e.ContextMap()
+		if e.Level != zapcore.DebugLevel || fields["method"] != "tools/call" || fields["name"] != want.name || fields["allowed"] != want.allowed {
+			t.Errorf("decision %d logged as %v %v", i, e.Level, fields)
+		}
+	}
+	for _, e := range logs.AllUntimed() {
+		if strings.Contains(fmt.Sprint(e.ContextMap()), "hunter2") {
+			t.Errorf("an argument was logged: %v", e.ContextMap())
+		}
 	}
 }
 
