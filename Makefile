@@ -9,8 +9,9 @@ KEYS_DIR  ?= .keys
 PORT      ?= 8080
 FUZZTIME  ?= 60s
 FUZZSMOKE := 3s
-# The packages with fuzz targets and benchmarks: the handler and the token core.
-GO_PKGS   := . ./internal/jose
+# The packages with fuzz targets and benchmarks: the handler, the token core
+# and the per-operation rules.
+GO_PKGS   := . ./internal/jose ./internal/mcpauthz
 
 # Tests keep Caddy's autosave and storage out of the user's home.
 TEST_HOME := $(CURDIR)/bin/test-home

@@ -184,3 +184,101 @@ func TestAdaptOrder(t *testing.T) {
 	}
 }`)
 }
+
+// TestAdaptMCPRules pins the JSON of the rule subdirectives: one list of
+// {pattern, scopes} per kind.
+func TestAdaptMCPRules(t *testing.T) {
+	caddytest.AssertAdapt(t, `:8080 {
+	mcp_jwe_auth {
+		key_file /etc/mcp/mcp-private.json
+		scopes sub
+		allow_unsigned
+		oauth_scopes mcp
+		mcp_tool admin_* mcp:admin
+		mcp_tool * mcp:tools
+		mcp_prompt draft_* mcp:drafts
+		mcp_resource file:///private/* mcp:private mcp:admin
+		mcp_method logging/* mcp:admin
+		max_mcp_body_bytes 65536
+	}
+	reverse_proxy 127.0.0.1:9000
+}
+`, "caddyfile", `{
+	"apps": {
+		"http": {
+			"servers": {
+				"srv0": {
+					"listen": [
+						":8080"
+					],
+					"routes": [
+						{
+							"handle": [
+								{
+									"allow_unsigned": true,
+									"handler": "mcp_jwe_auth",
+									"key_file": "/etc/mcp/mcp-private.json",
+									"max_mcp_body_bytes": 65536,
+									"mcp_method": [
+										{
+											"pattern": "logging/*",
+											"scopes": [
+												"mcp:admin"
+											]
+										}
+									],
+									"mcp_prompt": [
+										{
+											"pattern": "draft_*",
+											"scopes": [
+												"mcp:drafts"
+											]
+										}
+									],
+									"mcp_resource": [
+										{
+											"pattern": "file:///private/*",
+											"scopes": [
+												"mcp:private",
+												"mcp:admin"
+											]
+										}
+									],
+									"mcp_tool": [
+										{
+											"pattern": "admin_*",
+											"scopes": [
+												"mcp:admin"
+											]
+										},
+										{
+											"pattern": "*",
+											"scopes": [
+												"mcp:tools"
+											]
+										}
+									],
+									"oauth_scopes": [
+										"mcp"
+									],
+									"scopes": [
+										"sub"
+									]
+								},
+								{
+									"handler": "reverse_proxy",
+									"upstreams": [
+										{
+											"dial": "127.0.0.1:9000"
+										}
+									]
+								}
+							]
+						}
+					]
+				}
+			}
+		}
+	}
+}`)
+}

@@ -51,6 +51,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    resource        <url>                 # canonical URI of the protected MCP server (section 9.1)
 //	    oauth_scopes    <scope>...            # OAuth scope values the token must grant (section 9.2)
 //	    token_issuers   <iss>...              # the iss claim must be one of these (section 9.3)
+//	    mcp_tool        <pattern> <scope>...  # per-operation rules (section 10); also mcp_prompt,
+//	    mcp_resource    <pattern> <scope>...  #   mcp_resource, mcp_method; repeatable, in order
+//	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
+//	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -66,7 +70,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	seen := make(map[string]bool)
 	for d.NextBlock(0) {
 		name := d.Val()
-		if seen[name] && name != "scopes" && name != "claim_header" {
+		if seen[name] && !repeatable[name] {
 			return d.Errf("subdirective '%s' is given twice", name)
 		}
 		seen[name] = true
@@ -80,6 +84,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return errAt(directive, fmt.Errorf("mcp_jwe_auth: %v", err))
 	}
 	return nil
+}
+
+// repeatable are the subdirectives that may be given more than once.
+var repeatable = map[string]bool{
+	"scopes": true, "claim_header": true,
+	"mcp_tool": true, "mcp_prompt": true, "mcp_resource": true, "mcp_method": true,
 }
 
 // errAt adds the file and line of tok to err, as d.Err does for the current token.
@@ -179,10 +189,38 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 			return err
 		}
 		return checked(d, checkTokenIssuers(h.TokenIssuers))
+	case "mcp_tool", "mcp_prompt", "mcp_resource", "mcp_method":
+		return h.unmarshalMCPRule(d, name)
+	case "max_mcp_body_bytes":
+		size, err := intArg(d, name, 1)
+		h.MaxMCPBodyBytes = int64(size)
+		return err
 	default:
 		return d.Errf("unrecognized subdirective '%s'", name)
 	}
 	return nil
+}
+
+// unmarshalMCPRule reads `<kind> <pattern> <scope>...` and adds the rule
+// after those of its kind, refusing an empty pattern, a rule without a
+// scope and a bad scope value at its line.
+func (h *Handler) unmarshalMCPRule(d *caddyfile.Dispenser, name string) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	rule := MCPRule{Pattern: args[0], Scopes: args[1:]}
+	switch name {
+	case "mcp_tool":
+		h.MCPTool = append(h.MCPTool, rule)
+	case "mcp_prompt":
+		h.MCPPrompt = append(h.MCPPrompt, rule)
+	case "mcp_resource":
+		h.MCPResource = append(h.MCPResource, rule)
+	default: // mcp_method
+		h.MCPMethod = append(h.MCPMethod, rule)
+	}
+	return checked(d, h.checkMCPRules())
 }
 
 // unmarshalDiscovery reads the issuer, the authorization servers and the

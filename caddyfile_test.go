@@ -488,3 +488,68 @@ func TestCaddyfileLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCaddyfileMCPRules: the rule subdirectives are repeatable, keep their
+// order within each kind, and max_mcp_body_bytes is read.
+func TestCaddyfileMCPRules(t *testing.T) {
+	h, err := unmarshal(t, block("scopes name", "allow_unsigned", "oauth_scopes mcp",
+		"mcp_tool admin_* mcp:admin",
+		"mcp_method tools/call mcp:tools",
+		`mcp_tool "*" mcp:tools mcp:read`,
+		"mcp_prompt draft_* mcp:drafts",
+		"mcp_resource file:///private/* mcp:private",
+		"mcp_method logging/* mcp:admin",
+		"max_mcp_body_bytes 1000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Handler{
+		Scopes: []string{"name"}, AllowUnsigned: true, OAuthScopes: []string{"mcp"},
+		MCPTool:         []MCPRule{{"admin_*", []string{"mcp:admin"}}, {"*", []string{"mcp:tools", "mcp:read"}}},
+		MCPPrompt:       []MCPRule{{"draft_*", []string{"mcp:drafts"}}},
+		MCPResource:     []MCPRule{{"file:///private/*", []string{"mcp:private"}}},
+		MCPMethod:       []MCPRule{{"tools/call", []string{"mcp:tools"}}, {"logging/*", []string{"mcp:admin"}}},
+		MaxMCPBodyBytes: 1000,
+	}
+	if !reflect.DeepEqual(*h, want) {
+		t.Errorf("got %+v\nwant %+v", *h, want)
+	}
+}
+
+// TestCaddyfileMCPRuleErrors: a bad rule or body limit is refused at its line.
+func TestCaddyfileMCPRuleErrors(t *testing.T) {
+	ok := func(extra ...string) string {
+		return block(append([]string{"scopes name", "allow_unsigned", "mcp_tool greet mcp:greet"}, extra...)...)
+	}
+	const first = 5 // the line of the first extra line
+	tests := []caddyfileError{
+		{"empty pattern", ok(`mcp_tool "" mcp:admin`), first, []string{"mcp_tool rule", "empty pattern"}},
+		{"rule without a scope", ok("mcp_prompt draft_*"), first, []string{"mcp_prompt rule", `"draft_*"`, "no scope"}},
+		{"rule without arguments", ok("mcp_method"), first, []string{"wrong argument count"}},
+		{"scope with a space", ok(`mcp_resource file:///* "a b"`), first, []string{"mcp_resource rule", `"file:///*"`, "contains a space"}},
+		{"scope with a quote", ok(`mcp_tool admin_* "a\"b"`), first, []string{"mcp_tool rule", "double quote"}},
+		{"scope with a backslash", ok(`mcp_method tools/* a\b`), first, []string{"mcp_method rule", "backslash"}},
+		{"scope with an empty value", ok(`mcp_tool admin_* mcp ""`), first, []string{"mcp_tool rule", "empty"}},
+		{"scope outside printable ASCII", ok("mcp_tool admin_* mcp:ä"), first, []string{"printable ASCII"}},
+		{"bad rule after good ones", ok("mcp_tool a b", "mcp_tool c d", `mcp_tool "" e`), first + 2, []string{"empty pattern"}},
+		{"max_mcp_body_bytes 0", ok("max_mcp_body_bytes 0"), first, []string{"max_mcp_body_bytes", "'0'", "at least 1"}},
+		{"max_mcp_body_bytes not a number", ok("max_mcp_body_bytes 4MB"), first, []string{"max_mcp_body_bytes", "'4MB'"}},
+		{"max_mcp_body_bytes twice", ok("max_mcp_body_bytes 10", "max_mcp_body_bytes 10"), first + 1, []string{"subdirective 'max_mcp_body_bytes' is given twice"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := unmarshal(t, tc.input)
+			if err == nil {
+				t.Fatalf("no error for\n%s", tc.input)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if where := fmt.Sprintf(", at Testfile:%d", tc.line); !strings.HasSuffix(err.Error(), where) {
+				t.Errorf("error %q does not end with %q (the line of the mistake)", err, where)
+			}
+		})
+	}
+}

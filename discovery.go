@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -93,17 +92,12 @@ func newDiscovery(h *Handler, publicJWKS func() []byte) *discovery {
 	return d
 }
 
-// oauthScopesSupported lists the OAuth scopes any check may ask for, in
-// configured order without duplicates: the protected-resource metadata's
-// scopes_supported.
+// oauthScopesSupported lists the OAuth scopes any check may ask for: the
+// route's oauth_scopes and every scope a section 10 rule names, in
+// configured order without duplicates. It is the protected-resource
+// metadata's scopes_supported.
 func (h *Handler) oauthScopesSupported() []string {
-	var scopes []string
-	for _, scope := range h.OAuthScopes {
-		if !slices.Contains(scopes, scope) {
-			scopes = append(scopes, scope)
-		}
-	}
-	return scopes
+	return h.rules.AllScopes()
 }
 
 // splitResource splits a resource URL into its origin and its path without

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -27,6 +28,8 @@ const (
 	outcomeBusy              = "busy"               // 503: no private-key operation slot was free
 	outcomeDiscovery         = "discovery"          // answered by a discovery route
 	outcomePreflight         = "preflight"          // CORS preflight passed on unauthenticated
+	outcomeRequestTooLarge   = "request_too_large"  // 413: a JSON-RPC body over max_mcp_body_bytes
+	outcomeParseError        = "parse_error"        // 400: a JSON-RPC body that is not strict JSON
 )
 
 // reasonOther is the reason class of an error that is none of the sentinels.
@@ -91,12 +94,19 @@ type metrics struct {
 	keyOperation prometheus.Histogram   //
 	refreshes    *prometheus.CounterVec // trigger, result
 	keyReloads   *prometheus.CounterVec // file, result
+	operations   *prometheus.CounterVec // kind, outcome
 
 	// outcomes and invalidTokens are the series of requests, resolved once
 	// so that counting a request looks up no label values.
 	outcomes      map[string]prometheus.Counter // by outcome, except invalid_token
 	invalidTokens map[string]prometheus.Counter // invalid_token, by reason class
+	// decisions are the series of operations, by rule kind and by
+	// refused (0) or allowed (1).
+	decisions [operationKinds][2]prometheus.Counter
 }
+
+// operationKinds is the number of rule kinds (mcpauthz.Tool to mcpauthz.Method).
+const operationKinds = int(mcpauthz.Method) + 1
 
 // newMetrics registers the collectors in registry, or reuses the ones
 // registered before: every handler of a config shares one registry. A nil
@@ -110,7 +120,7 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	var err error
 	if m.requests, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "requests_total",
-		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, insufficient_scope, busy, discovery, preflight) and, for invalid_token, the reason class.",
+		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, insufficient_scope, busy, discovery, preflight, request_too_large, parse_error) and, for invalid_token, the reason class.",
 	}, []string{"outcome", "reason"})); err != nil {
 		return nil, err
 	}
@@ -148,6 +158,12 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	if err := registerCacheGauges(reg); err != nil {
 		return nil, err
 	}
+	if m.operations, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "mcp_operations_total",
+		Help: "JSON-RPC messages decided by the per-operation rules, by the kind of rule that decides them (mcp_tool, mcp_prompt, mcp_resource, mcp_method) and outcome (allowed, refused).",
+	}, []string{"kind", "outcome"})); err != nil {
+		return nil, err
+	}
 	m.initSeries()
 	return m, nil
 }
@@ -182,7 +198,8 @@ func registerCacheGauges(reg prometheus.Registerer) error {
 // computed from the first scrape on, and keeps them for counting.
 func (m *metrics) initSeries() {
 	m.outcomes = make(map[string]prometheus.Counter)
-	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight} {
+	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight,
+		outcomeRequestTooLarge, outcomeParseError} {
 		m.outcomes[outcome] = m.requests.WithLabelValues(outcome, "")
 	}
 	m.invalidTokens = map[string]prometheus.Counter{
@@ -194,6 +211,13 @@ func (m *metrics) initSeries() {
 	for _, kind := range []string{keyFileKind, issuerKeysKind} {
 		for _, result := range []string{"success", "failure"} {
 			m.keyReloads.WithLabelValues(kind, result)
+		}
+	}
+	for k := range m.decisions {
+		kind := mcpauthz.Kind(k).String()
+		m.decisions[k] = [2]prometheus.Counter{
+			m.operations.WithLabelValues(kind, "refused"),
+			m.operations.WithLabelValues(kind, "allowed"),
 		}
 	}
 }
@@ -267,6 +291,18 @@ func (m *metrics) keyReload(kind string, applied bool) {
 		result = "failure"
 	}
 	m.keyReloads.WithLabelValues(kind, result).Inc()
+}
+
+// operation counts a message decided by the rules of kind.
+func (m *metrics) operation(kind mcpauthz.Kind, allowed bool) {
+	if m == nil {
+		return
+	}
+	i := 0
+	if allowed {
+		i = 1
+	}
+	m.decisions[kind][i].Inc()
 }
 
 // issuerKeyRefresh counts a fetch of issuer keys from a URL.

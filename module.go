@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/filewatch"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"go.uber.org/zap"
 )
 
@@ -35,7 +36,11 @@ const (
 // OAuth scope (403) with JSON answers of its own. It also answers the
 // discovery routes (the public JWKS, the supported scopes, an OpenID
 // configuration and the OAuth protected-resource metadata of RFC 9728)
-// without authentication.
+// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource` or
+// `mcp_method` rules it also decides per JSON-RPC message which OAuth
+// scopes the token needs (403 insufficient_scope, so a client can step up)
+// and removes from tools/list, prompts/list and resources/list answers what
+// the token may not use.
 //
 // A request whose token passes gets these placeholders:
 //
@@ -204,6 +209,38 @@ type Handler struct {
 	// tenants or issuers.
 	TokenIssuers []string `json:"token_issuers,omitempty"`
 
+	// Rules for tools/call by tool name (params.name), tried in order.
+	// Each is an object: `pattern`, an exact name or one with `*` for any
+	// run of characters (required, not empty), and `scopes`, the OAuth
+	// scope values the call needs besides `oauth_scopes` (at least one,
+	// each printable ASCII without space, `"` or `\`). The first rule
+	// whose pattern matches decides: a token that does not grant its
+	// scopes gets 403 insufficient_scope naming every scope of the call, so
+	// a client can step up, and tools/list answers leave out the tools it
+	// may not call. Setting any rule makes the module read the body of
+	// JSON-RPC POSTs (see `max_mcp_body_bytes`). Default: none.
+	MCPTool []MCPRule `json:"mcp_tool,omitempty"`
+
+	// Rules for prompts/get by prompt name (params.name), as `mcp_tool`;
+	// prompts/list answers are filtered. Default: none.
+	MCPPrompt []MCPRule `json:"mcp_prompt,omitempty"`
+
+	// Rules for resources/read and resources/subscribe by resource URI
+	// (params.uri), as `mcp_tool`; resources/list answers are filtered.
+	// Default: none.
+	MCPResource []MCPRule `json:"mcp_resource,omitempty"`
+
+	// Rules for any JSON-RPC method by its name. A tools/call (prompts/get,
+	// resources/read) needs the scopes of the first matching method rule
+	// and those of the first matching rule of its own kind. Default: none.
+	MCPMethod []MCPRule `json:"mcp_method,omitempty"`
+
+	// Largest request body, in bytes, read to apply the rules above; a
+	// larger JSON-RPC POST is answered with 413. Bodies are read only when
+	// a rule is configured, and only of POST requests with a JSON media
+	// type. Default: 4194304 (4 MiB).
+	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
 	cacheKey  string               // the cache's fingerprint in tokenCaches; "" when none is held
@@ -214,6 +251,7 @@ type Handler struct {
 	logger    *zap.Logger
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
+	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
 	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
@@ -254,6 +292,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.cache.retainKeys(h.verifier.KeyIDs())
 	}
 	h.gate = newKeyOperationGate()
+	if h.rules, err = h.newRuleSet(); err != nil {
+		return err
+	}
 	h.oauthScopes = h.oauthScopesSupported()
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
@@ -308,7 +349,8 @@ func (h *Handler) warnIfShared(path string) {
 	}
 }
 
-// ServeHTTP answers discovery routes, authenticates every other request and
+// ServeHTTP answers discovery routes, authenticates every other request,
+// applies the per-operation rules to a JSON-RPC POST when there are any, and
 // passes it on with the user's claims.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h.injector.removeSpoofedHeaders(r.Header)
@@ -333,6 +375,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.logUngrantedScopes(missing)
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
+	}
+	if h.inspectsBody(r) {
+		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
 	h.injector.apply(r, id)

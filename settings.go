@@ -27,6 +27,9 @@ func (h *Handler) checkSettings() error {
 	if err := h.checkResourceServer(); err != nil {
 		return err
 	}
+	if err := h.checkMCPRules(); err != nil {
+		return err
+	}
 	if err := checkTokenMode(h.IssuerKeys != "", h.AllowUnsigned, len(h.audience()) > 0); err != nil {
 		return err
 	}

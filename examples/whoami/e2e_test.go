@@ -359,8 +359,14 @@ func TestEndToEndThroughCaddy(t *testing.T) {
 		if meta.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: status %d", m[1], meta.StatusCode)
 		}
-		if err := json.NewDecoder(meta.Body).Decode(&doc); err != nil || doc.Resource != s.unsignedURL {
-			t.Errorf("resource metadata %+v (%v), want resource %s", doc, err, s.unsignedURL)
+		// The resource is the MCP endpoint the client asked for (SPEC 9.1),
+		// and its metadata sits at the path-suffixed URL (RFC 9728).
+		wantResource := s.unsignedURL + "/mcp"
+		if want := s.unsignedURL + "/.well-known/oauth-protected-resource/mcp"; m[1] != want {
+			t.Errorf("resource_metadata %q, want %q", m[1], want)
+		}
+		if err := json.NewDecoder(meta.Body).Decode(&doc); err != nil || doc.Resource != wantResource {
+			t.Errorf("resource metadata %+v (%v), want resource %s", doc, err, wantResource)
 		}
 		if got := s.requests(t); got != before {
 			t.Errorf("the MCP server was reached %d times without a token", got-before)

@@ -1,0 +1,94 @@
+package mcpauthz
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEachMemberAndElement(t *testing.T) {
+	doc := []byte(` { "a" : [1, {"x":"]}"}, "q\"\\"] , "b":-1.5e3,"c" :{ } , "d":"e","f":true,"g":null}`)
+	var got []string
+	eachMember(doc, skipSpace(doc, 0), func(name []byte, start, end int) bool {
+		got = append(got, string(name)+"="+string(doc[start:end]))
+		return true
+	})
+	want := `"a"=[1, {"x":"]}"}, "q\"\\"]|"b"=-1.5e3|"c"={ }|"d"="e"|"f"=true|"g"=null`
+	if strings.Join(got, "|") != want {
+		t.Errorf("members: got %s", strings.Join(got, "|"))
+	}
+	got = got[:0]
+	arr := []byte(`[ 1 ,"s", [], {"a":[]},false ]`)
+	eachElement(arr, 0, func(start, end int) bool {
+		got = append(got, string(arr[start:end]))
+		return len(got) < 4
+	})
+	if strings.Join(got, "|") != `1|"s"|[]|{"a":[]}` {
+		t.Errorf("elements: got %s", strings.Join(got, "|"))
+	}
+	eachElement([]byte(`[]`), 0, func(int, int) bool { t.Error("an element in []"); return true })
+	eachMember([]byte(`{}`), 0, func([]byte, int, int) bool { t.Error("a member in {}"); return true })
+}
+
+func TestNameIs(t *testing.T) {
+	for _, tc := range []struct {
+		raw, want string
+		is        bool
+	}{
+		{`"id"`, "id", true},
+		{`"ID"`, "id", true},
+		{`"Id"`, "id", true},
+		{`"i\u0064"`, "id", true},
+		{`"result\u017f"`, "results", true}, // ſ folds to s
+		{`"tool\u017f"`, "tools", true},
+		{`"ids"`, "id", false},
+		{`"ıd"`, "id", false}, // dotless i does not fold to i
+		{`""`, "id", false},
+	} {
+		if got := nameIs([]byte(tc.raw), tc.want); got != tc.is {
+			t.Errorf("%s as %s: got %v", tc.raw, tc.want, got)
+		}
+	}
+}
+
+func TestStringValue(t *testing.T) {
+	for _, tc := range []struct {
+		raw, want string
+		ok        bool
+	}{
+		{`"plain"`, "plain", true},
+		{`"a\u0062\n\"c"`, "ab\n\"c", true},
+		{`""`, "", true},
+		{`5`, "", false},
+		{`null`, "", false},
+		{`["x"]`, "", false},
+	} {
+		got, ok := stringValue([]byte(tc.raw))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%s: got %q, %v", tc.raw, got, ok)
+		}
+	}
+}
+
+func TestIDKey(t *testing.T) {
+	same := [][]string{
+		{`1`, `1.0`, `1e0`, `10e-1`},
+		{`0`, `-0`, `0.0`},
+		{`"1"`, `"\u0031"`},
+		{`null`},
+	}
+	for n, group := range same {
+		for _, raw := range group {
+			if idKey([]byte(raw)) != idKey([]byte(group[0])) {
+				t.Errorf("%s and %s differ", raw, group[0])
+			}
+			for _, other := range same[n+1:] {
+				if idKey([]byte(raw)) == idKey([]byte(other[0])) {
+					t.Errorf("%s and %s are one id", raw, other[0])
+				}
+			}
+		}
+	}
+	if idKey([]byte(`1e400`)) == idKey([]byte(`2e400`)) {
+		t.Error("numbers out of range are one id")
+	}
+}
