@@ -63,11 +63,7 @@ loadbench-smoke: build
 
 ## fuzz: each fuzz target of each package for FUZZTIME (default 60s); `make test` runs it for $(FUZZSMOKE) each
 fuzz:
-<<<<<<< HEAD
-	@for pkg in . ./internal/jose; do \
-=======
 	@for pkg in $(GO_PKGS); do \
->>>>>>> wt-core
 		targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "$$targets"; exit 1; }; \
 		for target in $$(echo "$$targets" | grep '^Fuzz'); do \
 			echo "== $$pkg $$target"; \

@@ -411,12 +411,12 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 		"ciphertext":  hardB64([]byte("ciphertext")),
 		"tag":         hardB64(make([]byte, 16)),
 	}))
-	if len(jsonSerialised) >= defaultMaxTokenBytes {
+	if len(jsonSerialised) >= jose.DefaultMaxTokenBytes {
 		t.Fatalf("the JSON serialisation is %d bytes: it would be refused for its size, not its form", len(jsonSerialised))
 	}
 
 	bomb := hardJWE(t, rsaHeader(t, map[string]any{"zip": "DEF"}), hardDeflateBomb(t), &e.rsaKey.PublicKey, 32)
-	if len(bomb) >= defaultMaxTokenBytes {
+	if len(bomb) >= jose.DefaultMaxTokenBytes {
 		t.Fatalf("the deflate bomb is %d bytes: it would be refused for its size, not its zip", len(bomb))
 	}
 

@@ -21,13 +21,10 @@ func init() {
 
 // Defaults of the optional settings.
 const (
-	defaultLeeway        = 30 * time.Second
-	maxLeeway            = 5 * time.Minute
-	defaultCacheSize     = 10000
-	defaultMaxTokenBytes = 16384
-	defaultUserIDClaim   = "sub"
-	fallbackUserIDClaim  = "email"
-	keyFileEnv           = "MCP_KEY_FILE_PATH"
+	defaultCacheSize    = 10000
+	defaultUserIDClaim  = "sub"
+	fallbackUserIDClaim = "email"
+	keyFileEnv          = "MCP_KEY_FILE_PATH"
 )
 
 // Handler guards an MCP server: it takes the bearer token of each request,
@@ -393,14 +390,6 @@ func isCORSPreflight(r *http.Request) bool {
 		len(r.Header.Values("Authorization")) == 0
 }
 
-// Interface guards
-var (
-	_ caddy.Provisioner           = (*Handler)(nil)
-	_ caddy.Validator             = (*Handler)(nil)
-	_ caddy.CleanerUpper          = (*Handler)(nil)
-	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
-)
-
 // newVerifier loads the keys and builds the token verifier.
 func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*jose.Verifier, error) {
 	keys, err := jose.LoadDecryptionKeys(keyFile, h.Algorithms)
@@ -480,3 +469,11 @@ func (h *Handler) issuerKeysRefresh() time.Duration {
 	}
 	return jose.DefaultIssuerKeysRefresh
 }
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
@@ -56,24 +54,4 @@ func compactJSON(value json.RawMessage) json.RawMessage {
 		return value
 	}
 	return buf.Bytes()
-}
-
-// Limits of 64-bit Unix seconds, as float64.
-const (
-	minUnixSeconds = float64(math.MinInt64)
-	maxUnixSeconds = float64(math.MaxInt64)
-)
-
-// numericDate reads a NumericDate claim: a JSON number (not a string, not a
-// boolean), finite and within the range of 64-bit Unix seconds.
-func numericDate(name string, raw json.RawMessage) (float64, error) {
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return 0, fmt.Errorf("%w: %s is not a number", ErrInvalidTimeClaim, name)
-	}
-	seconds, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || math.IsInf(seconds, 0) || math.IsNaN(seconds) ||
-		seconds < minUnixSeconds || seconds > maxUnixSeconds {
-		return 0, fmt.Errorf("%w: %s is out of range", ErrInvalidTimeClaim, name)
-	}
-	return seconds, nil
 }

@@ -3,6 +3,8 @@ package jose
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -10,7 +12,7 @@ import (
 // the times that must be checked again whenever it is used, and the keys
 // that verified it.
 type VerifiedToken struct {
-	// Claims are the top-level Claims (payload["data"] when present), each
+	// Claims are the top-level claims (payload["data"] when present), each
 	// as compact JSON.
 	Claims map[string]json.RawMessage
 	// ClaimsJSON is the compact JSON of the whole claims object, numbers
@@ -79,4 +81,24 @@ func ClaimText(raw json.RawMessage) string {
 		}
 	}
 	return string(raw)
+}
+
+// Limits of 64-bit Unix seconds, as float64.
+const (
+	minUnixSeconds = float64(math.MinInt64)
+	maxUnixSeconds = float64(math.MaxInt64)
+)
+
+// numericDate reads a NumericDate claim: a JSON number (not a string, not a
+// boolean), finite and within the range of 64-bit Unix seconds.
+func numericDate(name string, raw json.RawMessage) (float64, error) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return 0, fmt.Errorf("%w: %s is not a number", ErrInvalidTimeClaim, name)
+	}
+	seconds, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsInf(seconds, 0) || math.IsNaN(seconds) ||
+		seconds < minUnixSeconds || seconds > maxUnixSeconds {
+		return 0, fmt.Errorf("%w: %s is out of range", ErrInvalidTimeClaim, name)
+	}
+	return seconds, nil
 }
