@@ -14,7 +14,9 @@ const (
 	scenarioFresh       = 3 // mcp_jwe_auth, a fresh token per request
 	scenarioFlood       = 4 // (2) under a flood of bogus tokens from the same address
 	scenarioFloodOthers = 5 // (2) under a flood of bogus tokens from other addresses
-	scenarios           = 5
+	scenarioTools       = 6 // tools/call, oauth_scopes, one cached token, no rules
+	scenarioToolsRules  = 7 // (6) to a site that also has per-operation rules
+	scenarios           = 7
 )
 
 // scenarioNames label the scenarios in the report.
@@ -24,6 +26,8 @@ var scenarioNames = [scenarios + 1]string{
 	scenarioFresh:       "mcp_jwe_auth, fresh token per request",
 	scenarioFlood:       "(2) + bogus-token flood, same address",
 	scenarioFloodOthers: "(2) + bogus-token flood, other addresses",
+	scenarioTools:       "tools/call without rules",
+	scenarioToolsRules:  "tools/call with rules",
 }
 
 // round is what one round measured.
@@ -41,9 +45,10 @@ type bench struct {
 	out io.Writer
 
 	dir                          string
-	caddy                        *caddyProcess // bare and auth sites
+	caddy                        *caddyProcess // bare, auth, tools and rules sites
 	phaseCaddy                   *caddyProcess // the Caddy of the current phase after the rounds
 	bare, auth, storm, rss, fill site
+	tools, rules                 site  // the sites of (6) and (7)
 	mainPeak                     int64 // VmHWM of caddy after the rounds
 
 	key, unknown, rssKey *serverKey
@@ -51,6 +56,7 @@ type bench struct {
 	rawOp                func() error
 
 	cachedToken  string
+	toolsToken   string   // the cached token of (6) and (7), granting toolsScope
 	freshTokens  []string // divided among the rounds
 	floodTokens  []string // cycled
 	stormBatch   []string // the start-up storm's tokens

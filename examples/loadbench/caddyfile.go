@@ -11,6 +11,10 @@ type site struct {
 	keyFile    string // "" for the bare respond site
 	issuerFile string // "" for encrypted-only tokens (allow_unsigned)
 	cacheSize  int    // cache_size; negative: not set (the default)
+	// oauthScopes is the site's oauth_scopes ("" for none); rules are its
+	// per-operation rules (SPEC 10), one Caddyfile line each.
+	oauthScopes string
+	rules       []string
 }
 
 // url is the site's address.
@@ -25,7 +29,8 @@ func (s site) addr() string {
 
 // renderCaddyfile writes the Caddyfile of the sites: plain HTTP on
 // 127.0.0.1 only, no admin endpoint, no saved config. The auth sites are
-// configured like Caddyfile.example, with the default cache_size.
+// configured like Caddyfile.example, with the default cache_size, and
+// with the site's oauth_scopes and rules, if any.
 func renderCaddyfile(sites ...site) string {
 	var b strings.Builder
 	b.WriteString("{\n\tadmin off\n\tpersist_config off\n\tauto_https off\n}\n")
@@ -40,6 +45,12 @@ func renderCaddyfile(sites ...site) string {
 			}
 			if s.cacheSize >= 0 {
 				fmt.Fprintf(&b, "\t\tcache_size %d\n", s.cacheSize)
+			}
+			if s.oauthScopes != "" {
+				fmt.Fprintf(&b, "\t\toauth_scopes %s\n", s.oauthScopes)
+			}
+			for _, rule := range s.rules {
+				fmt.Fprintf(&b, "\t\t%s\n", rule)
 			}
 			b.WriteString("\t\tclaim_header name X-User-Name\n\t\tclaim_header email X-User-Email\n\t\tclaims_header X-User-Claims\n\t}\n")
 		}

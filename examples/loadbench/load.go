@@ -17,12 +17,13 @@ import (
 // (a refused flood request may wait up to 1s for a key-operation slot).
 const responseGrace = 5 * time.Second
 
-// requests hands out the requests of one client: GET / with a bearer token,
-// the tokens in turn, or those of stream when it is set. It stops after max
-// requests, after the last token unless cycle is set, or when stream is
-// closed. It is safe for concurrent use.
+// requests hands out the requests of one client: GET / (or a POST of one
+// body) with a bearer token, the tokens in turn, or those of stream when it
+// is set. It stops after max requests, after the last token unless cycle is
+// set, or when stream is closed. It is safe for concurrent use.
 type requests struct {
 	prefix string // request line and headers up to the token
+	suffix string // the end of the headers, and the body, after the token
 	tokens []string
 	stream <-chan string
 	cycle  bool
@@ -34,6 +35,20 @@ type requests struct {
 func newRequests(addr string, tokens []string, cycle bool, max int64) *requests {
 	return &requests{
 		prefix: "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: loadbench\r\nAccept: */*\r\nAuthorization: Bearer ",
+		suffix: "\r\n\r\n",
+		tokens: tokens,
+		cycle:  cycle,
+		max:    max,
+	}
+}
+
+// newPostRequests prepares requests to addr with tokens that POST body, of
+// media type contentType, to /.
+func newPostRequests(addr, contentType, body string, tokens []string, cycle bool, max int64) *requests {
+	return &requests{
+		prefix: "POST / HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: loadbench\r\nAccept: application/json, text/event-stream\r\n" +
+			"Content-Type: " + contentType + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\nAuthorization: Bearer ",
+		suffix: "\r\n\r\n" + body,
 		tokens: tokens,
 		cycle:  cycle,
 		max:    max,
@@ -60,7 +75,7 @@ func (r *requests) next(buf []byte) ([]byte, bool) {
 	}
 	buf = append(buf[:0], r.prefix...)
 	buf = append(buf, token...)
-	return append(buf, "\r\n\r\n"...), true
+	return append(buf, r.suffix...), true
 }
 
 // tally counts the answers of one client.
@@ -248,7 +263,8 @@ type response struct {
 	retryAfter time.Duration // Retry-After in seconds; 0 when absent
 }
 
-// readResponse reads one HTTP/1.1 response to a GET, discarding its body.
+// readResponse reads one HTTP/1.1 response to a GET or POST, discarding its
+// body.
 // Every answer of the benchmark's sites carries a Content-Length.
 func readResponse(br *bufio.Reader) (response, error) {
 	var res response

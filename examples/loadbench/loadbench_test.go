@@ -86,6 +86,31 @@ func TestCaddyfileStaysOnLoopback(t *testing.T) {
 	}
 }
 
+// TestCaddyfileToolsSites: the sites of (6) and (7) require the tools
+// scope and differ in nothing but their address and the rules of (7).
+func TestCaddyfileToolsSites(t *testing.T) {
+	tools := site{port: 6, keyFile: "/k.json", issuerFile: "/i.json", cacheSize: -1, oauthScopes: toolsScope}
+	rules := tools
+	rules.port, rules.rules = 7, toolRules
+	without, with := renderCaddyfile(tools), renderCaddyfile(rules)
+	if !strings.Contains(without, "\t\toauth_scopes "+toolsScope+"\n") || strings.Contains(without, "mcp_tool") {
+		t.Errorf("site of (6):\n%s", without)
+	}
+	block := with[strings.Index(with, "mcp_jwe_auth {"):strings.Index(with, "\t}\n")]
+	for _, rule := range toolRules {
+		if !strings.Contains(block, "\t\t"+rule+"\n") {
+			t.Errorf("the mcp_jwe_auth block of (7) lacks %q:\n%s", rule, with)
+		}
+	}
+	stripped := strings.Replace(with, "127.0.0.1:7", "127.0.0.1:6", 1)
+	for _, rule := range toolRules {
+		stripped = strings.Replace(stripped, "\t\t"+rule+"\n", "", 1)
+	}
+	if stripped != without {
+		t.Errorf("the sites differ in more than the address and the rules:\n%s\n%s", without, with)
+	}
+}
+
 func TestParseProcStatus(t *testing.T) {
 	peak, current, err := parseProcStatus([]byte("Name:\tcaddy\nVmHWM:\t   81920 kB\nVmRSS:\t   40960 kB\n"))
 	if err != nil || peak != 80<<20 || current != 40<<20 {

@@ -8,6 +8,9 @@
 //
 //	bare   respond "ok"
 //	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
+//	tools  the auth site's settings with oauth_scopes mcp:tools
+//	rules  the tools site's settings with two per-operation rules,
+//	       mcp_tool admin_* mcp:admin and mcp_tool * mcp:tools
 //	storm  the auth site's settings, in a Caddy of its own, started for the
 //	       start-up storm
 //	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
@@ -30,6 +33,11 @@
 //	    (127.0.0.1)
 //	(5) (4), but the flooding connections come from other source addresses
 //	    (127.0.0.2, 127.0.0.3, ..., one per connection)
+//	(6) tools/call without rules: a POST of one JSON-RPC tools/call
+//	    (application/json) to the tools site with one valid token that
+//	    grants mcp:tools in its scope claim (cached after its first use)
+//	(7) tools/call with rules: (6) to the rules site, which reads and
+//	    parses the body and matches the call to its second rule
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
@@ -38,11 +46,11 @@
 // processes left. A scenario counts as quiet when the probes right before
 // and after it reached quietShare of the best probe of the run. It prints
 // the median requests/s of each scenario and the medians of the per-round
-// ratios (2)/(1), (3)/raw, (4)/(2) and (5)/(2) (both sides of each ratio
-// with a target run next to each other, so a machine shared with other
-// work disturbs them alike), over the quiet samples and over all rounds,
-// with a verdict on each target (ratioDefs); the load average before and
-// after; and the peak RSS (VmHWM) of the scenarios' Caddy.
+// ratios (2)/(1), (3)/raw, (4)/(2), (5)/(2) and (7)/(6) (both sides of
+// each ratio with a target run next to each other, so a machine shared
+// with other work disturbs them alike), over the quiet samples and over
+// all rounds, with a verdict on each target (ratioDefs); the load average
+// before and after; and the peak RSS (VmHWM) of the scenarios' Caddy.
 //
 // After the rounds come three phases, each on a Caddy of its own:
 //

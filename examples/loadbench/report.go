@@ -31,6 +31,7 @@ var ratioDefs = []ratioDef{
 	{"(3)/raw", scenarioFresh, 0, 0.90},
 	{"(4)/(2)", scenarioFlood, scenarioCached, 0},
 	{"(5)/(2)", scenarioFloodOthers, scenarioCached, 0.80},
+	{"(7)/(6)", scenarioToolsRules, scenarioTools, 0.90},
 }
 
 // median is the median of xs (0 for none).
@@ -146,11 +147,11 @@ func (b *bench) roundLine(r int) string {
 	for _, d := range ratioDefs {
 		ratios = append(ratios, fmt.Sprintf("%s %.3f", d.name, rd.ratio(d)))
 	}
-	return fmt.Sprintf("round %2d/%d (order %s; raw probes %.0f-%.0f/s): (1) %.0f/s  (2) %.0f/s  (3) %.0f/s, raw %.0f/s  (4) %.0f/s [flood %s]  (5) %.0f/s [flood %s]  %s",
+	return fmt.Sprintf("round %2d/%d (order %s; raw probes %.0f-%.0f/s): (1) %.0f/s  (2) %.0f/s  (3) %.0f/s, raw %.0f/s  (4) %.0f/s [flood %s]  (5) %.0f/s [flood %s]  (6) %.0f/s  (7) %.0f/s  %s",
 		r+1, b.cfg.rounds, strings.Join(order, ","), slices.Min(rd.probes), slices.Max(rd.probes),
 		rd.tallies[1].rate(), rd.tallies[2].rate(), rd.tallies[3].rate(), rd.raw,
 		rd.tallies[4].rate(), statusList(rd.floods[scenarioFlood]), rd.tallies[5].rate(), statusList(rd.floods[scenarioFloodOthers]),
-		strings.Join(ratios, "  "))
+		rd.tallies[6].rate(), rd.tallies[7].rate(), strings.Join(ratios, "  "))
 }
 
 // statusList prints the answers of a tally as "401×n 503×m".

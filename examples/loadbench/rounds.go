@@ -9,13 +9,14 @@ import (
 )
 
 // roundOrder is the order of the scenarios in round r. The pairs whose
-// ratios are judged against a target run next to each other ((1) beside
-// (2), (2) beside (5); the raw rate is measured right before and after
-// (3)), so that both sides of a ratio see the same load from other
-// processes, and every other round runs in reverse, so that going first or
-// last evens out. (4), whose ratio to (2) has no target, runs beside (5).
+// ratios are judged against a target run next to each other ((6) beside
+// (7), (1) beside (2), (2) beside (5); the raw rate is measured right
+// before and after (3)), so that both sides of a ratio see the same load
+// from other processes, and every other round runs in reverse, so that
+// going first or last, and first or second within a pair, evens out. (4),
+// whose ratio to (2) has no target, runs beside (5).
 func roundOrder(r int) [scenarios]int {
-	order := [scenarios]int{scenarioBare, scenarioCached, scenarioFloodOthers, scenarioFlood, scenarioFresh}
+	order := [scenarios]int{scenarioTools, scenarioToolsRules, scenarioBare, scenarioCached, scenarioFloodOthers, scenarioFlood, scenarioFresh}
 	if r%2 == 1 {
 		slices.Reverse(order[:])
 	}
@@ -54,12 +55,8 @@ func (b *bench) runRound(ctx context.Context, r int) error {
 
 // runScenario runs scenario s of round r into result.
 func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error {
-	if s == scenarioCached || s == scenarioFlood || s == scenarioFloodOthers {
-		// The fresh tokens of (3) may have evicted the cached token from
-		// its shard: one request puts it back before the clock starts.
-		warm := runClients(ctx, time.Now().Add(b.cfg.duration),
-			client{addr: b.auth.addr(), conns: 1, reqs: newRequests(b.auth.addr(), []string{b.cachedToken}, false, 1)})
-		b.warmups = append(b.warmups, warm[0])
+	if warm, ok := b.warmUp(s); ok {
+		b.warmups = append(b.warmups, runClients(ctx, time.Now().Add(b.cfg.duration), warm)[0])
 	}
 	until := time.Now().Add(b.cfg.duration)
 	switch s {
@@ -78,8 +75,29 @@ func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error 
 		}
 		tallies := runClients(ctx, until, b.cachedClient(b.auth), flood)
 		result.tallies[s], result.floods[s] = tallies[0], tallies[1]
+	case scenarioTools:
+		result.tallies[s] = runClients(ctx, until, b.toolsClient(b.tools, b.cfg.conns, b.cfg.maxRequests))[0]
+	case scenarioToolsRules:
+		result.tallies[s] = runClients(ctx, until, b.toolsClient(b.rules, b.cfg.conns, b.cfg.maxRequests))[0]
 	}
 	return ctx.Err()
+}
+
+// warmUp is the one request sent before scenario s starts its clock, for
+// the scenarios with a cached token: the fresh tokens of (3) may have
+// evicted the token of (2), (4) and (5) from its shard, and the sites of
+// (6) and (7), which have caches of their own (their settings differ),
+// decrypt their token once, on its first use.
+func (b *bench) warmUp(s int) (client, bool) {
+	switch s {
+	case scenarioCached, scenarioFlood, scenarioFloodOthers:
+		return client{addr: b.auth.addr(), conns: 1, reqs: newRequests(b.auth.addr(), []string{b.cachedToken}, false, 1)}, true
+	case scenarioTools:
+		return b.toolsClient(b.tools, 1, 1), true
+	case scenarioToolsRules:
+		return b.toolsClient(b.rules, 1, 1), true
+	}
+	return client{}, false
 }
 
 // maxFloodSources is how many source addresses floodSources can give.
@@ -121,4 +139,10 @@ func (b *bench) freshConns() int {
 // same requests, so (2)/(1) measures the module, not the token's bytes.
 func (b *bench) cachedClient(s site) client {
 	return client{addr: s.addr(), conns: b.cfg.conns, reqs: newRequests(s.addr(), []string{b.cachedToken}, true, b.cfg.maxRequests)}
+}
+
+// toolsClient sends the tools/call of (6) and (7) with the tools token to
+// s over conns connections, at most max requests.
+func (b *bench) toolsClient(s site, conns int, max int64) client {
+	return client{addr: s.addr(), conns: conns, reqs: newToolsCallRequests(s.addr(), b.toolsToken, max)}
 }

@@ -53,12 +53,13 @@ func TestFloodSourcesConnectFromThem(t *testing.T) {
 }
 
 // TestRoundOrder: every scenario runs once a round, the pairs with a
-// target run next to each other, and odd rounds run in reverse.
+// target run next to each other, and odd rounds run in reverse, so that
+// (6) and (7) take turns going first.
 func TestRoundOrder(t *testing.T) {
 	even, odd := roundOrder(0), roundOrder(1)
 	sorted := even
 	slices.Sort(sorted[:])
-	if sorted != [scenarios]int{1, 2, 3, 4, 5} {
+	if sorted != [scenarios]int{1, 2, 3, 4, 5, 6, 7} {
 		t.Fatalf("round order %v does not run every scenario once", even)
 	}
 	reversed := odd
@@ -74,6 +75,17 @@ func TestRoundOrder(t *testing.T) {
 		if i-j != 1 && j-i != 1 {
 			t.Errorf("%s has a target but its scenarios do not run next to each other in %v", d.name, even)
 		}
+	}
+	first := func(order [scenarios]int) int {
+		return min(slices.Index(order[:], scenarioTools), slices.Index(order[:], scenarioToolsRules))
+	}
+	if even[first(even)] == odd[first(odd)] {
+		t.Errorf("(%d) goes first of (6) and (7) in %v and in %v", even[first(even)], even, odd)
+	}
+	if !slices.ContainsFunc(ratioDefs, func(d ratioDef) bool {
+		return d.num == scenarioToolsRules && d.den == scenarioTools && d.target == 0.90
+	}) {
+		t.Errorf("no (7)/(6) ratio with the target 0.90 in %v", ratioDefs)
 	}
 }
 

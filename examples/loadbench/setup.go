@@ -46,7 +46,7 @@ func (b *bench) makeKeys() error {
 			return err
 		}
 	}
-	ports, err := freePorts(5)
+	ports, err := freePorts(7)
 	if err != nil {
 		return err
 	}
@@ -55,6 +55,9 @@ func (b *bench) makeKeys() error {
 	b.storm = site{port: ports[2], keyFile: b.auth.keyFile, cacheSize: -1}
 	b.rss = site{port: ports[3], keyFile: filepath.Join(b.dir, "rss-private.json"), cacheSize: b.cfg.rssCacheSize}
 	b.fill = site{port: ports[4], keyFile: b.rss.keyFile, cacheSize: -1} // allow_unsigned
+	b.tools = site{port: ports[5], keyFile: b.auth.keyFile, cacheSize: -1, oauthScopes: toolsScope}
+	b.rules = b.tools
+	b.rules.port, b.rules.rules = ports[6], toolRules
 	if err := b.key.writePrivateJWKS(b.auth.keyFile); err != nil {
 		return err
 	}
@@ -66,14 +69,16 @@ func (b *bench) makeKeys() error {
 		if err := b.issuer.writePublicJWKS(issuerFile); err != nil {
 			return err
 		}
-		b.auth.issuerFile, b.storm.issuerFile, b.rss.issuerFile = issuerFile, issuerFile, issuerFile
+		for _, s := range []*site{&b.auth, &b.storm, &b.rss, &b.tools, &b.rules} {
+			s.issuerFile = issuerFile
+		}
 	}
 	return nil
 }
 
 // startCaddy starts the Caddy of the scenarios.
 func (b *bench) startCaddy(ctx context.Context) error {
-	c, err := b.launch(ctx, "main", b.bare, b.auth)
+	c, err := b.launch(ctx, "main", b.bare, b.auth, b.tools, b.rules)
 	b.caddy = c
 	return err
 }
@@ -120,6 +125,11 @@ func (b *bench) mintTokens(ctx context.Context) error {
 		return err
 	}
 	b.cachedToken = cached[0]
+	scoped, err := mintMany(ctx, 1, func() (*minter, error) { return newScopedMinter(b.key, b.issuer, now) })
+	if err != nil {
+		return err
+	}
+	b.toolsToken = scoped[0]
 	if b.freshTokens, err = mintMany(ctx, perTurn*b.cfg.rounds, newValid); err != nil {
 		return err
 	}

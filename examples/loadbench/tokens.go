@@ -24,7 +24,7 @@ type minter struct {
 	encrypter jose.Encrypter
 	signer    jose.Signer // nil: encrypted-only tokens
 	now       time.Time
-	bulk      map[string]any // more claims of every token (newBulkMinter)
+	bulk      map[string]any // more claims of every token (newBulkMinter, newScopedMinter)
 	maxBytes  int            // longest token mint returns; 0: no bound
 }
 

@@ -1,0 +1,33 @@
+package main
+
+import "time"
+
+// The tools/call of scenarios (6) and (7): one JSON-RPC message, sent with
+// a token that grants toolsScope to two sites that require it
+// (oauth_scopes), the second of which also has toolRules (SPEC 10).
+const (
+	toolsCallBody = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+	toolsScope    = "mcp:tools"
+)
+
+// toolRules are the per-operation rules of the site of (7): the first does
+// not match the call, the second matches it and asks for toolsScope, which
+// the token grants, so the call is allowed after both were tried.
+var toolRules = []string{"mcp_tool admin_* mcp:admin", "mcp_tool * " + toolsScope}
+
+// newToolsCallRequests prepares requests to addr that POST toolsCallBody
+// with token, at most max of them.
+func newToolsCallRequests(addr, token string, max int64) *requests {
+	return newPostRequests(addr, "application/json", toolsCallBody, []string{token}, true, max)
+}
+
+// newScopedMinter prepares minting to key, signing with issuer unless it is
+// nil, tokens whose scope claim grants toolsScope (RFC 9068 section 2.2.3).
+func newScopedMinter(key *serverKey, issuer *issuerKey, now time.Time) (*minter, error) {
+	m, err := newMinter(key, issuer, now)
+	if err != nil {
+		return nil, err
+	}
+	m.bulk = map[string]any{"scope": toolsScope}
+	return m, nil
+}
