@@ -29,7 +29,7 @@ const oauthRedirectURL = "http://127.0.0.1/callback"
 // scopes granted before) except for two steps that an application supplies:
 //
 //   - the registration's scope: the SDK registers with fixed metadata, while
-//     other MCP clients (the TypeScript SDK, and so Claude and the MCP
+//     other MCP clients (the TypeScript SDK, and so the desktop clients and the MCP
 //     Inspector) register for the protected-resource metadata's
 //     scopes_supported. This handler does the same, so that a claim name
 //     wrongly listed there would make a standard authorization server refuse
