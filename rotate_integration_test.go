@@ -164,17 +164,11 @@ func publishedKIDs(t *testing.T, url string) []string {
 	return kids
 }
 
-// TestRotateWithRunningCaddy walks the rotation runbook with the built
-// Caddy: `caddy mcp-keys rotate`, `caddy reload --force`; tokens made for
-// the previous key keep working after a rotation and stop once the old key
-// is pruned or a rotation keeps no old key. A reload without --force leaves
-// the running key set alone, which is why the runbook says --force.
-func TestRotateWithRunningCaddy(t *testing.T) {
-	bin := cliCaddy(t)
-	dir := filepath.Join(t.TempDir(), "keys")
-	p := keys.PairIn(dir)
-	s := site{freePort(t)}
-	caddyfile := writeFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
+// rotationCaddyfile is the Caddyfile of the rotation runbook tests: one
+// site on s with the key file of p, key_reload as given.
+func rotationCaddyfile(t *testing.T, s site, p keys.Pair, keyReload string) string {
+	t.Helper()
+	return writeFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
 	admin 127.0.0.1:%d
 	auto_https off
 }
@@ -182,12 +176,27 @@ func TestRotateWithRunningCaddy(t *testing.T) {
 	bind 127.0.0.1
 	mcp_jwe_auth {
 		key_file %s
+		key_reload %s
 		scopes name
 		allow_unsigned
 	}
 	respond "hello {http.auth.user.name}" 200
 }
-`, freePort(t), s.url(""), p.Private)))
+`, freePort(t), s.url(""), p.Private, keyReload)))
+}
+
+// TestRotateWithKeyReloadOff walks the rotation runbook of `key_reload off`
+// with the built Caddy: `caddy mcp-keys rotate`, `caddy reload --force`;
+// tokens made for the previous key keep working after a rotation and stop
+// once the old key is pruned or a rotation keeps no old key. A reload
+// without --force leaves the running key set alone, which is why that
+// runbook says --force.
+func TestRotateWithKeyReloadOff(t *testing.T) {
+	bin := cliCaddy(t)
+	dir := filepath.Join(t.TempDir(), "keys")
+	p := keys.PairIn(dir)
+	s := site{freePort(t)}
+	caddyfile := rotationCaddyfile(t, s, p, "off")
 	if res := cliRun(t, bin, nil, "mcp-keys", "generate", "-o", dir, "--size", "2048"); res.code != 0 {
 		t.Fatalf("caddy mcp-keys generate: exit %d\n%s", res.code, res.out)
 	}
@@ -232,5 +241,61 @@ func TestRotateWithRunningCaddy(t *testing.T) {
 	expect("after rotate --keep 0 and reload", map[string]int{"T1": 401, "T2": 401, "T3": 200})
 	if got := publishedKIDs(t, jwksURL); len(got) != 1 || slices.Contains(rotated, got[0]) {
 		t.Errorf("after rotate --keep 0 the published kids are %v, want one new key", got)
+	}
+}
+
+// TestRotateTakesEffectWithoutReload: with key_reload on, `caddy mcp-keys
+// rotate` alone is enough: the running Caddy publishes the new key and
+// accepts tokens for it, and tokens for the kept old key keep working; a
+// prune takes the old key's tokens with it. Nothing is reloaded.
+func TestRotateTakesEffectWithoutReload(t *testing.T) {
+	bin := cliCaddy(t)
+	dir := filepath.Join(t.TempDir(), "keys")
+	p := keys.PairIn(dir)
+	s := site{freePort(t)}
+	caddyfile := rotationCaddyfile(t, s, p, "1s")
+	if res := cliRun(t, bin, nil, "mcp-keys", "generate", "-o", dir, "--size", "2048"); res.code != 0 {
+		t.Fatalf("caddy mcp-keys generate: exit %d\n%s", res.code, res.out)
+	}
+	jwksURL := s.url("/.well-known/jwks.json")
+	c := startCaddy(t, bin, caddyfile, jwksURL)
+	url := s.url("/mcp")
+	old := mintForFirstKey(t, p.Public, "old")
+	first := publishedKIDs(t, jwksURL)
+
+	c.cli(t, "mcp-keys", "rotate", "-o", dir)
+	fresh := mintForFirstKey(t, p.Public, "fresh")
+	waitForKIDs(t, jwksURL, func(kids []string) bool { return len(kids) == 2 && kids[1] == first[0] })
+	for name, token := range map[string]string{"old": old, "fresh": fresh} {
+		if got := statusWith(t, url, token); got != 200 {
+			t.Errorf("after rotate, the %s token answered %d, want 200", name, got)
+		}
+	}
+
+	c.cli(t, "mcp-keys", "rotate", "-o", dir, "--prune", "--keep", "0")
+	waitForKIDs(t, jwksURL, func(kids []string) bool { return len(kids) == 1 })
+	if got := statusWith(t, url, old); got != 401 {
+		t.Errorf("after the prune, the old token answered %d, want 401", got)
+	}
+	if got := statusWith(t, url, fresh); got != 200 {
+		t.Errorf("after the prune, the fresh token answered %d, want 200", got)
+	}
+}
+
+// waitForKIDs polls the published JWKS until ok accepts its kids; the
+// running Caddy checks its key file every second here. It gives up after a
+// minute, so a Caddy that never notices the change fails the test.
+func waitForKIDs(t *testing.T, jwksURL string, ok func([]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		kids := publishedKIDs(t, jwksURL)
+		if ok(kids) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the published kids are still %v", kids)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
