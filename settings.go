@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 )
 
 // routeOff disables a discovery route.
@@ -131,16 +132,11 @@ func checkResource(raw string) error {
 }
 
 // checkOAuthScopes refuses duplicate scopes and values that are not an RFC
-// 6749 scope-token (printable ASCII without space, '"' or '\').
+// 6749 scope-token, by the rule the per-operation rules' scopes follow too.
 func checkOAuthScopes(scopes []string) error {
 	for i, scope := range scopes {
-		if scope == "" {
-			return errors.New("oauth_scopes: a scope is empty")
-		}
-		for _, c := range []byte(scope) {
-			if c <= ' ' || c > '~' || c == '"' || c == '\\' {
-				return fmt.Errorf("oauth_scopes: '%s' contains a space, '\"', '\\' or a character outside printable ASCII", scope)
-			}
+		if err := mcpauthz.CheckScope(scope); err != nil {
+			return fmt.Errorf("oauth_scopes: %v", err)
 		}
 		if slices.Contains(scopes[:i], scope) {
 			return fmt.Errorf("oauth_scopes: '%s' is listed twice", scope)

@@ -234,26 +234,9 @@ func publicHalf(key jwk.Key) (publicJWK, error) {
 
 // candidates returns the keys a token with header h may be opened with.
 func (s *DecryptionKeys) candidates(h *joseHeader, alg jwa.KeyEncryptionAlgorithm) ([]*decryptionKey, error) {
-	if h.hasKID {
-		key, ok := s.byKID[h.kid]
-		if !ok {
-			return nil, ErrUnknownKeyID
-		}
-		if !slices.Contains(key.algorithms, alg) {
-			return nil, ErrNoMatchingKey
-		}
-		return []*decryptionKey{key}, nil
-	}
-	var keys []*decryptionKey
-	for _, key := range s.keys {
-		if slices.Contains(key.algorithms, alg) {
-			keys = append(keys, key)
-		}
-	}
-	if len(keys) == 0 {
-		return nil, ErrNoMatchingKey
-	}
-	return keys, nil
+	return candidateKeys(h, s.byKID, s.keys, func(key *decryptionKey) bool {
+		return slices.Contains(key.algorithms, alg)
+	})
 }
 
 // keyIDs lists the identities of the keys, see keyIdentity.

@@ -128,26 +128,7 @@ func (k *verificationKey) fits(alg jwa.SignatureAlgorithm) bool {
 
 // candidates returns the keys a JWS with header h may be verified with.
 func (s *IssuerKeySet) candidates(h *joseHeader, alg jwa.SignatureAlgorithm) ([]*verificationKey, error) {
-	if h.hasKID {
-		key, ok := s.byKID[h.kid]
-		if !ok {
-			return nil, ErrUnknownKeyID
-		}
-		if !key.fits(alg) {
-			return nil, ErrNoMatchingKey
-		}
-		return []*verificationKey{key}, nil
-	}
-	var keys []*verificationKey
-	for _, key := range s.keys {
-		if key.fits(alg) {
-			keys = append(keys, key)
-		}
-	}
-	if len(keys) == 0 {
-		return nil, ErrNoMatchingKey
-	}
-	return keys, nil
+	return candidateKeys(h, s.byKID, s.keys, func(key *verificationKey) bool { return key.fits(alg) })
 }
 
 // keyIDs lists the identities of the keys, see keyIdentity.

@@ -36,3 +36,27 @@ func removedKeyIDs(before, after []string) []string {
 	}
 	return removed
 }
+
+// candidateKeys picks the keys a token with header h may be tried with: the
+// key its kid names (ErrUnknownKeyID when none does), or every key of all
+// when it names none; of those, the keys fits accepts (ErrNoMatchingKey when
+// none is left).
+func candidateKeys[K any](h *joseHeader, byKID map[string]K, all []K, fits func(K) bool) ([]K, error) {
+	if h.hasKID {
+		key, ok := byKID[h.kid]
+		if !ok {
+			return nil, ErrUnknownKeyID
+		}
+		all = []K{key}
+	}
+	var keys []K
+	for _, key := range all {
+		if fits(key) {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, ErrNoMatchingKey
+	}
+	return keys, nil
+}
