@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
-	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -32,6 +27,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -200,56 +197,16 @@ func (c *hardConnTrap) url(path string) string {
 // cryptography, so a refusal can only come from the header's content.
 
 // hardB64 encodes unpadded base64url.
-func hardB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+var hardB64 = josetest.B64
 
 // hardJSON marshals v or fails the test.
-func hardJSON(t testing.TB, v any) []byte {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+var hardJSON = josetest.JSON
 
-// hardJWE builds a compact JWE whose protected header is exactly header:
-// the CEK wrapped with RSA-OAEP (SHA-1) for pub, the plaintext sealed with
-// AES-GCM under a cekSize-byte CEK, the encoded header as AAD.
-func hardJWE(t testing.TB, header, plaintext []byte, pub *rsa.PublicKey, cekSize int) string {
-	t.Helper()
-	cek := make([]byte, cekSize)
-	iv := make([]byte, 12)
-	_, _ = rand.Read(cek)
-	_, _ = rand.Read(iv)
-	wrapped, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, pub, cek, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	encodedHeader := hardB64(header)
-	sealed := gcm.Seal(nil, iv, plaintext, []byte(encodedHeader))
-	ciphertext, tag := sealed[:len(sealed)-gcm.Overhead()], sealed[len(sealed)-gcm.Overhead():]
-	return strings.Join([]string{encodedHeader, hardB64(wrapped), hardB64(iv), hardB64(ciphertext), hardB64(tag)}, ".")
-}
+// hardJWE builds a compact JWE whose protected header is exactly header.
+var hardJWE = josetest.HandJWE
 
 // hardSign builds a compact RS256 JWS with any header members.
-func hardSign(t testing.TB, header map[string]any, payload []byte, key *rsa.PrivateKey) string {
-	t.Helper()
-	signingInput := hardB64(hardJSON(t, header)) + "." + hardB64(payload)
-	digest := sha256.Sum256([]byte(signingInput))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signingInput + "." + hardB64(sig)
-}
+var hardSign = josetest.HandSign
 
 // payload is a claims JSON object: iat and exp around now, name and email
 // as distinctive secrets, then extra members verbatim (",..." form).
@@ -303,22 +260,11 @@ func (e *hardEnv) signedPayload(aud string) []byte {
 		now.Unix(), now.Add(time.Hour).Unix(), e.secret("sub"), e.secret("email"), aud))
 }
 
-// hardRandomParts are the four parts after the header of a token that is refused
-// before they matter.
-func hardRandomParts() string {
-	parts := make([]string, 4)
-	for i, n := range []int{256, 12, 64, 16} {
-		b := make([]byte, n)
-		_, _ = rand.Read(b)
-		parts[i] = hardB64(b)
-	}
-	return strings.Join(parts, ".")
-}
+// hardRandomParts are random parts after the header.
+var hardRandomParts = josetest.RandomParts
 
 // hardWithHeader is a token with the given header JSON and random other parts.
-func hardWithHeader(header string) string {
-	return hardB64([]byte(header)) + "." + hardRandomParts()
-}
+var hardWithHeader = josetest.WithHeader
 
 // hardBombOnce compresses 10 MiB once per test binary: the deflate bomb.
 var (

@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -25,65 +21,11 @@ import (
 
 const remoteAudience = "https://mcp.example.com"
 
-// jwksServer is an issuer on 127.0.0.1 with a TLS certificate of its own:
-// it serves a JWKS that a test can change, or an error, and counts fetches.
-type jwksServer struct {
-	*httptest.Server
-	hits atomic.Int64
-
-	mu     sync.Mutex
-	status int
-	body   []byte
-}
+// jwksServer is the test issuer: josetest.IssuerServer.
+type jwksServer = josetest.IssuerServer
 
 // newJWKSServer starts an issuer that serves keys and stops with the test.
-func newJWKSServer(t *testing.T, keys ...gojose.JSONWebKey) *jwksServer {
-	t.Helper()
-	s := &jwksServer{}
-	s.serve(t, keys...)
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.hits.Add(1)
-		s.mu.Lock()
-		status, body := s.status, s.body
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
-	}))
-	s.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes refused on purpose
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// serve makes the issuer publish keys.
-func (s *jwksServer) serve(t testing.TB, keys ...gojose.JSONWebKey) {
-	t.Helper()
-	data, err := json.Marshal(gojose.JSONWebKeySet{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.serveRaw(http.StatusOK, data)
-}
-
-// serveRaw makes the issuer answer with status and body.
-func (s *jwksServer) serveRaw(status int, body []byte) {
-	s.mu.Lock()
-	s.status, s.body = status, body
-	s.mu.Unlock()
-}
-
-// jwksURL is the issuer_keys URL.
-func (s *jwksServer) jwksURL() string {
-	return s.URL + "/.well-known/jwks.json"
-}
-
-// caFile writes the server's certificate as PEM, for issuer_keys_ca.
-func (s *jwksServer) caFile(t testing.TB) string {
-	t.Helper()
-	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
-	return writeFile(t, t.TempDir(), "issuer-ca.pem", data)
-}
+var newJWKSServer = josetest.NewIssuerServer
 
 // sigKey is the public JWK of an ES256 issuer key.
 func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) gojose.JSONWebKey {
@@ -124,9 +66,9 @@ func provisionRemote(t *testing.T, configure func(*Handler)) (*Handler, error) {
 // cannot be fetched at start, and the error names the URL.
 func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
 	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
-	ca := srv.caFile(t)
+	ca := srv.CAFile(t)
 	down := newJWKSServer(t)
-	downURL := down.jwksURL()
+	downURL := down.JWKSURL()
 	down.Close()
 	tests := []struct {
 		name      string
@@ -135,12 +77,12 @@ func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
 		wantParts []string
 	}{
 		{"unreachable", downURL, ca, nil, []string{downURL}},
-		{"untrusted certificate", srv.jwksURL(), "", nil, []string{srv.jwksURL(), "certificate"}},
-		{"404", srv.jwksURL(), ca, func() { srv.serveRaw(http.StatusNotFound, []byte("no")) }, []string{srv.jwksURL(), "404"}},
-		{"garbage", srv.jwksURL(), ca, func() { srv.serveRaw(http.StatusOK, []byte("<html>")) }, []string{srv.jwksURL()}},
-		{"no signature key", srv.jwksURL(), ca, func() { srv.serveRaw(http.StatusOK, []byte(`{"keys":[]}`)) }, []string{srv.jwksURL(), "no public signature key"}},
+		{"untrusted certificate", srv.JWKSURL(), "", nil, []string{srv.JWKSURL(), "certificate"}},
+		{"404", srv.JWKSURL(), ca, func() { srv.ServeRaw(http.StatusNotFound, []byte("no")) }, []string{srv.JWKSURL(), "404"}},
+		{"garbage", srv.JWKSURL(), ca, func() { srv.ServeRaw(http.StatusOK, []byte("<html>")) }, []string{srv.JWKSURL()}},
+		{"no signature key", srv.JWKSURL(), ca, func() { srv.ServeRaw(http.StatusOK, []byte(`{"keys":[]}`)) }, []string{srv.JWKSURL(), "no public signature key"}},
 		{"plain http to another host", "http://issuer.invalid/jwks.json", "", nil, []string{"http://issuer.invalid/jwks.json", "loopback"}},
-		{"missing CA file", srv.jwksURL(), "/nonexistent/ca.pem", nil, []string{"issuer_keys_ca", "/nonexistent/ca.pem"}},
+		{"missing CA file", srv.JWKSURL(), "/nonexistent/ca.pem", nil, []string{"issuer_keys_ca", "/nonexistent/ca.pem"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,25 +128,25 @@ http://127.0.0.1:%d {
 	}
 	respond "ok"
 }
-`, freePort(t), keyFile, srv.jwksURL(), srv.caFile(t), remoteAudience)))
+`, freePort(t), keyFile, srv.JWKSURL(), srv.CAFile(t), remoteAudience)))
 
 	if res := cliRun(t, bin, nil, "validate", "--config", caddyfile, "--adapter", "caddyfile"); res.code != 0 {
 		t.Fatalf("caddy validate with a reachable issuer: exit %d\n%s", res.code, res.out)
 	}
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Errorf("caddy validate fetched %d times, want 1", got)
 	}
 
-	srv.serveRaw(http.StatusServiceUnavailable, []byte("down for maintenance"))
+	srv.ServeRaw(http.StatusServiceUnavailable, []byte("down for maintenance"))
 	res := cliRun(t, bin, nil, "run", "--config", caddyfile, "--adapter", "caddyfile")
 	if res.code == 0 {
 		t.Fatalf("caddy run started without the issuer's keys\n%s", res.out)
 	}
-	want := fmt.Sprintf("issuer_keys %s: fetching the issuer's keys: unexpected status 503 Service Unavailable", srv.jwksURL())
+	want := fmt.Sprintf("issuer_keys %s: fetching the issuer's keys: unexpected status 503 Service Unavailable", srv.JWKSURL())
 	if !strings.Contains(res.text, want) {
 		t.Errorf("caddy run output lacks %q:\n%s", want, res.text)
 	}
-	if n := strings.Count(res.text, srv.jwksURL()); n != 1 {
+	if n := strings.Count(res.text, srv.JWKSURL()); n != 1 {
 		t.Errorf("caddy run output names the URL %d times, want once:\n%s", n, res.text)
 	}
 }
@@ -217,12 +159,12 @@ func TestRemoteIssuerKeysCleanup(t *testing.T) {
 	key := testECKey(t, 0)
 	srv := newJWKSServer(t, sigKey(t, key, "old"))
 	h, err := provisionRemote(t, func(h *Handler) {
-		h.IssuerKeys, h.IssuerKeysCA = srv.jwksURL(), srv.caFile(t)
+		h.IssuerKeys, h.IssuerKeysCA = srv.JWKSURL(), srv.CAFile(t)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("Provision fetched %d times, want 1", got)
 	}
 	if err := h.Cleanup(); err != nil {
@@ -231,7 +173,7 @@ func TestRemoteIssuerKeysCleanup(t *testing.T) {
 	if _, err := h.verifier.Verify(issuerToken(t, newECKey(t), "after-cleanup")); !errors.Is(err, jose.ErrUnknownKeyID) {
 		t.Errorf("unknown kid after Cleanup: got %v, want jose.ErrUnknownKeyID", err)
 	}
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Errorf("the issuer was asked %d times after Cleanup", got-1)
 	}
 }
@@ -368,7 +310,7 @@ func TestRemoteIssuerKeysThroughCaddy(t *testing.T) {
 	}
 	respond "signed {http.auth.user.id}"
 }
-`, s.url(""), keyFile, srv.jwksURL(), srv.caFile(t), remoteAudience))
+`, s.url(""), keyFile, srv.JWKSURL(), srv.CAFile(t), remoteAudience))
 
 	const refreshes = "caddy_mcp_jwe_auth_issuer_key_refreshes_total"
 	before := scrapeMetrics(t)
@@ -380,20 +322,20 @@ func TestRemoteIssuerKeysThroughCaddy(t *testing.T) {
 		t.Fatalf("token of the issuer's key: %d %s", resp.StatusCode, body)
 	}
 	// The issuer adds a key: its first token triggers the refresh and passes.
-	srv.serve(t, sigKey(t, oldKey, "old"), sigKey(t, newKey, "new"))
+	srv.Serve(t, sigKey(t, oldKey, "old"), sigKey(t, newKey, "new"))
 	resp, body = send(t, http.MethodPost, s.url("/mcp"), bearer(issuerToken(t, newKey, "new")))
 	if resp.StatusCode != http.StatusOK || body != "signed ada" {
 		t.Fatalf("token of the key the issuer added: %d %s", resp.StatusCode, body)
 	}
 	// More unknown kids within 30 s: refused without asking the issuer.
-	hits := srv.hits.Load()
+	hits := srv.Hits.Load()
 	for i := 0; i < 5; i++ {
 		resp, _ = send(t, http.MethodPost, s.url("/mcp"), bearer(issuerToken(t, newECKey(t), fmt.Sprintf("stranger-%d", i))))
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("token of a key the issuer does not publish: %d, want 401", resp.StatusCode)
 		}
 	}
-	if got := srv.hits.Load() - hits; got != 0 {
+	if got := srv.Hits.Load() - hits; got != 0 {
 		t.Errorf("unknown kids within 30 s of a refresh fetched %d times, want 0", got)
 	}
 	after := scrapeMetrics(t)

@@ -2,23 +2,17 @@ package jose
 
 import (
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -158,48 +152,14 @@ func writeKeySet(t testing.TB, dir, name string, keys ...json.RawMessage) string
 	return writeFile(t, dir, name, data)
 }
 
-// joseEncryptOpts encrypts plaintext to key as a compact JWE with go-jose
-// and the given options (compression, extra headers).
-func joseEncryptOpts(t testing.TB, plaintext []byte, alg gojose.KeyAlgorithm, enc gojose.ContentEncryption, key any, kid string, opts *gojose.EncrypterOptions) string {
-	t.Helper()
-	return joseEncryptTo(t, plaintext, enc, gojose.Recipient{Algorithm: alg, Key: key, KeyID: kid}, opts)
-}
+// joseEncryptOpts encrypts with go-jose and the given options.
+var joseEncryptOpts = josetest.EncryptOpts
 
-// joseEncryptTo encrypts plaintext to one go-jose recipient as a compact JWE.
-func joseEncryptTo(t testing.TB, plaintext []byte, enc gojose.ContentEncryption, recipient gojose.Recipient, opts *gojose.EncrypterOptions) string {
-	t.Helper()
-	encrypter, err := gojose.NewEncrypter(enc, recipient, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := encrypter.Encrypt(plaintext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
-}
+// joseEncryptTo encrypts plaintext to one go-jose recipient.
+var joseEncryptTo = josetest.EncryptTo
 
-// joseSignOpts signs payload as a compact JWS with go-jose and the given options.
-func joseSignOpts(t testing.TB, payload []byte, alg gojose.SignatureAlgorithm, key any, kid string, opts *gojose.SignerOptions) string {
-	t.Helper()
-	signer, err := gojose.NewSigner(gojose.SigningKey{Algorithm: alg, Key: gojose.JSONWebKey{Key: key, KeyID: kid}}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
-}
+// joseSignOpts signs payload with go-jose and the given options.
+var joseSignOpts = josetest.SignOpts
 
 // jwxEncrypt encrypts plaintext to the raw public key as a compact JWE with
 // jwx; a non-empty kid is put in the header, and cty when given.
@@ -289,43 +249,19 @@ func signRS256(key *rsa.PrivateKey, input []byte) ([]byte, error) {
 	return rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
 }
 
-// newECKey returns a fresh key on curve (P-256 when nil).
-func newECKey(t testing.TB, curve ...elliptic.Curve) *ecdsa.PrivateKey {
-	t.Helper()
-	c := elliptic.P256()
-	if len(curve) > 0 {
-		c = curve[0]
-	}
-	key, err := ecdsa.GenerateKey(c, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
+// newECKey returns a fresh key on curve (P-256 when none is given).
+var newECKey = josetest.NewECKey
 
 // tokenParts splits a compact token.
 func tokenParts(token string) []string {
 	return strings.Split(token, ".")
 }
 
-// mutatePart decodes part i of a compact token, changes it with f and
-// encodes it again.
-func mutatePart(t testing.TB, token string, i int, f func([]byte) []byte) string {
-	t.Helper()
-	parts := tokenParts(token)
-	decoded, err := strictBase64URL.DecodeString(parts[i])
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts[i] = base64URL(f(append([]byte(nil), decoded...)))
-	return strings.Join(parts, ".")
-}
+// mutatePart changes part i of a compact token with f.
+var mutatePart = josetest.MutatePart
 
 // flipLastByte flips the low bit of the last byte.
-func flipLastByte(b []byte) []byte {
-	b[len(b)-1] ^= 1
-	return b
-}
+var flipLastByte = josetest.FlipLastByte
 
 // rewriteHeader decodes a token's protected header, changes it with f and
 // encodes it again (member order may change; the token no longer decrypts).
@@ -464,196 +400,64 @@ func (f *verifyFixture) sealNested(t testing.TB, jwsToken string) string {
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
-// Test keys are made once per test binary: RSA generation is slow.
-var (
-	rsaKeysOnce sync.Once
-	rsaKeys     [3]*rsa.PrivateKey
-	ecKeysOnce  sync.Once
-	ecKeys      [2]*ecdsa.PrivateKey
-)
-
 // testRSAKey returns one of three fixed 2048-bit RSA keys.
-func testRSAKey(t testing.TB, i int) *rsa.PrivateKey {
-	t.Helper()
-	rsaKeysOnce.Do(func() {
-		for n := range rsaKeys {
-			key, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys[n] = key
-		}
-	})
-	return rsaKeys[i]
-}
+func testRSAKey(t testing.TB, i int) *rsa.PrivateKey { t.Helper(); return josetest.RSAKey(t, i) }
 
 // testECKey returns one of two fixed P-256 keys.
-func testECKey(t testing.TB, i int) *ecdsa.PrivateKey {
-	t.Helper()
-	ecKeysOnce.Do(func() {
-		for n := range ecKeys {
-			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				panic(err)
-			}
-			ecKeys[n] = key
-		}
-	})
-	return ecKeys[i]
-}
+func testECKey(t testing.TB, i int) *ecdsa.PrivateKey { t.Helper(); return josetest.ECKey(t, i) }
 
 // testEd25519Key returns a fresh Ed25519 signing key.
-func testEd25519Key(t testing.TB) ed25519.PrivateKey {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
+func testEd25519Key(t testing.TB) ed25519.PrivateKey { t.Helper(); return josetest.Ed25519Key(t) }
 
 // joseJWK wraps a key as a go-jose JWK with kid, alg and use.
-func joseJWK(t testing.TB, key any, kid, alg, use string) gojose.JSONWebKey {
-	t.Helper()
-	return gojose.JSONWebKey{Key: key, KeyID: kid, Algorithm: alg, Use: use}
+func joseJWK(_ testing.TB, key any, kid, alg, use string) gojose.JSONWebKey {
+	return josetest.JWK(key, kid, alg, use)
 }
 
 // thumbprintKID is the RFC 7638 thumbprint of a key, computed by go-jose.
-func thumbprintKID(t testing.TB, key any) string {
-	t.Helper()
-	jwk := gojose.JSONWebKey{Key: key}
-	tp, err := jwk.Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64URL(tp)
-}
+func thumbprintKID(t testing.TB, key any) string { t.Helper(); return josetest.Thumbprint(t, key) }
 
-// writeJWKS writes the keys as a JWKS file (serialised by go-jose) and
-// returns its path.
+// writeJWKS writes the keys as a JWKS file (serialised by go-jose).
 func writeJWKS(t testing.TB, dir, name string, keys ...gojose.JSONWebKey) string {
 	t.Helper()
-	data, err := json.Marshal(gojose.JSONWebKeySet{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writeFile(t, dir, name, data)
+	return josetest.WriteJWKS(t, dir, name, keys...)
 }
 
 // writeFile writes data with mode 0600 and returns the path.
 func writeFile(t testing.TB, dir, name string, data []byte) string {
 	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return josetest.WriteFile(t, dir, name, data)
 }
 
-// joseEncrypt encrypts plaintext to key as a compact JWE with go-jose,
-// adding extra protected header members.
-func joseEncrypt(t testing.TB, plaintext []byte, alg gojose.KeyAlgorithm, enc gojose.ContentEncryption, key any, kid string, extra map[gojose.HeaderKey]any) string {
-	t.Helper()
-	return joseEncryptOpts(t, plaintext, alg, enc, key, kid, &gojose.EncrypterOptions{ExtraHeaders: extra})
-}
+// joseEncrypt encrypts plaintext to key as a compact JWE with go-jose.
+var joseEncrypt = josetest.Encrypt
 
 // joseSign signs payload as a compact JWS with go-jose, with typ JWT.
-func joseSign(t testing.TB, payload []byte, alg gojose.SignatureAlgorithm, key any, kid string) string {
-	t.Helper()
-	return joseSignOpts(t, payload, alg, key, kid, (&gojose.SignerOptions{}).WithType("JWT"))
-}
+var joseSign = josetest.Sign
 
 // claimsJSON encodes claims, adding iat and exp around now unless given.
-func claimsJSON(t testing.TB, now time.Time, claims map[string]any) []byte {
-	t.Helper()
-	full := map[string]any{"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-	for k, v := range claims {
-		if v == nil {
-			delete(full, k)
-			continue
-		}
-		full[k] = v
-	}
-	data, err := json.Marshal(full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+var claimsJSON = josetest.Claims
 
 // base64URL encodes without padding.
-func base64URL(b []byte) string {
-	return strictBase64URL.EncodeToString(b)
-}
+var base64URL = josetest.B64
 
 // Hand-built JOSE objects: any protected header, byte for byte, around real
 // cryptography, so a refusal can only come from the header's content.
 
 // hardB64 encodes unpadded base64url.
-func hardB64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+var hardB64 = josetest.B64
 
 // hardJSON marshals v or fails the test.
-func hardJSON(t testing.TB, v any) []byte {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
+var hardJSON = josetest.JSON
 
-// hardJWE builds a compact JWE whose protected header is exactly header:
-// the CEK wrapped with RSA-OAEP (SHA-1) for pub, the plaintext sealed with
-// AES-GCM under a cekSize-byte CEK, the encoded header as AAD.
-func hardJWE(t testing.TB, header, plaintext []byte, pub *rsa.PublicKey, cekSize int) string {
-	t.Helper()
-	cek := make([]byte, cekSize)
-	iv := make([]byte, 12)
-	_, _ = rand.Read(cek)
-	_, _ = rand.Read(iv)
-	wrapped, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, pub, cek, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
-	encodedHeader := hardB64(header)
-	sealed := gcm.Seal(nil, iv, plaintext, []byte(encodedHeader))
-	ciphertext, tag := sealed[:len(sealed)-gcm.Overhead()], sealed[len(sealed)-gcm.Overhead():]
-	return strings.Join([]string{encodedHeader, hardB64(wrapped), hardB64(iv), hardB64(ciphertext), hardB64(tag)}, ".")
-}
+// hardJWE builds a compact JWE whose protected header is exactly header.
+var hardJWE = josetest.HandJWE
 
 // hardSign builds a compact RS256 JWS with any header members.
-func hardSign(t testing.TB, header map[string]any, payload []byte, key *rsa.PrivateKey) string {
-	t.Helper()
-	signingInput := hardB64(hardJSON(t, header)) + "." + hardB64(payload)
-	digest := sha256.Sum256([]byte(signingInput))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signingInput + "." + hardB64(sig)
-}
+var hardSign = josetest.HandSign
 
-// hardRandomParts are the four parts after the header of a token that is refused
-// before they matter.
-func hardRandomParts() string {
-	parts := make([]string, 4)
-	for i, n := range []int{256, 12, 64, 16} {
-		b := make([]byte, n)
-		_, _ = rand.Read(b)
-		parts[i] = hardB64(b)
-	}
-	return strings.Join(parts, ".")
-}
+// hardRandomParts are random parts after the header.
+var hardRandomParts = josetest.RandomParts
 
 // hardWithHeader is a token with the given header JSON and random other parts.
-func hardWithHeader(header string) string {
-	return hardB64([]byte(header)) + "." + hardRandomParts()
-}
+var hardWithHeader = josetest.WithHeader

@@ -4,13 +4,9 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -28,65 +26,11 @@ import (
 
 const remoteAudience = "https://mcp.example.com"
 
-// jwksServer is an issuer on 127.0.0.1 with a TLS certificate of its own:
-// it serves a JWKS that a test can change, or an error, and counts fetches.
-type jwksServer struct {
-	*httptest.Server
-	hits atomic.Int64
-
-	mu     sync.Mutex
-	status int
-	body   []byte
-}
+// jwksServer is the test issuer: josetest.IssuerServer.
+type jwksServer = josetest.IssuerServer
 
 // newJWKSServer starts an issuer that serves keys and stops with the test.
-func newJWKSServer(t *testing.T, keys ...gojose.JSONWebKey) *jwksServer {
-	t.Helper()
-	s := &jwksServer{}
-	s.serve(t, keys...)
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.hits.Add(1)
-		s.mu.Lock()
-		status, body := s.status, s.body
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
-	}))
-	s.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes refused on purpose
-	s.StartTLS()
-	t.Cleanup(s.Close)
-	return s
-}
-
-// serve makes the issuer publish keys.
-func (s *jwksServer) serve(t testing.TB, keys ...gojose.JSONWebKey) {
-	t.Helper()
-	data, err := json.Marshal(gojose.JSONWebKeySet{Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.serveRaw(http.StatusOK, data)
-}
-
-// serveRaw makes the issuer answer with status and body.
-func (s *jwksServer) serveRaw(status int, body []byte) {
-	s.mu.Lock()
-	s.status, s.body = status, body
-	s.mu.Unlock()
-}
-
-// jwksURL is the issuer_keys URL.
-func (s *jwksServer) jwksURL() string {
-	return s.URL + "/.well-known/jwks.json"
-}
-
-// caFile writes the server's certificate as PEM, for issuer_keys_ca.
-func (s *jwksServer) caFile(t testing.TB) string {
-	t.Helper()
-	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
-	return writeFile(t, t.TempDir(), "issuer-ca.pem", data)
-}
+var newJWKSServer = josetest.NewIssuerServer
 
 // sigKey is the public JWK of an ES256 issuer key.
 func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) gojose.JSONWebKey {
@@ -146,8 +90,8 @@ func newRemoteFixture(t *testing.T, srv *jwksServer, refresh time.Duration) *rem
 		t.Fatal(err)
 	}
 	f.remote, err = NewRemoteIssuerKeys(context.Background(), RemoteIssuerKeysConfig{
-		URL:     srv.jwksURL(),
-		CAFile:  srv.caFile(t),
+		URL:     srv.JWKSURL(),
+		CAFile:  srv.CAFile(t),
 		Refresh: refresh,
 		Logger:  zap.New(core),
 		Observe: f.refreshes.observe,
@@ -199,14 +143,14 @@ func (f *remoteFixture) checkWarning(t testing.TB, trigger, want string) {
 		if fields["trigger"] != trigger {
 			continue
 		}
-		if fields["issuer_keys"] != f.srv.jwksURL() {
-			t.Errorf("warning names %v, want the URL %s", fields["issuer_keys"], f.srv.jwksURL())
+		if fields["issuer_keys"] != f.srv.JWKSURL() {
+			t.Errorf("warning names %v, want the URL %s", fields["issuer_keys"], f.srv.JWKSURL())
 		}
 		msg, _ := fields["error"].(string)
 		if !strings.Contains(msg, want) {
 			t.Errorf("warning error %q does not contain %q", msg, want)
 		}
-		if strings.Contains(msg, f.srv.jwksURL()) {
+		if strings.Contains(msg, f.srv.JWKSURL()) {
 			t.Errorf("warning error %q repeats the URL of the issuer_keys field", msg)
 		}
 		return
@@ -236,19 +180,19 @@ func TestRemoteIssuerKeysNewKID(t *testing.T) {
 	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
 	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("start fetched %d times, want 1", got)
 	}
 	f.accept(t, f.token(t, oldKey, "old"), "token of the first key")
 
-	srv.serve(t, sigKey(t, oldKey, "old"), sigKey(t, newKey, "new"))
+	srv.Serve(t, sigKey(t, oldKey, "old"), sigKey(t, newKey, "new"))
 	f.accept(t, f.token(t, newKey, "new"), "token of the key added later")
-	if got := srv.hits.Load(); got != 2 {
+	if got := srv.Hits.Load(); got != 2 {
 		t.Errorf("fetched %d times, want 2 (start and one unknown-kid refresh)", got)
 	}
 	f.accept(t, f.token(t, oldKey, "old"), "token of the first key after the refresh")
 	f.accept(t, f.token(t, newKey, "new"), "token of the new key again")
-	if got := srv.hits.Load(); got != 2 {
+	if got := srv.Hits.Load(); got != 2 {
 		t.Errorf("known kids fetched again: %d fetches, want 2", got)
 	}
 	if got := f.refreshes.count("start/success"); got != 1 {
@@ -277,7 +221,7 @@ func TestRemoteIssuerKeysReportRemovedKeys(t *testing.T) {
 		t.Fatalf("issuer key %q; want %q", oldID, want)
 	}
 
-	srv.serve(t, sigKey(t, newKey, "new"))
+	srv.Serve(t, sigKey(t, newKey, "new"))
 	f.accept(t, f.token(t, newKey, "new"), "token of the new key") // refreshes for the unknown kid
 	f.removedMu.Lock()
 	removed := slices.Clone(f.removed)
@@ -298,7 +242,7 @@ func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
 	f := newRemoteFixture(t, srv, time.Second)
 	f.remote.refreshEvery = time.Hour // no unknown-kid refresh may help
 	f.remote.lastForced = time.Now()
-	srv.serve(t, sigKey(t, newKey, "new"))
+	srv.Serve(t, sigKey(t, newKey, "new"))
 	waitFor(t, refreshWaitLimit, "a scheduled refresh", func() bool { return f.refreshes.count("scheduled/success") > 0 })
 	f.accept(t, f.token(t, newKey, "new"), "token of the key served since")
 	if _, err := f.v.Verify(f.token(t, oldKey, "old")); !errors.Is(err, ErrUnknownKeyID) {
@@ -351,11 +295,11 @@ func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
 			f := newRemoteFixture(t, srv, time.Hour)
-			srv.serveRaw(tc.status, tc.body)
+			srv.ServeRaw(tc.status, tc.body)
 			if _, err := f.v.Verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
 				t.Errorf("unknown kid: got %v, want ErrUnknownKeyID", err)
 			}
-			if got := srv.hits.Load(); got != 2 {
+			if got := srv.Hits.Load(); got != 2 {
 				t.Errorf("fetched %d times, want 2", got)
 			}
 			f.checkWarning(t, refreshUnknownKID, tc.want)
@@ -373,7 +317,7 @@ func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
 	oldKey := testECKey(t, 0)
 	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
-	srv.serveRaw(http.StatusOK, []byte(`{"keys":[{"kty":"EC"}]}`))
+	srv.ServeRaw(http.StatusOK, []byte(`{"keys":[{"kty":"EC"}]}`))
 	waitFor(t, refreshWaitLimit, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
 	f.checkWarning(t, refreshScheduled, "crv")
 	f.accept(t, f.token(t, oldKey, "old"), "token of the last good key")
@@ -390,7 +334,7 @@ func TestRemoteIssuerKeysLogsNoKeyMaterial(t *testing.T) {
 	bad := keyJSONMap(t, sigKey(t, newKey, "bad"))
 	bad["alg"] = "HS256"
 	body, _ := json.Marshal(map[string]any{"keys": []any{keyJSONMap(t, served), bad}})
-	srv.serveRaw(http.StatusOK, body)
+	srv.ServeRaw(http.StatusOK, body)
 	if _, err := f.v.Verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
 		t.Fatalf("got %v, want ErrUnknownKeyID", err)
 	}
@@ -454,19 +398,19 @@ func TestRemoteIssuerKeysRateLimit(t *testing.T) {
 		wg.Wait()
 	}
 
-	start := srv.hits.Load()
+	start := srv.Hits.Load()
 	flood(200)
-	if got := srv.hits.Load() - start; got != 1 {
+	if got := srv.Hits.Load() - start; got != 1 {
 		t.Errorf("200 unknown kids at once: %d fetches, want 1", got)
 	}
 	advance(unknownKIDRefreshEvery - time.Second)
 	flood(50)
-	if got := srv.hits.Load() - start; got != 1 {
+	if got := srv.Hits.Load() - start; got != 1 {
 		t.Errorf("within %s of the last refresh: %d fetches, want still 1", unknownKIDRefreshEvery, got)
 	}
 	advance(2 * time.Second)
 	flood(50)
-	if got := srv.hits.Load() - start; got != 2 {
+	if got := srv.Hits.Load() - start; got != 2 {
 		t.Errorf("after %s: %d fetches, want 2", unknownKIDRefreshEvery, got)
 	}
 	// A steady stream for ten minutes, one token a second: at most one
@@ -475,7 +419,7 @@ func TestRemoteIssuerKeysRateLimit(t *testing.T) {
 		advance(time.Second)
 		_ = unknown(i)
 	}
-	if got, limit := srv.hits.Load()-start, int64(2+600*time.Second/unknownKIDRefreshEvery); got > limit {
+	if got, limit := srv.Hits.Load()-start, int64(2+600*time.Second/unknownKIDRefreshEvery); got > limit {
 		t.Errorf("ten minutes of unknown kids: %d fetches, want at most %d", got, limit)
 	}
 }
@@ -491,7 +435,7 @@ func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 	f := newRemoteFixture(t, srv, time.Hour)
 	f.remote.refreshEvery = 0 // every unknown kid fetches
 	for i := 0; i < 5; i++ {
-		srv.serve(t, sigKey(t, oldKey, "old"), sigKey(t, testECKey(t, 1), fmt.Sprintf("k%d", i)))
+		srv.Serve(t, sigKey(t, oldKey, "old"), sigKey(t, testECKey(t, 1), fmt.Sprintf("k%d", i)))
 		h, err := parseJOSEHeader([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"k%d"}`, i)))
 		if err != nil {
 			t.Fatal(err)
@@ -503,10 +447,10 @@ func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 	if got := f.refreshes.count("unknown_kid/success"); got != 5 {
 		t.Fatalf("unknown_kid/success counted %d times, want 5", got)
 	}
-	if got := srv.hits.Load(); got != 6 {
+	if got := srv.Hits.Load(); got != 6 {
 		t.Errorf("fetched %d times, want 6 (start and five unknown kids)", got)
 	}
-	cached, err := f.remote.cache.Get(context.Background(), srv.jwksURL())
+	cached, err := f.remote.cache.Get(context.Background(), srv.JWKSURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,11 +465,11 @@ func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 func TestRemoteIssuerKeysClose(t *testing.T) {
 	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("start fetched %d times, want 1", got)
 	}
 	f.remote.Close()
-	if _, err := f.remote.client.Get(srv.jwksURL()); !errors.Is(err, context.Canceled) {
+	if _, err := f.remote.client.Get(srv.JWKSURL()); !errors.Is(err, context.Canceled) {
 		t.Errorf("a fetch after Close: got %v, want context.Canceled", err)
 	}
 	hdr, err := parseJOSEHeader([]byte(`{"alg":"ES256","kid":"after-close"}`))
@@ -535,7 +479,7 @@ func TestRemoteIssuerKeysClose(t *testing.T) {
 	if _, err := f.remote.candidates(hdr, jwa.ES256); !errors.Is(err, ErrUnknownKeyID) {
 		t.Errorf("unknown kid after Close: got %v, want ErrUnknownKeyID", err)
 	}
-	if got := srv.hits.Load(); got != 1 {
+	if got := srv.Hits.Load(); got != 1 {
 		t.Errorf("the issuer was asked %d times after Close", got-1)
 	}
 }

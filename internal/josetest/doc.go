@@ -1,0 +1,7 @@
+// Package josetest makes the keys, key files and tokens the module's tests
+// use, with go-jose: a JOSE implementation independent of the token core,
+// so a token the core accepts was not made by the code that checks it. The
+// hand-built objects (HandJWE, HandSign) put any protected header, byte for
+// byte, around real cryptography, so a refusal can only come from the
+// header's content. Only tests import it.
+package josetest
