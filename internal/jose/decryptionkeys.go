@@ -29,6 +29,7 @@ type DecryptionKeys struct {
 	byKID      map[string]*decryptionKey
 	encryption []jwa.KeyEncryptionAlgorithm // every algorithm some key accepts
 	publicJWKS []byte                       // {"keys":[...]}, allow-listed members only
+	nonceKey   []byte                       // DPoP nonce MAC key, derived from the private keys
 }
 
 // publicJWK is the allow-list of members published for a key: anything not
@@ -108,6 +109,9 @@ func newDecryptionKeySet(keys []jwk.Key, allowed []jwa.KeyEncryptionAlgorithm) (
 		return nil, err
 	}
 	set.publicJWKS = publicJWKS
+	if set.nonceKey, err = deriveNonceKey(keys); err != nil {
+		return nil, err
+	}
 	return set, nil
 }
 

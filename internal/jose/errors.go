@@ -62,3 +62,38 @@ var (
 	// ErrInvalidData: the payload's data member is not a JSON object.
 	ErrInvalidData = errors.New("data claim is not a JSON object")
 )
+
+// Reasons a token's binding to a key (RFC 9449, RFC 8705) or its DPoP proof
+// is refused. Every reason a presented proof fails for also matches
+// ErrInvalidDPoPProof, so the handler can answer invalid_dpop_proof.
+var (
+	// ErrConfirmation: the cnf claim, or its jkt or x5t#S256 member, has the wrong type.
+	ErrConfirmation = errors.New("malformed cnf claim")
+	// ErrInvalidDPoPProof: the DPoP proof was presented and failed.
+	ErrInvalidDPoPProof = errors.New("invalid DPoP proof")
+	// ErrDPoPHeader: the proof's header is not a strict JSON object of
+	// typ dpop+jwt, an accepted alg and a jwk, and nothing else.
+	ErrDPoPHeader = errors.New("DPoP proof header not accepted")
+	// ErrDPoPKey: the proof's jwk is not a public key that fits its alg.
+	ErrDPoPKey = errors.New("DPoP proof key not accepted")
+	// ErrDPoPClaims: the proof's payload is not a strict JSON object with
+	// string jti, htm and htu and a numeric iat.
+	ErrDPoPClaims = errors.New("DPoP proof claims malformed")
+	// ErrDPoPMethod: htm is not the request's method.
+	ErrDPoPMethod = errors.New("DPoP proof htm does not match the request method")
+	// ErrDPoPURL: htu is not the URL the client requested.
+	ErrDPoPURL = errors.New("DPoP proof htu does not match the request URL")
+	// ErrDPoPTime: iat is more than five minutes away from now.
+	ErrDPoPTime = errors.New("DPoP proof iat outside the accepted window")
+	// ErrDPoPTokenHash: ath is missing or not the hash of the access token.
+	ErrDPoPTokenHash = errors.New("DPoP proof ath does not match the access token")
+	// ErrDPoPThumbprint: the proof's key is not the one the token is bound to.
+	ErrDPoPThumbprint = errors.New("DPoP proof key is not the key the token is bound to")
+	// ErrDPoPSignature: the proof's signature does not verify with its jwk.
+	ErrDPoPSignature = errors.New("DPoP proof signature verification failed")
+	// ErrDPoPReplay: the proof's jti was seen before within the window.
+	ErrDPoPReplay = errors.New("DPoP proof replayed")
+	// ErrDPoPNonce: the proof lacks a nonce the module issued, or its
+	// nonce has expired; the client should retry with a fresh one.
+	ErrDPoPNonce = errors.New("DPoP proof nonce missing or not valid")
+)

@@ -26,7 +26,14 @@ type VerifiedToken struct {
 	// verified the token (see keyIdentity); issuerKey is "" for an
 	// encrypted-only token.
 	decryptionKey, issuerKey string
+
+	// confirmation is the key the token is bound to (top-level cnf).
+	confirmation Confirmation
 }
+
+// Confirmation is the key the token is bound to, from its top-level cnf
+// claim; empty for a bearer token.
+func (t *VerifiedToken) Confirmation() Confirmation { return t.confirmation }
 
 // KeyIDs identifies the keys that verified the token: the decryption key
 // and, for a signed token, the issuer's signature key ("" otherwise). A
@@ -49,7 +56,7 @@ func (t *VerifiedToken) Has(name string) bool {
 // claims: what a cache needs of a token it has already rendered.
 func (t *VerifiedToken) Retain(claims map[string]json.RawMessage) *VerifiedToken {
 	return &VerifiedToken{Claims: claims, iat: t.iat, exp: t.exp, nbf: t.nbf, hasNBF: t.hasNBF,
-		decryptionKey: t.decryptionKey, issuerKey: t.issuerKey}
+		decryptionKey: t.decryptionKey, issuerKey: t.issuerKey, confirmation: t.confirmation}
 }
 
 // checkTime applies the time rules of SPEC 3.3 at now, with leeway for clock skew.

@@ -398,6 +398,9 @@ func (v *Verifier) validatePayload(payload []byte) (*VerifiedToken, error) {
 	if err := checkIssuer(members["iss"], v.tokenIssuers); err != nil {
 		return nil, err
 	}
+	if t.confirmation, err = parseConfirmation(members["cnf"]); err != nil {
+		return nil, err
+	}
 	t.Claims, t.ClaimsJSON = members, compactJSON(payload)
 	if data, ok := members["data"]; ok {
 		if len(data) == 0 || data[0] != '{' {
