@@ -28,29 +28,58 @@ var (
 	// ErrScopeClaim: the token's scope claim is not a string, or its scp
 	// claim neither a string nor an array of strings.
 	ErrScopeClaim = errors.New("scope or scp claim of the wrong type")
+	// ErrBoundTokenAsBearer: a DPoP-bound token (cnf.jkt) came with the Bearer scheme.
+	ErrBoundTokenAsBearer = errors.New("DPoP-bound token sent as a bearer token")
+	// ErrUnboundTokenAsDPoP: a token without cnf.jkt came with the DPoP scheme.
+	ErrUnboundTokenAsDPoP = errors.New("token without a DPoP binding sent with the DPoP scheme")
+	// ErrDPoPRequired: dpop is required and the token is not DPoP-bound.
+	ErrDPoPRequired = errors.New("DPoP-bound token required")
+	// ErrDPoPOff: a DPoP-bound token while dpop is off.
+	ErrDPoPOff = errors.New("DPoP-bound token while dpop is off")
+	// ErrNoDPoPProof: the DPoP scheme came without a DPoP header.
+	ErrNoDPoPProof = errors.New("DPoP scheme without a DPoP proof")
+	// ErrMultipleDPoPProofs: the request has more than one DPoP header.
+	ErrMultipleDPoPProofs = errors.New("more than one DPoP header")
+	// ErrNoClientCertificate: a certificate-bound token came over a
+	// connection without a TLS client certificate.
+	ErrNoClientCertificate = errors.New("certificate-bound token without a TLS client certificate")
+	// ErrCertificateMismatch: the TLS client certificate is not the one the
+	// token is bound to.
+	ErrCertificateMismatch = errors.New("TLS client certificate is not the one the token is bound to")
 )
 
-// bearerToken takes the token from the request's one Authorization header
-// with the Bearer scheme (any case, surrounding spaces ignored). Tokens in
-// other schemes, query parameters or cookies are not looked at.
-func bearerToken(r *http.Request) (string, error) {
+// requestCredential takes the token from the request's one Authorization
+// header with the Bearer scheme or, when dpop is true, the DPoP scheme (any
+// case, surrounding spaces ignored), and with the DPoP scheme the request's
+// DPoP proof. Tokens in other schemes, query parameters or cookies are not
+// looked at.
+func requestCredential(r *http.Request, dpop bool) (credential, error) {
+	var cred credential
 	values := r.Header.Values("Authorization")
 	switch {
 	case len(values) == 0:
-		return "", ErrNoToken
+		return cred, ErrNoToken
 	case len(values) > 1:
-		return "", ErrMultipleAuthorization
+		return cred, ErrMultipleAuthorization
 	}
 	value := strings.TrimSpace(values[0])
 	scheme, token, _ := strings.Cut(value, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", ErrNoToken
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+	case dpop && strings.EqualFold(scheme, "DPoP"):
+		cred.dpop = true
+		proofs := r.Header.Values(dpopHeader)
+		if cred.proofs = len(proofs); cred.proofs == 1 {
+			cred.proof = strings.TrimSpace(proofs[0])
+		}
+	default:
+		return cred, ErrNoToken
 	}
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return "", jose.ErrEmptyToken
+	cred.token = strings.TrimSpace(token)
+	if cred.token == "" {
+		return cred, jose.ErrEmptyToken
 	}
-	return token, nil
+	return cred, nil
 }
 
 // tokenBuffers hold copies of tokens for hashing: sha256 takes bytes, and
@@ -68,12 +97,25 @@ func hashToken(token string) tokenKey {
 
 // authenticate returns the identity of the request's token, from the cache
 // when the token was verified before, otherwise by verifying it once no
-// matter how many requests bring it at the same time.
-func (h *Handler) authenticate(r *http.Request) (*identity, error) {
-	token, err := bearerToken(r)
+// matter how many requests bring it at the same time; then it checks, on
+// every request, that the presenter holds the key the token is bound to.
+// renewNonce says that the answer should carry a fresh DPoP nonce.
+func (h *Handler) authenticate(r *http.Request) (id *identity, renewNonce bool, err error) {
+	cred, err := requestCredential(r, h.dpop != nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	if id, err = h.identify(r, cred.token); err != nil {
+		return nil, false, err
+	}
+	if renewNonce, err = h.dpop.check(r, cred, id.token.Confirmation()); err != nil {
+		return nil, false, err
+	}
+	return id, renewNonce, nil
+}
+
+// identify returns the identity of token, from the cache or by verifying it.
+func (h *Handler) identify(r *http.Request, token string) (*identity, error) {
 	if len(token) > h.verifier.MaxTokenBytes() {
 		return nil, jose.ErrTokenTooLarge
 	}
@@ -236,7 +278,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) erro
 		return writeBusy(w)
 	}
 	h.logDebug("token refused", err)
-	return h.writeInvalidToken(w, r, !errors.Is(err, ErrNoToken))
+	return h.writeInvalidToken(w, r, err)
 }
 
 // logDebug logs a client-caused failure at debug level with its reason.

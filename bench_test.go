@@ -100,7 +100,7 @@ func (bh *benchHandler) request() *http.Request {
 // warm authenticates once, so the token is in the cache.
 func (bh *benchHandler) warm(b *testing.B) {
 	b.Helper()
-	if _, err := bh.authenticate(bh.request()); err != nil {
+	if _, _, err := bh.authenticate(bh.request()); err != nil {
 		b.Fatal(err)
 	}
 	if bh.cache.len() != 1 {
@@ -116,7 +116,7 @@ func BenchmarkVerifyCached(b *testing.B) {
 	r := bh.request()
 	operations := bh.verifier.KeyOperations()
 	for b.Loop() {
-		if _, err := bh.authenticate(r); err != nil {
+		if _, _, err := bh.authenticate(r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -133,7 +133,7 @@ func BenchmarkVerifyCachedParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		r := bh.request()
 		for pb.Next() {
-			if _, err := bh.authenticate(r); err != nil {
+			if _, _, err := bh.authenticate(r); err != nil {
 				b.Error(err)
 				return
 			}

@@ -98,11 +98,11 @@ func TestCacheAuthenticate(t *testing.T) {
 	}
 
 	token := seal(nil)
-	first, err := h.authenticate(request(token))
+	first, _, err := h.authenticate(request(token))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := h.authenticate(request(token))
+	second, _, err := h.authenticate(request(token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestCacheAuthenticate(t *testing.T) {
 			first == second, v.KeyOperations(), h.cache.len())
 	}
 	now = testNow.Add(2 * time.Hour)
-	if _, err := h.authenticate(request(token)); !errors.Is(err, jose.ErrExpired) {
+	if _, _, err := h.authenticate(request(token)); !errors.Is(err, jose.ErrExpired) {
 		t.Fatalf("after exp: got %v, want %v", err, jose.ErrExpired)
 	}
 	if h.cache.len() != 0 || v.KeyOperations() != 1 {
@@ -121,7 +121,7 @@ func TestCacheAuthenticate(t *testing.T) {
 	now = testNow
 	refused := mutatePart(t, token, 3, flipLastByte)
 	for range 2 {
-		if _, err := h.authenticate(request(refused)); !errors.Is(err, jose.ErrDecryption) {
+		if _, _, err := h.authenticate(request(refused)); !errors.Is(err, jose.ErrDecryption) {
 			t.Fatalf("tampered token: got %v", err)
 		}
 	}
@@ -131,7 +131,7 @@ func TestCacheAuthenticate(t *testing.T) {
 
 	noScope := seal(map[string]any{"name": nil})
 	for range 2 {
-		if _, err := h.authenticate(request(noScope)); err != nil {
+		if _, _, err := h.authenticate(request(noScope)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -55,6 +55,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    mcp_resource    <pattern> <scope>...  #   mcp_resource, mcp_method; repeatable, in order
 //	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
 //	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
+//	    dpop            off|allowed|required  # DPoP-bound tokens (RFC 9449); default allowed
+//	    dpop_algs       <alg>...              # DPoP proof algorithms; default ES256 ES384 EdDSA PS256 RS256
+//	    dpop_nonce                            # proofs must carry a nonce the module issued
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -195,10 +198,30 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		size, err := intArg(d, name, 1)
 		h.MaxMCPBodyBytes = int64(size)
 		return err
+	case "dpop", "dpop_algs", "dpop_nonce":
+		return h.unmarshalDPoP(d, name)
 	default:
 		return d.Errf("unrecognized subdirective '%s'", name)
 	}
 	return nil
+}
+
+// unmarshalDPoP reads dpop, dpop_algs or dpop_nonce, checking each and
+// how it fits the lines before it at its line.
+func (h *Handler) unmarshalDPoP(d *caddyfile.Dispenser, name string) error {
+	var err error
+	switch name {
+	case "dpop":
+		err = oneArg(d, &h.DPoP)
+	case "dpop_algs":
+		err = someArgs(d, &h.DPoPAlgs)
+	case "dpop_nonce":
+		err = noArgs(d, &h.DPoPNonce)
+	}
+	if err != nil {
+		return err
+	}
+	return checked(d, h.checkDPoPMode())
 }
 
 // unmarshalMCPRule reads `<kind> <pattern> <scope>...` and adds the rule

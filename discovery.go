@@ -27,6 +27,8 @@ type discovery struct {
 	scopes               []string
 	oauthScopes          []string // OAuth scopes: scopes_supported of the resource metadata
 	authorizationServers []string
+	dpopAlgs             []string // nil when dpop is off
+	dpopRequired         bool
 
 	// resource is the configured resource R; "" means the request's. Its
 	// metadata URL M is resourceMetadata, answered at the request path
@@ -54,6 +56,10 @@ type protectedResourceMetadata struct {
 	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
 	AuthorizationServers   []string `json:"authorization_servers,omitempty"`
+	// DPoP (RFC 9449 section 5.1): the proof algorithms, unless dpop is
+	// off, and whether only DPoP-bound tokens are accepted.
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	DPoPBoundAccessTokensRequired bool     `json:"dpop_bound_access_tokens_required,omitempty"`
 }
 
 // newDiscovery prepares the routes of h. publicJWKS returns the JWKS to
@@ -71,6 +77,9 @@ func newDiscovery(h *Handler, publicJWKS func() []byte) *discovery {
 		authorizationServers: h.AuthorizationServers,
 		resource:             h.Resource,
 		publicJWKS:           publicJWKS,
+	}
+	if h.dpop != nil {
+		d.dpopAlgs, d.dpopRequired = h.dpop.proofs.Algorithms(), h.dpop.required
 	}
 	if d.resource != "" && d.resourcePath != "" {
 		origin, escaped, decoded := splitResource(d.resource)
@@ -149,6 +158,9 @@ func (d *discovery) resourceDocument(base, resource string) []byte {
 		ScopesSupported:        d.oauthScopes,
 		BearerMethodsSupported: []string{"header"},
 		AuthorizationServers:   d.authorizationServers,
+
+		DPoPSigningAlgValuesSupported: d.dpopAlgs,
+		DPoPBoundAccessTokensRequired: d.dpopRequired,
 	})
 }
 

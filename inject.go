@@ -274,6 +274,7 @@ func (in *injector) apply(r *http.Request, id *identity) {
 	}
 	if !in.forwardAuthorization {
 		r.Header.Del("Authorization")
+		r.Header.Del(dpopHeader)
 	}
 }
 

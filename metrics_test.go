@@ -413,6 +413,16 @@ func sentinelNames(t *testing.T, path string) []string {
 func sentinelsByName() map[string]error {
 	return map[string]error{
 		"ErrNoToken": ErrNoToken, "ErrMultipleAuthorization": ErrMultipleAuthorization,
+		"ErrBoundTokenAsBearer": ErrBoundTokenAsBearer, "ErrUnboundTokenAsDPoP": ErrUnboundTokenAsDPoP,
+		"ErrDPoPRequired": ErrDPoPRequired, "ErrDPoPOff": ErrDPoPOff, "ErrNoDPoPProof": ErrNoDPoPProof,
+		"ErrMultipleDPoPProofs": ErrMultipleDPoPProofs, "ErrNoClientCertificate": ErrNoClientCertificate,
+		"ErrCertificateMismatch": ErrCertificateMismatch, "jose.ErrConfirmation": jose.ErrConfirmation,
+		"jose.ErrInvalidDPoPProof": jose.ErrInvalidDPoPProof, "jose.ErrDPoPHeader": jose.ErrDPoPHeader,
+		"jose.ErrDPoPKey": jose.ErrDPoPKey, "jose.ErrDPoPClaims": jose.ErrDPoPClaims,
+		"jose.ErrDPoPMethod": jose.ErrDPoPMethod, "jose.ErrDPoPURL": jose.ErrDPoPURL,
+		"jose.ErrDPoPTime": jose.ErrDPoPTime, "jose.ErrDPoPTokenHash": jose.ErrDPoPTokenHash,
+		"jose.ErrDPoPThumbprint": jose.ErrDPoPThumbprint, "jose.ErrDPoPSignature": jose.ErrDPoPSignature,
+		"jose.ErrDPoPReplay": jose.ErrDPoPReplay, "jose.ErrDPoPNonce": jose.ErrDPoPNonce,
 		"jose.ErrEmptyToken": jose.ErrEmptyToken, "jose.ErrTokenTooLarge": jose.ErrTokenTooLarge,
 		"jose.ErrNotCompact": jose.ErrNotCompact, "jose.ErrMalformedHeader": jose.ErrMalformedHeader,
 		"jose.ErrAlgorithmNotAllowed": jose.ErrAlgorithmNotAllowed, "jose.ErrEncryptionNotAllowed": jose.ErrEncryptionNotAllowed,

@@ -47,8 +47,9 @@ const (
 // `{http.auth.user.<claim>}` | every top-level claim: strings as they are, other values as compact JSON
 //
 // and, when configured, the `claim_header` and `claims_header` request
-// headers. Client-supplied copies of those headers are always removed, as is
-// the `Authorization` header unless `forward_authorization` is set.
+// headers. Client-supplied copies of those headers are always removed, as
+// are the `Authorization` and `DPoP` headers unless `forward_authorization`
+// is set.
 type Handler struct {
 	// Path of the private key file: one private JWK, or a JWKS with several
 	// keys (key rotation). Default: the value of the environment variable
@@ -131,9 +132,9 @@ type Handler struct {
 	// Claim used for {http.auth.user.id}. Default: sub, falling back to email.
 	UserIDClaim string `json:"user_id_claim,omitempty"`
 
-	// Pass the Authorization header (the bearer token) on to the next
-	// handler. Default: false, the header is removed so the token never
-	// reaches the backend.
+	// Pass the Authorization header (the token) and the DPoP header (its
+	// proof) on to the next handler. Default: false, the headers are
+	// removed so the token never reaches the backend.
 	ForwardAuthorization bool `json:"forward_authorization,omitempty"`
 
 	// Number of verified tokens remembered, so a token that was already
@@ -238,6 +239,34 @@ type Handler struct {
 	// type. Default: 4194304 (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
+	// Sender-constrained tokens with DPoP (RFC 9449): off, allowed or
+	// required. With allowed, a token bound to a key (its cnf.jkt claim)
+	// is accepted only with `Authorization: DPoP <token>` and a valid
+	// proof of that key in the request's one DPoP header, checked on every
+	// request, while unbound tokens keep working as Bearer tokens;
+	// required refuses unbound tokens too; off neither offers nor accepts
+	// DPoP and refuses bound tokens (a client that insists on DPoP then
+	// fails). Unless off, 401 challenges offer the DPoP scheme and the
+	// protected-resource metadata lists dpop_signing_alg_values_supported.
+	// Default: allowed.
+	DPoP string `json:"dpop,omitempty"`
+
+	// Signature algorithms accepted for DPoP proofs: asymmetric ones only
+	// (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512,
+	// EdDSA); none and HMAC are refused. Default: ES256 ES384 EdDSA PS256
+	// RS256.
+	DPoPAlgs []string `json:"dpop_algs,omitempty"`
+
+	// Require a server-issued nonce in every DPoP proof (RFC 9449 section
+	// 9): a proof without a valid one gets 401 use_dpop_nonce with a fresh
+	// DPoP-Nonce header, and answers carry a fresh nonce when the client's
+	// nears its end. Nonces are derived from the private key set and the
+	// time and stay valid for at most 5 minutes, so every replica with the
+	// same key file accepts them. Security: the replay store of proofs is
+	// per instance; with several replicas, nonces bound how long a copied
+	// proof could be replayed at another one. Default: false.
+	DPoPNonce bool `json:"dpop_nonce,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
 	cacheKey  string               // the cache's fingerprint in tokenCaches; "" when none is held
@@ -249,6 +278,7 @@ type Handler struct {
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
+	dpop      *senderConstraint      // nil when dpop is off
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
 	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
@@ -293,6 +323,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.oauthScopes = h.oauthScopesSupported()
+	if h.dpop, err = h.newSenderConstraint(); err != nil {
+		return err
+	}
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
@@ -359,9 +392,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.metrics.request(outcomePreflight)
 		return next.ServeHTTP(w, r)
 	}
-	id, err := h.authenticate(r)
+	id, renewNonce, err := h.authenticate(r)
 	if err != nil {
 		return h.refuse(w, r, err)
+	}
+	if renewNonce {
+		w.Header().Set(dpopNonceHeader, h.dpop.proofs.Nonce())
 	}
 	if missing := h.missingScopes(id.token); len(missing) > 0 {
 		h.logMissingScopes(missing)

@@ -60,6 +60,9 @@ func (h *Handler) checkSettings() error {
 	if err := h.checkDiscovery(); err != nil {
 		return err
 	}
+	if err := h.checkDPoPMode(); err != nil {
+		return err
+	}
 	return h.checkHeaderNames()
 }
 

@@ -104,7 +104,9 @@ func TestDPoPProofRefusals(t *testing.T) {
 		{"extra header kid", func(p *josetest.Proof) { p.Header = map[gojose.HeaderKey]any{"kid": "k"} }, nil, ErrDPoPHeader},
 		{"crit header", func(p *josetest.Proof) { p.Header = map[gojose.HeaderKey]any{"crit": []string{"x"}, "x": 1} }, nil, ErrDPoPHeader},
 		{"alg not in list (ES512)", func(p *josetest.Proof) { p.Key, p.Alg = josetest.NewECKey(t, elliptic.P521()), gojose.ES512 }, nil, ErrAlgorithmNotAllowed},
-		{"HS256", func(p *josetest.Proof) { p.Key, p.Alg, p.NoJWK = []byte("0123456789abcdef0123456789abcdef"), gojose.HS256, true }, nil, ErrAlgorithmNotAllowed},
+		{"HS256", func(p *josetest.Proof) {
+			p.Key, p.Alg, p.NoJWK = []byte("0123456789abcdef0123456789abcdef"), gojose.HS256, true
+		}, nil, ErrAlgorithmNotAllowed},
 		{"htm", nil, func(r *DPoPRequest) { r.Method = "GET" }, ErrDPoPMethod},
 		{"htm lower case", func(p *josetest.Proof) { p.Method = "post" }, nil, ErrDPoPMethod},
 		{"htu other path", func(p *josetest.Proof) { p.URL = "https://mcp.example.com/other" }, nil, ErrDPoPURL},
