@@ -17,7 +17,7 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "mcp-keys",
-		Usage: "<generate|rotate|k8s|clean|token> [flags]",
+		Usage: "<generate|rotate|k8s|clean|token|dpop-key|dpop-proof> [flags]",
 		Short: "Manages the mcp_jwe_auth key pair and mints test tokens",
 		Long: `
 Manages the key pair of the mcp_jwe_auth handler and mints tokens for testing.
@@ -27,6 +27,8 @@ Manages the key pair of the mcp_jwe_auth handler and mints tokens for testing.
   k8s       prints a Kubernetes Secret holding the private key set
   clean     overwrites and removes the key pair
   token     mints a token the handler accepts
+  dpop-key  writes a new DPoP client key (a private ES256 JWK)
+  dpop-proof prints a DPoP proof for one request, made with such a key
 
 Results go to stdout, hints to stderr. Run 'caddy mcp-keys <verb> --help'
 for a verb's flags.
@@ -34,7 +36,8 @@ for a verb's flags.
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.NoArgs
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
-			cmd.AddCommand(generateCommand(), rotateCommand(), k8sCommand(), cleanCommand(), tokenCommand())
+			cmd.AddCommand(generateCommand(), rotateCommand(), k8sCommand(), cleanCommand(), tokenCommand(),
+				dpopKeyCommand(), dpopProofCommand())
 		},
 	})
 }
@@ -314,7 +317,7 @@ func (c console) clean(fl caddycmd.Flags) error {
 // tokenCommand returns the token verb.
 func tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "token --key PUBLIC_JWKS --claims JSON [--ttl DURATION] [--sign-key ISSUER_PRIVATE_JWK] [--scope SCOPES] [--iss ISSUER] [--aud AUDIENCE]",
+		Use:   "token --key PUBLIC_JWKS --claims JSON [--ttl DURATION] [--sign-key ISSUER_PRIVATE_JWK] [--scope SCOPES] [--iss ISSUER] [--aud AUDIENCE] [--dpop-key JWK]",
 		Short: "Mints a token the handler accepts",
 		Long: `
 Prints one line: a compact JWE (A256GCM) encrypted to the first key of
@@ -333,6 +336,11 @@ the handler accepts only with allow_unsigned.
 --scope, --iss and --aud set the claims scope (space-separated OAuth scopes),
 iss and aud of an OAuth access token, for a handler with oauth_scopes,
 token_issuers and resource (or audience); --claims must not set them too.
+
+--dpop-key (a DPoP client's JWK, see dpop-key) binds the token to that key:
+the claim cnf is {"jkt": <the key's RFC 7638 thumbprint>}, so the handler
+accepts the token only as "Authorization: DPoP <token>" with a proof made
+with the key (see dpop-proof).
 `,
 		Args: cobra.NoArgs,
 		RunE: runVerb(console.token),
@@ -344,6 +352,7 @@ token_issuers and resource (or audience); --claims must not set them too.
 	cmd.Flags().String("scope", "", `the scope claim: OAuth scopes, space-separated, e.g. "mcp:tools"`)
 	cmd.Flags().String("iss", "", "the iss claim: the token issuer")
 	cmd.Flags().String("aud", "", "the aud claim: the resource the token is for")
+	cmd.Flags().String("dpop-key", "", "a DPoP client's JWK to bind the token to (cnf.jkt)")
 	_ = cmd.MarkFlagRequired("key")
 	_ = cmd.MarkFlagRequired("claims")
 	return cmd
@@ -361,6 +370,18 @@ func (c console) token(fl caddycmd.Flags) error {
 				return fmt.Errorf("--%s and the %s member of --claims: give one of them", name, name)
 			}
 			claims[name] = value
+		}
+	}
+	if path := fl.String("dpop-key"); path != "" {
+		if _, set := claims["cnf"]; set {
+			return errors.New("--dpop-key and the cnf member of --claims: give one of them")
+		}
+		dpopKey, err := keys.LoadSigningKey(path)
+		if err != nil {
+			return err
+		}
+		if claims["cnf"], err = keys.DPoPBinding(dpopKey); err != nil {
+			return err
 		}
 	}
 	encrypt, err := keys.LoadEncryptionKey(fl.String("key"))
@@ -385,5 +406,90 @@ func (c console) token(fl caddycmd.Flags) error {
 	if sign == nil {
 		fmt.Fprintln(c.hints, "This token is encrypted only: the handler accepts it only with allow_unsigned. Use --sign-key for a signed token.")
 	}
+	return nil
+}
+
+// dpopKeyCommand is the dpop-key verb.
+func dpopKeyCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dpop-key --output FILE [--force]",
+		Short: "Writes a new DPoP client key",
+		Long: `
+Writes a new P-256 private JWK (ES256, "use": "sig") to FILE with mode
+0600, the key a DPoP client proves possession of, and prints the path and
+the key's RFC 7638 thumbprint (the cnf.jkt of tokens bound to it). Use it
+with "token --dpop-key" and "dpop-proof --key" to try a DPoP-bound token.
+
+An existing file is never overwritten without --force.
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.dpopKey),
+	}
+	cmd.Flags().StringP("output", "o", "", "file to write the private JWK to")
+	cmd.Flags().Bool("force", false, "replace an existing file")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+// dpopKey writes a new DPoP client key.
+func (c console) dpopKey(fl caddycmd.Flags) error {
+	path := fl.String("output")
+	key, err := keys.WriteDPoPKey(path, fl.Bool("force"))
+	if err != nil {
+		return err
+	}
+	jkt, err := key.Thumbprint()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, path)
+	fmt.Fprintln(c.hints, "jkt "+jkt)
+	return nil
+}
+
+// dpopProofCommand is the dpop-proof verb.
+func dpopProofCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dpop-proof --key JWK --method METHOD --url URL [--token TOKEN] [--nonce NONCE]",
+		Short: "Prints a DPoP proof for one request",
+		Long: `
+Prints one line: a DPoP proof (RFC 9449) for a request with METHOD to URL,
+signed with the private JWK --key (or the first key of a JWKS): typ
+dpop+jwt, the key's public half as jwk, a random jti, iat now, htu the URL
+without query and fragment, and, with --token, ath the token's hash. Send
+it as the DPoP header, with "Authorization: DPoP <token>"; a proof is
+accepted once, for five minutes. --nonce adds the handler's DPoP-Nonce
+(with dpop_nonce).
+`,
+		Args: cobra.NoArgs,
+		RunE: runVerb(console.dpopProof),
+	}
+	cmd.Flags().String("key", "", "the DPoP client's private JWK")
+	cmd.Flags().String("method", "", "the request's HTTP method, e.g. POST")
+	cmd.Flags().String("url", "", "the URL the request goes to, e.g. https://mcp.example.com/mcp")
+	cmd.Flags().String("token", "", "the access token sent with the proof")
+	cmd.Flags().String("nonce", "", "the handler's DPoP-Nonce, when it asks for one")
+	for _, name := range []string{"key", "method", "url"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// dpopProof prints a DPoP proof.
+func (c console) dpopProof(fl caddycmd.Flags) error {
+	key, err := keys.LoadSigningKey(fl.String("key"))
+	if err != nil {
+		return err
+	}
+	proof, err := jose.SignDPoPProof(key, jose.ProofRequest{
+		Method:      fl.String("method"),
+		URL:         fl.String("url"),
+		AccessToken: fl.String("token"),
+		Nonce:       fl.String("nonce"),
+	}, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, proof)
 	return nil
 }

@@ -456,10 +456,12 @@ func TestCommandToken(t *testing.T) {
 
 func TestCommandHelp(t *testing.T) {
 	for verb, wants := range map[string][]string{
-		"generate": {"-o, --output", `(default ".keys")`, "--alg", `(default "RSA-OAEP")`, "--size", "(default 4096)", "--force"},
-		"k8s":      {"-o, --output", "-n, --namespace", `(default "default")`, "-s, --secret-name", `(default "mcp-server-keys")`},
-		"clean":    {"-o, --output", `(default ".keys")`},
-		"token":    {"--key", "--claims", "--ttl", "(default 1h0m0s)", "--sign-key"},
+		"generate":   {"-o, --output", `(default ".keys")`, "--alg", `(default "RSA-OAEP")`, "--size", "(default 4096)", "--force"},
+		"k8s":        {"-o, --output", "-n, --namespace", `(default "default")`, "-s, --secret-name", `(default "mcp-server-keys")`},
+		"clean":      {"-o, --output", `(default ".keys")`},
+		"token":      {"--key", "--claims", "--ttl", "(default 1h0m0s)", "--sign-key", "--dpop-key"},
+		"dpop-key":   {"-o, --output", "--force"},
+		"dpop-proof": {"--key", "--method", "--url", "--token", "--nonce"},
 	} {
 		stdout, stderr, status := runMCPKeys(t, verb, "--help")
 		if status != 0 || stderr != "" {

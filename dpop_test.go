@@ -357,7 +357,9 @@ func TestCaddyfileDPoP(t *testing.T) {
 	if h.DPoP != "required" || !slices.Equal(h.DPoPAlgs, []string{"ES256", "EdDSA"}) || !h.DPoPNonce {
 		t.Fatalf("parsed %q %v %v", h.DPoP, h.DPoPAlgs, h.DPoPNonce)
 	}
-	ok := func(extra ...string) string { return block(append([]string{"scopes name", "allow_unsigned"}, extra...)...) }
+	ok := func(extra ...string) string {
+		return block(append([]string{"scopes name", "allow_unsigned"}, extra...)...)
+	}
 	for _, tc := range []caddyfileError{
 		{"unknown mode", ok("dpop maybe"), 4, []string{"dpop", "'maybe'"}},
 		{"mode without argument", ok("dpop"), 4, []string{"wrong argument count"}},

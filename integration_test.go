@@ -540,8 +540,8 @@ func (in *integration) testDiscovery(t *testing.T) {
 		{"/.well-known/jwks.json", "", false},
 		{"/.well-known/fhswf-scopes", `{"scopes_supported":[{"scope":"name"},{"scope":"email"}]}`, false},
 		{"/.well-known/openid-configuration", `{"issuer":"` + base + `","jwks_uri":"` + base + `/.well-known/jwks.json","scopes_supported":["name","email"]}`, true},
-		{"/.well-known/oauth-protected-resource", `{"resource":"` + base + `","jwks_uri":"` + base + `/.well-known/jwks.json","bearer_methods_supported":["header"]}`, true},
-		{"/.well-known/oauth-protected-resource/mcp", `{"resource":"` + base + `/mcp","jwks_uri":"` + base + `/.well-known/jwks.json","bearer_methods_supported":["header"]}`, true},
+		{"/.well-known/oauth-protected-resource", `{"resource":"` + base + `","jwks_uri":"` + base + `/.well-known/jwks.json","bearer_methods_supported":["header"],"dpop_signing_alg_values_supported":["ES256","ES384","EdDSA","PS256","RS256"]}`, true},
+		{"/.well-known/oauth-protected-resource/mcp", `{"resource":"` + base + `/mcp","jwks_uri":"` + base + `/.well-known/jwks.json","bearer_methods_supported":["header"],"dpop_signing_alg_values_supported":["ES256","ES384","EdDSA","PS256","RS256"]}`, true},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost, http.MethodDelete} {
@@ -605,7 +605,7 @@ func (in *integration) testDiscovery(t *testing.T) {
 	})
 	t.Run("configured issuer", func(t *testing.T) {
 		resp, body := send(t, http.MethodGet, in.signed.url("/.well-known/oauth-protected-resource"), nil)
-		want := `{"resource":"https://mcp.example.com","jwks_uri":"https://mcp.example.com/.well-known/jwks.json","bearer_methods_supported":["header"],"authorization_servers":["https://login.example.com"]}`
+		want := `{"resource":"https://mcp.example.com","jwks_uri":"https://mcp.example.com/.well-known/jwks.json","bearer_methods_supported":["header"],"authorization_servers":["https://login.example.com"],"dpop_signing_alg_values_supported":["ES256","ES384","EdDSA","PS256","RS256"]}`
 		if body != want || resp.Header.Get("Cache-Control") != "" {
 			t.Errorf("got %s (Cache-Control %q)\nwant %s", body, resp.Header.Get("Cache-Control"), want)
 		}

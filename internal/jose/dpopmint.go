@@ -86,3 +86,21 @@ func SignDPoPProof(with *Key, req ProofRequest, now time.Time) (string, error) {
 	}
 	return string(signed), nil
 }
+
+// NewDPoPKey wraps a fresh private key (ECDSA, Ed25519 or RSA) as a JWK a
+// DPoP client signs its proofs with: "use": "sig" and no kid (a proof's
+// jwk carries none).
+func NewDPoPKey(private any) (*Key, error) {
+	key, err := jwk.FromRaw(private)
+	if err != nil {
+		return nil, fmt.Errorf("converting key to JWK: %v", err)
+	}
+	if err := key.Set(jwk.KeyUsageKey, jwk.ForSignature); err != nil {
+		return nil, fmt.Errorf("setting use: %v", err)
+	}
+	k := &Key{key}
+	if _, err := k.SignatureAlgorithm(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
