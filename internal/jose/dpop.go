@@ -1,6 +1,7 @@
 package jose
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -83,6 +85,7 @@ type DPoPVerifier struct {
 	names      []string
 	nonces     *nonceSource // nil: no nonce required
 	replay     *replayStore
+	headers    *proofHeaders
 	now        func() time.Time
 }
 
@@ -112,6 +115,7 @@ func NewDPoPVerifier(cfg DPoPConfig) (*DPoPVerifier, error) {
 		v.nonces = &nonceSource{keys: cfg.Nonces}
 	}
 	v.replay = newReplayStore(cfg.ReplayBytes)
+	v.headers = newProofHeaders()
 	return v, nil
 }
 
@@ -169,15 +173,15 @@ func (v *DPoPVerifier) verify(proof string, req DPoPRequest) (DPoPResult, error)
 	if len(proof) > MaxDPoPProofBytes {
 		return result, fmt.Errorf("%w: longer than %d bytes", ErrNotCompact, MaxDPoPProofBytes)
 	}
-	rawHeader, err := splitCompact(proof, jwsCompactParts)
+	if strings.Count(proof, ".") != jwsCompactParts-1 || strings.ContainsAny(proof, "\r\n") {
+		return result, fmt.Errorf("%w: want %d parts", ErrNotCompact, jwsCompactParts)
+	}
+	first, last := strings.IndexByte(proof, '.'), strings.LastIndexByte(proof, '.')
+	h, err := v.headers.get(proof[:first], v.parseHeader)
 	if err != nil {
 		return result, err
 	}
-	h, err := v.parseHeader(rawHeader)
-	if err != nil {
-		return result, err
-	}
-	c, err := parseDPoPClaims(proof)
+	c, err := parseDPoPClaims(proof[first+1 : last])
 	if err != nil {
 		return result, err
 	}
@@ -193,7 +197,7 @@ func (v *DPoPVerifier) verify(proof string, req DPoPRequest) (DPoPResult, error)
 	if subtle.ConstantTimeCompare([]byte(h.key.thumbprint), []byte(req.JKT)) != 1 {
 		return result, ErrDPoPThumbprint
 	}
-	if err := h.key.verify(proof, v.verifiers[h.alg]); err != nil {
+	if err := h.key.verify(proof[:last], proof[last+1:], v.verifiers[h.alg]); err != nil {
 		return result, err
 	}
 	// iat lies within the window of now, so it fits in nanoseconds.
@@ -204,10 +208,15 @@ func (v *DPoPVerifier) verify(proof string, req DPoPRequest) (DPoPResult, error)
 	return result, nil
 }
 
-// parseHeader checks the proof's protected header: a strict JSON object
-// with exactly typ dpop+jwt, an accepted alg and a public jwk that fits it.
-// crit, zip, kid, x5c and every other member are refused.
-func (v *DPoPVerifier) parseHeader(raw []byte) (*dpopHeader, error) {
+// parseHeader checks the proof's encoded protected header: canonical
+// base64url of a strict JSON object with exactly typ dpop+jwt, an accepted
+// alg and a public jwk that fits it. crit, zip, kid, x5c and every other
+// member are refused.
+func (v *DPoPVerifier) parseHeader(encoded string) (*dpopHeader, error) {
+	raw, err := strictBase64URL.DecodeString(encoded)
+	if err != nil || len(raw) == 0 {
+		return nil, fmt.Errorf("%w: the header is not canonical base64url", ErrNotCompact)
+	}
 	members, err := parseStrictObject(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDPoPHeader, err)
@@ -237,19 +246,23 @@ func (v *DPoPVerifier) parseHeader(raw []byte) (*dpopHeader, error) {
 	return &dpopHeader{alg: alg, key: key}, nil
 }
 
-// parseDPoPClaims reads the payload of a compact proof: a strict JSON
+// parseDPoPClaims reads the encoded payload of a proof: a strict JSON
 // object with string jti (non-empty, bounded), htm and htu, a numeric iat,
 // and, when present, string ath and nonce.
-func parseDPoPClaims(proof string) (*dpopClaims, error) {
-	first := strings.IndexByte(proof, '.')
-	last := strings.LastIndexByte(proof, '.')
-	payload, err := strictBase64URL.DecodeString(proof[first+1 : last])
+func parseDPoPClaims(encoded string) (*dpopClaims, error) {
+	payload, err := strictBase64URL.DecodeString(encoded)
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload is not base64url", ErrDPoPClaims)
 	}
-	members, err := parseStrictObject(payload)
-	if err != nil {
+	if !utf8.Valid(payload) {
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrDPoPClaims)
+	}
+	if err := checkMemberNames(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDPoPClaims, err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrDPoPClaims)
 	}
 	c := &dpopClaims{}
 	for _, claim := range []struct {
@@ -264,7 +277,7 @@ func parseDPoPClaims(proof string) (*dpopClaims, error) {
 			}
 			continue
 		}
-		if len(value) == 0 || value[0] != '"' || json.Unmarshal(value, claim.dst) != nil {
+		if *claim.dst, ok = jsonString(value); !ok {
 			return nil, fmt.Errorf("%w: %s is not a string", ErrDPoPClaims, claim.name)
 		}
 	}
@@ -275,6 +288,19 @@ func parseDPoPClaims(proof string) (*dpopClaims, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDPoPClaims, err)
 	}
 	return c, nil
+}
+
+// jsonString reads a JSON string value (valid JSON, as json.Unmarshal
+// gave it): without escapes it is the text between the quotes.
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if !bytes.ContainsRune(raw, '\\') {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	return s, json.Unmarshal(raw, &s) == nil
 }
 
 // check applies the claim rules that need no key: htm, htu, iat and ath.

@@ -66,21 +66,21 @@ func parseProofKey(raw []byte, alg jwa.SignatureAlgorithm) (*proofKey, error) {
 	return &proofKey{public: public, thumbprint: base64.RawURLEncoding.EncodeToString(thumbprint)}, nil
 }
 
-// verify checks the signature of the compact proof with the key, through
-// the JOSE library's verifier for alg. A panic inside the library becomes
-// an error, as in verifyWithKey.
-func (k *proofKey) verify(proof string, verifier jws.Verifier) (err error) {
+// verify checks the encoded signature of a proof's signing input (its
+// header and payload parts) with the key, through the JOSE library's
+// verifier for its alg. A panic inside the library becomes an error, as in
+// verifyWithKey.
+func (k *proofKey) verify(input, encodedSignature string, verifier jws.Verifier) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: the JOSE library failed: %v", ErrDPoPSignature, r)
 		}
 	}()
-	last := strings.LastIndexByte(proof, '.')
-	signature, err := strictBase64URL.DecodeString(proof[last+1:])
+	signature, err := strictBase64URL.DecodeString(encodedSignature)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64url", ErrDPoPSignature)
 	}
-	if err := verifier.Verify([]byte(proof[:last]), signature, k.public); err != nil {
+	if err := verifier.Verify([]byte(input), signature, k.public); err != nil {
 		return ErrDPoPSignature
 	}
 	return nil
