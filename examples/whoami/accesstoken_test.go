@@ -17,9 +17,10 @@ const accessTokenLifetime = 5 * time.Minute
 // mint returns an access token for clientID granting grant: an RFC 9068 JWT
 // (JWS typ at+jwt, ES256) with the claims iss, sub, aud (the grant's resource,
 // left out without one), scope, client_id, iat, exp, jti, name and email,
+// and cnf {"jkt": jkt} when jkt is not empty (a DPoP-bound token),
 // encrypted (RSA-OAEP-256, A256GCM, cty JWT) to the resource server's key.
 // It is minted with go-jose, an implementation independent of the module's.
-func (a *authServer) mint(clientID string, grant grantRequest) (string, error) {
+func (a *authServer) mint(clientID string, grant grantRequest, jkt string) (string, error) {
 	now := time.Now()
 	claims := map[string]any{
 		"iss":       a.issuer(),
@@ -34,6 +35,9 @@ func (a *authServer) mint(clientID string, grant grantRequest) (string, error) {
 	}
 	if grant.Resource != "" {
 		claims["aud"] = grant.Resource
+	}
+	if jkt != "" {
+		claims["cnf"] = map[string]string{"jkt": jkt}
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {

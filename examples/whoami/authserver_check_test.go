@@ -356,6 +356,10 @@ type accessClaims struct {
 	Expiry   int64  `json:"exp"`
 	Name     string `json:"name"`
 	Email    string `json:"email"`
+	// Confirmation is cnf: the DPoP key a bound token is bound to.
+	Confirmation struct {
+		JKT string `json:"jkt"`
+	} `json:"cnf"`
 }
 
 // openAccessToken decrypts token with key and verifies its signature with

@@ -40,7 +40,8 @@ const (
 //     redirects with a code; PKCE S256 is required;
 //   - a token endpoint for authorization_code with code_verifier, whose RFC
 //     8707 resource parameter becomes the token's aud, granting the asked
-//     scopes it supports.
+//     scopes it supports; a request with a valid DPoP proof (RFC 9449) gets
+//     a token bound to the proof's key (cnf.jkt, token_type DPoP).
 //
 // The access token is an RFC 9068 JWT signed ES256 and then encrypted to the
 // first encryption key of the JWKS at resourceKeysURL (see accesstoken_test.go).
@@ -152,6 +153,7 @@ func (a *authServer) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 		"token_endpoint_auth_methods_supported":          []string{"none"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
+		"dpop_signing_alg_values_supported":              dpopAlgorithms,
 	})
 }
 
@@ -278,7 +280,19 @@ func (a *authServer) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "invalid_target", "resource differs from the authorization request's")
 		return
 	}
-	token, err := a.mint(code.clientID, code.grant)
+	// A client that presents a DPoP proof gets a token bound to its key
+	// (RFC 9449 section 5), as oidc-provider issues them.
+	var jkt string
+	tokenType := "Bearer"
+	if proofs := r.Header.Values("DPoP"); len(proofs) > 0 {
+		var err error
+		if jkt, err = a.checkTokenRequestProof(proofs); err != nil {
+			oauthError(w, "invalid_dpop_proof", err.Error())
+			return
+		}
+		tokenType = "DPoP"
+	}
+	token, err := a.mint(code.clientID, code.grant, jkt)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": err.Error()})
 		return
@@ -289,7 +303,7 @@ func (a *authServer) serveToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": token,
-		"token_type":   "Bearer",
+		"token_type":   tokenType,
 		"expires_in":   int(accessTokenLifetime.Seconds()),
 		"scope":        code.grant.Scope,
 	})
