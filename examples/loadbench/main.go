@@ -52,7 +52,7 @@
 // all rounds, with a verdict on each target (ratioDefs); the load average
 // before and after; and the peak RSS (VmHWM) of the scenarios' Caddy.
 //
-// After the rounds come three phases, each on a Caddy of its own:
+// After the rounds come four phases, each on a Caddy of its own:
 //
 //   - start-up storm: as soon as the Caddy answers (its cache empty),
 //     -storm-tokens distinct valid tokens arrive at once over -storm-conns
@@ -66,6 +66,15 @@
 //     each, such as anyone can mint under allow_unsigned, to the fill
 //     site, then its peak RSS, judged against SPEC 3.5's 150 MiB at
 //     10,000 tokens. A fill is stopped should the Caddy's RSS pass 1 GiB.
+//   - DPoP phase, scenario (10): the auth site's settings (dpop allowed,
+//     the default) alone; per round, (2) and (10), a cached token bound to
+//     a DPoP key (cnf.jkt) sent with the DPoP scheme and a fresh ES256
+//     proof on every request (signed before the clock starts), in
+//     alternating order, with the raw ES256 verification rate
+//     (ecdsa.VerifyASN1, on every core) measured right before and after
+//     (10). Its target: the median per-round ratio of (10) to the harmonic
+//     combination 1/(1/(2) + 1/raw) is at least 0.85 (a DPoP request costs
+//     a cached request plus one signature verification, and no more).
 //
 // With -smoke it runs a few seconds with a small key and small counts, checks
 // that every answer to a valid token was 200 (the floods' answers must be 401

@@ -224,6 +224,7 @@ func (b *bench) report() {
 		}
 		b.printf("flood of (%d), all rounds: %s\n", s, statusList(&flood))
 	}
+	b.dpopRun.report(b)
 	b.printf("load average (1, 5, 15 min) before: %s, after: %s\n", b.loadBefore, loadAverage())
 	b.printf("Caddy of the scenarios: peak RSS (VmHWM) %.1f MiB (its auth site's cache filled by (3))\n", mib(b.mainPeak))
 	if p := b.stormRun; p != nil {
@@ -328,6 +329,7 @@ func (b *bench) problems() []problem {
 			out = append(out, problem{fmt.Sprintf("%s: %d answers for %d tokens", phase.name, t.total(), phase.tokens), false})
 		}
 	}
+	out = append(out, b.dpopRun.problems()...)
 	slices.SortFunc(out, func(a, b problem) int { return strings.Compare(a.text, b.text) })
 	return out
 }
