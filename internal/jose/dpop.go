@@ -254,15 +254,9 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload is not base64url", ErrDPoPClaims)
 	}
-	if !utf8.Valid(payload) {
-		return nil, fmt.Errorf("%w: not valid UTF-8", ErrDPoPClaims)
-	}
-	if err := checkMemberNames(payload); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDPoPClaims, err)
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrDPoPClaims)
+	members, err := proofClaims(payload)
+	if err != nil {
+		return nil, err
 	}
 	c := &dpopClaims{}
 	for _, claim := range []struct {
@@ -288,6 +282,34 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDPoPClaims, err)
 	}
 	return c, nil
+}
+
+// proofClaims reads a proof's payload as a strict JSON object (valid
+// UTF-8, no member name twice at any depth, also not in two letter cases):
+// in one pass when it is flat, as proofs are, otherwise the general way.
+func proofClaims(payload []byte) (map[string]json.RawMessage, error) {
+	if !utf8.Valid(payload) || !json.Valid(payload) {
+		return nil, fmt.Errorf("%w: not valid UTF-8 JSON", ErrDPoPClaims)
+	}
+	var flat [maxFlatMembers]flatMember
+	if n, repeated, ok := flatMembers(payload, &flat); ok {
+		if repeated {
+			return nil, fmt.Errorf("%w: %v", ErrDPoPClaims, ErrDuplicateMember)
+		}
+		members := make(map[string]json.RawMessage, n)
+		for _, m := range flat[:n] {
+			members[m.name] = m.value
+		}
+		return members, nil
+	}
+	if err := checkMemberNames(payload); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDPoPClaims, err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrDPoPClaims)
+	}
+	return members, nil
 }
 
 // jsonString reads a JSON string value (valid JSON, as json.Unmarshal

@@ -186,6 +186,7 @@ func TestDPoPProofKeyRefusals(t *testing.T) {
 		{"RSA key for ES256", josetest.JSON(t, josetest.JWK(&josetest.RSAKey(t, 0).PublicKey, "", "", ""))},
 		{"P-384 key for ES256", josetest.JSON(t, josetest.JWK(&p384.PublicKey, "", "", ""))},
 		{"not an object", []byte(`"key"`)},
+		{"EC coordinate longer than the curve", []byte(`{"kty":"EC","crv":"P-256","x":"` + josetest.B64(append([]byte{1}, make([]byte, 32)...)) + `","y":"` + josetest.B64(make([]byte, 32)) + `"}`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			proof := f.proof(t, nil)
@@ -385,6 +386,36 @@ func TestConfirmationClaim(t *testing.T) {
 		}
 		if tc.err && !errors.Is(err, ErrConfirmation) {
 			t.Errorf("%s: %v is not ErrConfirmation", tc.raw, err)
+		}
+	}
+}
+
+func TestProofClaimsStrict(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		ok      bool
+	}{
+		{`{"jti":"a","htm":"POST","iat":1,"x":null,"y":true}`, true},
+		{` { "jti" : "a\"b" , "n" : -1.5e3 } `, true},
+		{`{}`, true},
+		{`{"jti":"a","jti":"b"}`, false},
+		{`{"jti":"a","JTI":"b"}`, false},
+		{`{"jti":"a","nested":{"k":1,"k":2}}`, false},
+		{`{"jti":"a","nested":{"k":1,"K":2}}`, false},
+		{`{"j\u0074i":"a","jti":"b"}`, false},
+		{`{"jti":"a","nested":{"k":[1,{"a":1}]}}`, true},
+		{`["jti"]`, false},
+		{`{"jti":"a"`, false},
+		{"{\"jti\":\"\xff\"}", false},
+	} {
+		members, err := proofClaims([]byte(tc.payload))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.payload, err)
+		}
+		if err == nil && strings.Contains(tc.payload, `"jti"`) {
+			if _, ok := members["jti"]; !ok {
+				t.Errorf("%s: jti not read", tc.payload)
+			}
 		}
 	}
 }

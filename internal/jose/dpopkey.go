@@ -28,8 +28,15 @@ type proofKey struct {
 
 // parseProofKey checks a proof's jwk: a strict JSON object, public only,
 // of the key type (and curve) that alg needs, an RSA modulus of at least
-// 2048 bits.
-func parseProofKey(raw []byte, alg jwa.SignatureAlgorithm) (*proofKey, error) {
+// 2048 bits. A panic inside the JOSE library (jwx v2.1.7 panics computing
+// the thumbprint of an EC key whose coordinate is longer than its curve's
+// size) becomes an error, so no proof can crash the module.
+func parseProofKey(raw []byte, alg jwa.SignatureAlgorithm) (key *proofKey, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			key, err = nil, fmt.Errorf("%w: the JOSE library failed: %v", ErrDPoPKey, r)
+		}
+	}()
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, fmt.Errorf("%w: jwk is not an object", ErrDPoPKey)
 	}
@@ -42,24 +49,24 @@ func parseProofKey(raw []byte, alg jwa.SignatureAlgorithm) (*proofKey, error) {
 			return nil, fmt.Errorf("%w: jwk holds the private member %s", ErrDPoPKey, name)
 		}
 	}
-	key, err := jwk.ParseKey(raw)
+	parsed, err := jwk.ParseKey(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDPoPKey, firstLine(err))
 	}
-	if key.KeyType() != signatureAlgorithms[alg] {
-		return nil, fmt.Errorf("%w: a %s key cannot verify %s", ErrDPoPKey, key.KeyType(), alg)
+	if parsed.KeyType() != signatureAlgorithms[alg] {
+		return nil, fmt.Errorf("%w: a %s key cannot verify %s", ErrDPoPKey, parsed.KeyType(), alg)
 	}
-	if crv := curveOf(key); crv != "" && curveSignatureAlgorithms[crv] != alg {
+	if crv := curveOf(parsed); crv != "" && curveSignatureAlgorithms[crv] != alg {
 		return nil, fmt.Errorf("%w: a key on %s cannot verify %s", ErrDPoPKey, crv, alg)
 	}
 	var public any
-	if err := key.Raw(&public); err != nil {
+	if err := parsed.Raw(&public); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDPoPKey, firstLine(err))
 	}
 	if rsaKey, ok := public.(*rsa.PublicKey); ok && rsaKey.N.BitLen() < minProofRSABits {
 		return nil, fmt.Errorf("%w: RSA modulus shorter than %d bits", ErrDPoPKey, minProofRSABits)
 	}
-	thumbprint, err := key.Thumbprint(crypto.SHA256)
+	thumbprint, err := parsed.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDPoPKey, firstLine(err))
 	}
