@@ -254,7 +254,8 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: payload is not base64url", ErrDPoPClaims)
 	}
-	members, err := proofClaims(payload)
+	var flat [maxFlatMembers]flatMember
+	members, err := proofClaims(payload, &flat)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +265,7 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 		dst      *string
 		required bool
 	}{{"jti", &c.jti, true}, {"htm", &c.htm, true}, {"htu", &c.htu, true}, {"ath", &c.ath, false}, {"nonce", &c.nonce, false}} {
-		value, ok := members[claim.name]
+		value, ok := member(members, claim.name)
 		if !ok {
 			if claim.required {
 				return nil, fmt.Errorf("%w: %s missing", ErrDPoPClaims, claim.name)
@@ -278,29 +279,29 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 	if c.jti == "" || len(c.jti) > maxJTIBytes {
 		return nil, fmt.Errorf("%w: jti empty or longer than %d bytes", ErrDPoPClaims, maxJTIBytes)
 	}
-	if c.iat, err = requiredDate(members, "iat"); err != nil {
+	iat, ok := member(members, "iat")
+	if !ok {
+		return nil, fmt.Errorf("%w: iat missing", ErrDPoPClaims)
+	}
+	if c.iat, err = numericDate("iat", iat); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDPoPClaims, err)
 	}
 	return c, nil
 }
 
 // proofClaims reads a proof's payload as a strict JSON object (valid
-// UTF-8, no member name twice at any depth, also not in two letter cases):
-// in one pass when it is flat, as proofs are, otherwise the general way.
-func proofClaims(payload []byte) (map[string]json.RawMessage, error) {
+// UTF-8, no member name twice at any depth, also not in two letter cases)
+// and returns its members: in one pass when it is flat, as proofs are,
+// otherwise the general way.
+func proofClaims(payload []byte, flat *[maxFlatMembers]flatMember) ([]flatMember, error) {
 	if !utf8.Valid(payload) || !json.Valid(payload) {
 		return nil, fmt.Errorf("%w: not valid UTF-8 JSON", ErrDPoPClaims)
 	}
-	var flat [maxFlatMembers]flatMember
-	if n, repeated, ok := flatMembers(payload, &flat); ok {
+	if n, repeated, ok := flatMembers(payload, flat); ok {
 		if repeated {
 			return nil, fmt.Errorf("%w: %v", ErrDPoPClaims, ErrDuplicateMember)
 		}
-		members := make(map[string]json.RawMessage, n)
-		for _, m := range flat[:n] {
-			members[m.name] = m.value
-		}
-		return members, nil
+		return flat[:n], nil
 	}
 	if err := checkMemberNames(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDPoPClaims, err)
@@ -309,7 +310,21 @@ func proofClaims(payload []byte) (map[string]json.RawMessage, error) {
 	if err := json.Unmarshal(payload, &members); err != nil || members == nil {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrDPoPClaims)
 	}
-	return members, nil
+	all := make([]flatMember, 0, len(members))
+	for name, value := range members {
+		all = append(all, flatMember{name: []byte(name), value: value})
+	}
+	return all, nil
+}
+
+// member finds the value of the member name.
+func member(members []flatMember, name string) (json.RawMessage, bool) {
+	for _, m := range members {
+		if string(m.name) == name {
+			return m.value, true
+		}
+	}
+	return nil, false
 }
 
 // jsonString reads a JSON string value (valid JSON, as json.Unmarshal
@@ -341,7 +356,7 @@ func (c *dpopClaims) check(req DPoPRequest, now time.Time) error {
 	if math.Abs(nowSeconds-c.iat) > DPoPProofWindow.Seconds() {
 		return ErrDPoPTime
 	}
-	hash := sha256.Sum256([]byte(req.AccessToken))
+	hash := withBytes(req.AccessToken, sha256.Sum256)
 	if c.ath != base64.RawURLEncoding.EncodeToString(hash[:]) {
 		return ErrDPoPTokenHash
 	}

@@ -26,7 +26,7 @@ func newProofHeaders() *proofHeaders {
 // get returns the checked header of encoded, parsing it with parse on a miss;
 // a header parse refuses is not remembered.
 func (c *proofHeaders) get(encoded string, parse func(string) (*dpopHeader, error)) (*dpopHeader, error) {
-	key := sha256.Sum256([]byte(encoded))
+	key := withBytes(encoded, sha256.Sum256)
 	c.mu.RLock()
 	h, ok := c.headers[key]
 	c.mu.RUnlock()

@@ -87,10 +87,12 @@ func (k *proofKey) verify(input, encodedSignature string, verifier jws.Verifier)
 	if err != nil {
 		return fmt.Errorf("%w: signature is not base64url", ErrDPoPSignature)
 	}
-	if err := verifier.Verify([]byte(input), signature, k.public); err != nil {
-		return ErrDPoPSignature
-	}
-	return nil
+	return withBytes(input, func(b []byte) error {
+		if verifier.Verify(b, signature, k.public) != nil {
+			return ErrDPoPSignature
+		}
+		return nil
+	})
 }
 
 // firstLine keeps the first line of a library error for a log line.

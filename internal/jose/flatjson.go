@@ -7,8 +7,7 @@ const maxFlatMembers = 16
 // flatMember is one member of a flat JSON object: its name without quotes
 // and its value as it is written.
 type flatMember struct {
-	name  string
-	value []byte
+	name, value []byte
 }
 
 // flatMembers reads data, which json.Valid accepted, as an object whose
@@ -40,7 +39,7 @@ func flatMembers(data []byte, members *[maxFlatMembers]flatMember) (n int, repea
 			}
 			end++
 		}
-		name := string(data[start:end])
+		name := data[start:end]
 		i = skipSpace(data, end+1)
 		i = skipSpace(data, i+1) // past ':'
 		valueStart := i
@@ -89,7 +88,7 @@ func skipSpace(data []byte, i int) int {
 }
 
 // asciiEqualFold reports whether a and b are equal in ASCII case folding.
-func asciiEqualFold(a, b string) bool {
+func asciiEqualFold(a, b []byte) bool {
 	if len(a) != len(b) {
 		return false
 	}
