@@ -127,8 +127,8 @@ func (v *DPoPVerifier) Algorithms() []string { return v.names }
 type DPoPRequest struct {
 	// Method is the request's HTTP method.
 	Method string
-	// URL is the URL the client requested (scheme, authority and path);
-	// a query or fragment is ignored.
+	// URL is the URL the client requested: scheme, authority and path,
+	// without query or fragment.
 	URL string
 	// AccessToken is the token of the Authorization header.
 	AccessToken string
@@ -151,7 +151,9 @@ type dpopHeader struct {
 
 // dpopClaims are the checked claims of a proof.
 type dpopClaims struct {
-	jti, htm, htu, ath, nonce string
+	// The string claims, as their JSON text without quotes when that has
+	// no escapes (the common case, then without a copy), else decoded.
+	jti, htm, htu, ath, nonce []byte
 	iat                       float64
 }
 
@@ -190,7 +192,7 @@ func (v *DPoPVerifier) verify(proof string, req DPoPRequest) (DPoPResult, error)
 		return result, err
 	}
 	if v.nonces != nil {
-		if result.RenewNonce, err = v.nonces.check(c.nonce, now); err != nil {
+		if result.RenewNonce, err = v.nonces.check(string(c.nonce), now); err != nil {
 			return result, err
 		}
 	}
@@ -262,7 +264,7 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 	c := &dpopClaims{}
 	for _, claim := range []struct {
 		name     string
-		dst      *string
+		dst      *[]byte
 		required bool
 	}{{"jti", &c.jti, true}, {"htm", &c.htm, true}, {"htu", &c.htu, true}, {"ath", &c.ath, false}, {"nonce", &c.nonce, false}} {
 		value, ok := member(members, claim.name)
@@ -276,7 +278,7 @@ func parseDPoPClaims(encoded string) (*dpopClaims, error) {
 			return nil, fmt.Errorf("%w: %s is not a string", ErrDPoPClaims, claim.name)
 		}
 	}
-	if c.jti == "" || len(c.jti) > maxJTIBytes {
+	if len(c.jti) == 0 || len(c.jti) > maxJTIBytes {
 		return nil, fmt.Errorf("%w: jti empty or longer than %d bytes", ErrDPoPClaims, maxJTIBytes)
 	}
 	iat, ok := member(members, "iat")
@@ -327,37 +329,47 @@ func member(members []flatMember, name string) (json.RawMessage, bool) {
 	return nil, false
 }
 
-// jsonString reads a JSON string value (valid JSON, as json.Unmarshal
-// gave it): without escapes it is the text between the quotes.
-func jsonString(raw json.RawMessage) (string, bool) {
+// jsonString reads a JSON string value (valid JSON, as json.Valid
+// checked): without escapes it is the text between the quotes, taken as it
+// is; otherwise it is decoded.
+func jsonString(raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
+		return nil, false
 	}
 	if !bytes.ContainsRune(raw, '\\') {
-		return string(raw[1 : len(raw)-1]), true
+		return raw[1 : len(raw)-1], true
 	}
 	var s string
-	return s, json.Unmarshal(raw, &s) == nil
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, false
+	}
+	return []byte(s), true
 }
 
 // check applies the claim rules that need no key: htm, htu, iat and ath.
 func (c *dpopClaims) check(req DPoPRequest, now time.Time) error {
-	if c.htm != req.Method {
+	if string(c.htm) != req.Method {
 		return ErrDPoPMethod
 	}
-	want, err := NormalizeHTTPURL(req.URL)
-	if err != nil {
-		return fmt.Errorf("%w: the request URL: %v", ErrDPoPURL, err)
-	}
-	if got, err := NormalizeHTTPURL(c.htu); err != nil || got != want {
-		return ErrDPoPURL
+	// A client names the URL as it sent it, most often exactly as the
+	// caller spells it; only other spellings are normalised to compare.
+	if string(c.htu) != req.URL {
+		want, err := NormalizeHTTPURL(req.URL)
+		if err != nil {
+			return fmt.Errorf("%w: the request URL: %v", ErrDPoPURL, err)
+		}
+		if got, err := NormalizeHTTPURL(string(c.htu)); err != nil || got != want {
+			return ErrDPoPURL
+		}
 	}
 	nowSeconds := float64(now.UnixNano()) / float64(time.Second)
 	if math.Abs(nowSeconds-c.iat) > DPoPProofWindow.Seconds() {
 		return ErrDPoPTime
 	}
 	hash := withBytes(req.AccessToken, sha256.Sum256)
-	if c.ath != base64.RawURLEncoding.EncodeToString(hash[:]) {
+	var ath [43]byte // base64url of 32 bytes
+	base64.RawURLEncoding.Encode(ath[:], hash[:])
+	if !bytes.Equal(c.ath, ath[:]) {
 		return ErrDPoPTokenHash
 	}
 	return nil

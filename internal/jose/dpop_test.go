@@ -252,27 +252,27 @@ func TestReplayStoreBounded(t *testing.T) {
 	s := newReplayStore(10 * replayEntryBytes)
 	now := testNow
 	for i := range 10 {
-		if !s.add("k", string(rune('a'+i)), now.Add(time.Duration(i)*time.Second), now) {
+		if !s.add("k", []byte{byte('a' + i)}, now.Add(time.Duration(i)*time.Second), now) {
 			t.Fatalf("entry %d refused", i)
 		}
 	}
 	// Full: the entry that expires first leaves, and a proof expiring no
 	// later than it did is refused from then on.
-	if !s.add("k", "new", now.Add(time.Minute), now) {
+	if !s.add("k", []byte("new"), now.Add(time.Minute), now) {
 		t.Fatal("fresh proof refused in a full store")
 	}
 	if s.len() != 10 {
 		t.Fatalf("store holds %d entries, want 10", s.len())
 	}
-	if s.add("k", "old", now, now) {
+	if s.add("k", []byte("old"), now, now) {
 		t.Fatal("a proof expiring with an evicted one was accepted")
 	}
-	if s.add("k", "a", now, now) {
+	if s.add("k", []byte("a"), now, now) {
 		t.Fatal("the evicted proof was accepted again")
 	}
 	// Entries whose window passed are forgotten.
 	later := now.Add(2 * time.Minute)
-	if !s.add("k", "later", later.Add(DPoPProofWindow), later) || s.len() != 1 {
+	if !s.add("k", []byte("later"), later.Add(DPoPProofWindow), later) || s.len() != 1 {
 		t.Fatalf("expired entries kept: %d", s.len())
 	}
 }

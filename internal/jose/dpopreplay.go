@@ -43,13 +43,13 @@ func newReplayStore(budget int64) *replayStore {
 
 // add remembers the proof of key thumbprint and jti until expires, and
 // reports false when it may have been seen before.
-func (s *replayStore) add(thumbprint, jti string, expires, now time.Time) bool {
-	h := sha256.New()
-	h.Write([]byte(thumbprint))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
+func (s *replayStore) add(thumbprint string, jti []byte, expires, now time.Time) bool {
+	buf := byteBuffers.Get().(*[]byte)
+	*buf = append(append(append((*buf)[:0], thumbprint...), 0), jti...)
+	sum := sha256.Sum256(*buf)
+	byteBuffers.Put(buf)
 	var key replayKey
-	copy(key[:], h.Sum(nil))
+	copy(key[:], sum[:])
 	exp := expires.UnixNano()
 
 	s.mu.Lock()
