@@ -1,34 +1,34 @@
 package jose
 
 import (
-	"crypto/sha256"
+	"strings"
 	"sync"
 )
 
-// maxCachedProofHeaders bounds the proof headers remembered.
+// maxCachedProofHeaders bounds the proof headers remembered (each at most
+// MaxDPoPProofBytes long, so the cache holds at most 8 MiB).
 const maxCachedProofHeaders = 1024
 
-// proofHeaders remembers checked proof headers by the SHA-256 of their
-// encoded form. A client sends the same header (typ, alg, its jwk) with
-// every proof, so its key is parsed and its thumbprint computed once; the
-// signature of each proof is still verified. The header a cached result
-// stands for is byte for byte the one checked, so a hit decides exactly as
-// parsing again would. When full, an arbitrary entry leaves.
+// proofHeaders remembers checked proof headers by their encoded form. A
+// client sends the same header (typ, alg, its jwk) with every proof, so its
+// key is parsed and its thumbprint computed once; the signature of each
+// proof is still verified. The header a cached result stands for is byte
+// for byte the one checked, so a hit decides exactly as parsing again
+// would. When full, an arbitrary entry leaves.
 type proofHeaders struct {
 	mu      sync.RWMutex
-	headers map[[sha256.Size]byte]*dpopHeader
+	headers map[string]*dpopHeader
 }
 
 func newProofHeaders() *proofHeaders {
-	return &proofHeaders{headers: make(map[[sha256.Size]byte]*dpopHeader)}
+	return &proofHeaders{headers: make(map[string]*dpopHeader)}
 }
 
 // get returns the checked header of encoded, parsing it with parse on a miss;
 // a header parse refuses is not remembered.
 func (c *proofHeaders) get(encoded string, parse func(string) (*dpopHeader, error)) (*dpopHeader, error) {
-	key := withBytes(encoded, sha256.Sum256)
 	c.mu.RLock()
-	h, ok := c.headers[key]
+	h, ok := c.headers[encoded]
 	c.mu.RUnlock()
 	if ok {
 		return h, nil
@@ -44,7 +44,7 @@ func (c *proofHeaders) get(encoded string, parse func(string) (*dpopHeader, erro
 			break
 		}
 	}
-	c.headers[key] = h
+	c.headers[strings.Clone(encoded)] = h // not the whole proof it is part of
 	c.mu.Unlock()
 	return h, nil
 }
