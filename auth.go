@@ -122,11 +122,11 @@ func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, t
 		return nil, err
 	}
 	var granted []string
-	if len(h.oauthScopes) > 0 {
+	if len(h.supportedScopes) > 0 {
 		if granted, err = grantedScopes(verified); err != nil {
 			return nil, err
 		}
-		granted = knownScopes(granted, h.oauthScopes)
+		granted = knownScopes(granted, h.supportedScopes)
 	}
 	id := h.injector.newIdentity(verified)
 	id.granted = granted

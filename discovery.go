@@ -67,7 +67,7 @@ func newDiscovery(h *Handler, publicJWKS func() []byte) *discovery {
 		resourcePath:         routePath(h.ResourceMetadataPath, defaultResourceMetadataPath),
 		issuer:               strings.TrimRight(h.Issuer, "/"),
 		scopes:               h.Scopes,
-		oauthScopes:          h.oauthScopes,
+		oauthScopes:          h.supportedScopes,
 		authorizationServers: h.AuthorizationServers,
 		resource:             h.Resource,
 		publicJWKS:           publicJWKS,

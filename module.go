@@ -251,9 +251,9 @@ type Handler struct {
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
-	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
+	// supportedScopes are the OAuth scopes any check may ask for (SPEC 9.2),
 	// in configured order without duplicates; nil when none are configured.
-	oauthScopes []string
+	supportedScopes []string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -292,7 +292,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.rules, err = h.newRuleSet(); err != nil {
 		return err
 	}
-	h.oauthScopes = h.oauthScopesSupported()
+	h.supportedScopes = h.oauthScopesSupported()
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
@@ -373,7 +373,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
 	}
-	if h.inspectsBody(r) {
+	if h.readsRequests() {
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)

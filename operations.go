@@ -1,10 +1,8 @@
 package mcpjweauth
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -20,12 +18,6 @@ const defaultMaxMCPBodyBytes = 4 << 20
 // maxLoggedName bounds the method and name written to the debug log: they
 // come from the request, which may be megabytes long.
 const maxLoggedName = 256
-
-// Bodies of the answers to request bodies the rules cannot be applied to.
-var (
-	requestTooLargeBody = []byte(`{"error":"request_too_large"}`)
-	parseErrorBody      = []byte(mcpauthz.ParseErrorBody)
-)
 
 // MCPRule is one per-operation rule (SPEC section 10): the JSON-RPC
 // messages whose name matches Pattern need Scopes, besides the route's
@@ -86,55 +78,52 @@ func (h *Handler) maxMCPBodyBytes() int64 {
 	return defaultMaxMCPBodyBytes
 }
 
-// inspectsBody reports whether the rules apply to r: only when rules are
-// configured, and only to a POST of a JSON body. Everything else (the
-// event stream's GET, the DELETE of a session) passes as it is; an MCP
-// server refuses a message posted as any other media type.
-func (h *Handler) inspectsBody(r *http.Request) bool {
-	return h.rules.HasRules() && r.Method == http.MethodPost &&
-		mcpauthz.IsJSONMediaType(r.Header.Get("Content-Type"))
+// readsRequests reports whether every request that passes the token and
+// the route's scopes is read and decided by the rules (or refused) before
+// it may go on: whenever any rule is configured.
+func (h *Handler) readsRequests() bool {
+	return h.rules.HasRules()
 }
 
-// serveOperations applies the rules to the JSON-RPC body of r, whose token
-// id has passed every route-wide check: 413 for a body over
-// max_mcp_body_bytes, 400 for one that is not strict JSON, 403
-// insufficient_scope with the operation's scopes for the first message the
-// token may not send. A body that passes reaches next byte for byte, and
-// the listings in its answer lose the entries the token may not use.
+// serveOperations reads and decides r, whose token id has passed every
+// route-wide check, with the rules (mcpauthz.RuleSet.Authorize): a request
+// the rules do not understand, or an operation the token may not ask for,
+// is answered here and never reaches next; every other request goes on
+// through passOn.
 func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler) error {
-	body, err := mcpauthz.ReadBody(r.Body, h.maxMCPBodyBytes())
-	var tooLarge *http.MaxBytesError // a request_body limit in front of the module
+	allowed := func(scopes []string) bool { return len(ungrantedScopes(id.granted, scopes)) == 0 }
+	req, err := h.rules.Authorize(r, h.maxMCPBodyBytes(), allowed)
+	if req != nil {
+		for _, d := range req.Decisions {
+			h.logOperation(d)
+			h.metrics.operation(mcpauthz.KindOf(d.Message.Method), d.Allowed)
+		}
+	}
+	var refusal *mcpauthz.Refusal
 	switch {
-	case errors.Is(err, mcpauthz.ErrTooLarge) || errors.As(err, &tooLarge):
-		h.logDebug("request body refused", err)
-		h.metrics.request(outcomeRequestTooLarge)
-		return writeJSON(w, http.StatusRequestEntityTooLarge, requestTooLargeBody)
+	case errors.As(err, &refusal):
+		h.metrics.request(refusal.Reason)
+		if refusal.Reason == mcpauthz.ReasonInsufficientScope {
+			return h.writeInsufficientScope(w, r, refusal.Scopes)
+		}
+		h.logDebug("request refused", err)
+		if refusal.Allow != "" {
+			w.Header().Set("Allow", refusal.Allow)
+		}
+		return writeJSON(w, refusal.Status, refusal.Body)
 	case err != nil:
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	msgs, err := mcpauthz.ParseRequestBody(body)
-	if err != nil {
-		h.logDebug("request body refused", err)
-		h.metrics.request(outcomeParseError)
-		return writeJSON(w, http.StatusBadRequest, parseErrorBody)
-	}
-	allowed := func(scopes []string) bool { return len(ungrantedScopes(id.granted, scopes)) == 0 }
-	for _, m := range msgs {
-		if !m.HasMethod {
-			continue // needs only the route's scopes, checked already
-		}
-		scopes := h.rules.Scopes(m)
-		ok := allowed(scopes)
-		h.logOperation(m, scopes, ok)
-		h.metrics.operation(mcpauthz.KindOf(m.Method), ok)
-		if !ok {
-			h.metrics.request(outcomeInsufficientScope)
-			return h.writeInsufficientScope(w, r, scopes)
-		}
-	}
 	h.metrics.request(outcomeAccepted)
+	return h.passOn(w, r, id, next, req.Messages)
+}
+
+// passOn hands a request the rules passed to next, with the user's claims;
+// the listings in the answer to msgs lose the entries the token may not
+// use.
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, msgs []mcpauthz.Message) error {
 	h.injector.apply(r, id)
+	allowed := func(scopes []string) bool { return len(ungrantedScopes(id.granted, scopes)) == 0 }
 	filter := h.rules.NewListFilter(msgs, allowed)
 	if filter == nil {
 		return next.ServeHTTP(w, r)
@@ -142,7 +131,7 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 	// A compressed answer cannot be filtered: ask for none.
 	r.Header.Del("Accept-Encoding")
 	fw := mcpauthz.NewResponseWriter(w, filter)
-	err = next.ServeHTTP(fw, r)
+	err := next.ServeHTTP(fw, r)
 	if finishErr := fw.Finish(); err == nil {
 		err = finishErr
 	}
@@ -151,10 +140,10 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 
 // logOperation logs the decision on one message at debug level: its method
 // and name (or uri) and the scopes it needs, never its arguments.
-func (h *Handler) logOperation(m mcpauthz.Message, scopes []string, allowed bool) {
+func (h *Handler) logOperation(d mcpauthz.Decision) {
 	if ce := h.logger.Check(zapcore.DebugLevel, "MCP operation decided"); ce != nil {
-		ce.Write(zap.String("method", clipped(m.Method)), zap.String("name", clipped(m.Target)),
-			zap.Strings("scopes", scopes), zap.Bool("allowed", allowed))
+		ce.Write(zap.String("method", clipped(d.Message.Method)), zap.String("name", clipped(d.Message.Target)),
+			zap.Strings("scopes", d.Scopes), zap.Bool("allowed", d.Allowed))
 	}
 }
 
