@@ -232,10 +232,19 @@ type Handler struct {
 	// and those of the first matching rule of its own kind. Default: none.
 	MCPMethod []MCPRule `json:"mcp_method,omitempty"`
 
+	// Rules for tools/call by the value of one argument, each an object
+	// with `tool`, `path`, `value` and `scopes`; every rule that matches
+	// a call adds its scopes to those of the other rules. They do not
+	// change listings. Default: none.
+	MCPArgument []MCPArgumentRule `json:"mcp_argument,omitempty"`
+
 	// Largest request body, in bytes, read to apply the rules above; a
-	// larger JSON-RPC POST is answered with 413. Bodies are read only when
-	// a rule is configured, and only of POST requests with a JSON media
-	// type. Default: 4194304 (4 MiB).
+	// larger JSON-RPC POST is answered with 413. With any rule configured,
+	// every request on the route is read and checked: only GET, POST and
+	// DELETE, a POST only as application/json (charset utf-8 at most) of
+	// one JSON-RPC message (or a 2025-era batch), with MCP request headers
+	// that agree with the body; anything else is refused before it
+	// reaches the next handler. Default: 4194304 (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
 	verifier  *jose.Verifier

@@ -34,8 +34,35 @@ type MCPRule struct {
 	Scopes []string `json:"scopes"`
 }
 
+// MCPArgumentRule is one argument rule: a tools/call of a tool whose name
+// matches Tool, with an argument at Path whose value matches Value, needs
+// Scopes besides those of the other rules.
+type MCPArgumentRule struct {
+	// The tool name the rule applies to: exact, or with `*` standing for
+	// any run of characters. Required, not empty.
+	Tool string `json:"tool"`
+
+	// The argument: member names of `params.arguments` joined by `.`
+	// (`region`, `target.env`); objects only, no array indexes. Required.
+	// A call without a value there is not matched; a value there that is
+	// not a string, an integer or a boolean is refused with 400 (JSON-RPC
+	// -32602). An `Mcp-Param-<Name>` request header whose name is the last
+	// member of the path must agree with the value (400, -32020).
+	Path string `json:"path"`
+
+	// The value pattern, exact or with `*`: strings are matched as they
+	// are, integers in decimal (`-7`), booleans as `true` or `false`.
+	// Required, not empty.
+	Value string `json:"value"`
+
+	// OAuth scope values a token must grant to make such a call, each an
+	// RFC 6749 scope-token. Required, at least one.
+	Scopes []string `json:"scopes"`
+}
+
 // mcpRules lists the configured rules by kind, each kind in configured
-// order: mcp_tool, mcp_prompt, mcp_resource, then mcp_method.
+// order: mcp_tool, mcp_prompt, mcp_resource, mcp_method, then
+// mcp_argument.
 func (h *Handler) mcpRules() []mcpauthz.Rule {
 	var rules []mcpauthz.Rule
 	for _, kind := range []struct {
@@ -50,6 +77,9 @@ func (h *Handler) mcpRules() []mcpauthz.Rule {
 		for _, r := range kind.rules {
 			rules = append(rules, mcpauthz.Rule{Kind: kind.kind, Pattern: r.Pattern, Scopes: r.Scopes})
 		}
+	}
+	for _, r := range h.MCPArgument {
+		rules = append(rules, mcpauthz.Rule{Kind: mcpauthz.Argument, Pattern: r.Tool, Path: r.Path, Value: r.Value, Scopes: r.Scopes})
 	}
 	return rules
 }
