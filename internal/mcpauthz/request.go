@@ -1,6 +1,7 @@
 package mcpauthz
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,7 +235,7 @@ func (m *Message) readParams(body []byte, params int) int {
 func (m *Message) readMeta(body []byte, start int) int {
 	fault := 0
 	eachMember(body, start, func(name []byte, s, e int) bool {
-		if n, ok := stringValue(name); !ok || n != metaProtocolVersion {
+		if !nameExactly(name, metaProtocolVersion) {
 			return true
 		}
 		m.version, m.hasVersion = stringValue(body[s:e])
@@ -244,6 +245,16 @@ func (m *Message) readMeta(body []byte, start int) int {
 		return false
 	})
 	return fault
+}
+
+// nameExactly reports whether the quoted member name raw decodes to want,
+// letter case included (as a map key reads it).
+func nameExactly(raw []byte, want string) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1:len(raw)-1]) == want
+	}
+	name, ok := stringValue(raw)
+	return ok && name == want
 }
 
 // readNotifications reads params.notifications of a subscriptions/listen:
