@@ -537,16 +537,18 @@ func TestOperationDecisionLog(t *testing.T) {
 	}
 }
 
-// BenchmarkServeHTTPToolsCall is a tools/call with a cached token through
-// ServeHTTP, without rules and with rules (mcp_tool, mcp_method) that
-// allow it, side by side. The next handler reads the body, as a backend
+// BenchmarkServeHTTPToolsCall is a 2026-07-28 tools/call with its request
+// headers and a cached token through ServeHTTP, without rules and with
+// rules (mcp_tool, mcp_method, an mcp_argument whose Mcp-Param header is
+// checked) that allow it, side by side. The next handler reads the body, as a backend
 // does, so both pay for reading it once.
 func BenchmarkServeHTTPToolsCall(b *testing.B) {
 	key := testRSAKey(b, 0)
 	keyFile := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, key, "rsa-1", "RSA-OAEP", "enc"))
 	token := joseEncrypt(b, claimsJSON(b, time.Now(), map[string]any{"sub": "ada", "name": "Ada", "scope": "mcp mcp:tools"}),
 		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
-	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada Lovelace","greeting":"Hello"}}}`)
+	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada Lovelace","greeting":"Hello"},` +
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		_, err := io.Copy(io.Discard, r.Body)
 		return err
@@ -559,6 +561,7 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 		{"with_rules", func(h *Handler) {
 			h.MCPTool = []MCPRule{{"admin_*", []string{"mcp:admin"}}, {"*", []string{"mcp:tools"}}}
 			h.MCPMethod = []MCPRule{{"logging/*", []string{"mcp:admin"}}}
+			h.MCPArgument = []MCPArgumentRule{{Tool: "greet", Path: "greeting", Value: "Bye*", Scopes: []string{"mcp:admin"}}}
 		}},
 	} {
 		b.Run(config.name, func(b *testing.B) {
@@ -576,6 +579,10 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 			r := httptest.NewRequest(http.MethodPost, "http://mcp.example.com/mcp", nil)
 			r.Header.Set("Content-Type", "application/json")
 			r.Header.Set("Accept", "application/json, text/event-stream")
+			r.Header.Set("MCP-Protocol-Version", "2026-07-28")
+			r.Header.Set("Mcp-Method", "tools/call")
+			r.Header.Set("Mcp-Name", "greet")
+			r.Header.Set("Mcp-Param-Greeting", "Hello")
 			reader := bytes.NewReader(body)
 			w := httptest.NewRecorder()
 			serve := func() {
