@@ -482,6 +482,9 @@ func TestValidateMCPRules(t *testing.T) {
 		{"no scope", func(h *Handler) { h.MCPResource = []MCPRule{{Pattern: "file:*"}} }, `mcp_resource rule "file:*": no scope`},
 		{"bad scope", func(h *Handler) { h.MCPMethod = []MCPRule{{Pattern: "x", Scopes: []string{"a\"b"}}} }, "double quote"},
 		{"negative body limit", func(h *Handler) { h.MaxMCPBodyBytes = -1 }, "max_mcp_body_bytes: -1 is negative"},
+		{"argument rule without a path", func(h *Handler) {
+			h.MCPArgument = []MCPArgumentRule{{Tool: "forecast", Value: "eu-*", Scopes: []string{"mcp:eu"}}}
+		}, `mcp_argument rule "forecast": empty argument path`},
 		{"valid", func(h *Handler) {
 			h.MCPPrompt = []MCPRule{{Pattern: "*", Scopes: []string{"mcp:prompts"}}}
 			h.MaxMCPBodyBytes = 10
