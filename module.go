@@ -260,7 +260,7 @@ type Handler struct {
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
-	// supportedScopes are the OAuth scopes any check may ask for (SPEC 9.2),
+	// supportedScopes are the OAuth scopes any check may ask for,
 	// in configured order without duplicates; nil when none are configured.
 	supportedScopes []string
 }
