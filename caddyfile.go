@@ -29,7 +29,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	mcp_jwe_auth [<matcher>] {
 //	    key_file        <path>                # private JWK or JWKS; default {env.MCP_KEY_FILE_PATH}
-//	    scopes          <claim> [<claim>...]  # required, at least one; repeatable; duplicates are an error
+//	    scopes          <claim> [<claim>...]  # required unless oauth_scopes is set; repeatable; duplicates are an error
 //	    issuer_keys     <path|https-url>      # issuer's public JWKS: tokens must be signed, then encrypted
 //	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
 //	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
@@ -55,6 +55,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    mcp_resource    <pattern> <scope>...  #   mcp_resource, mcp_method; repeatable, in order
 //	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
 //	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
+//	    oauth_scope_implies <scope> <scope>...# a granted scope also grants these; repeatable
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -90,6 +91,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 var repeatable = map[string]bool{
 	"scopes": true, "claim_header": true,
 	"mcp_tool": true, "mcp_prompt": true, "mcp_resource": true, "mcp_method": true,
+	"oauth_scope_implies": true,
 }
 
 // errAt adds the file and line of tok to err, as d.Err does for the current token.
@@ -191,6 +193,8 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return checked(d, checkTokenIssuers(h.TokenIssuers))
 	case "mcp_tool", "mcp_prompt", "mcp_resource", "mcp_method":
 		return h.unmarshalMCPRule(d, name)
+	case "oauth_scope_implies":
+		return h.unmarshalScopeImplies(d)
 	case "max_mcp_body_bytes":
 		size, err := intArg(d, name, 1)
 		h.MaxMCPBodyBytes = int64(size)

@@ -57,8 +57,9 @@ type Handler struct {
 	// others can read is accepted with a warning.
 	KeyFile string `json:"key_file,omitempty"`
 
-	// Claims every token must carry (not null). Required, at least one;
-	// each unique and without a space, `"` or `\`.
+	// Claims every token must carry (not null). Required, at least one,
+	// unless `oauth_scopes` is set; each unique and without a space, `"`
+	// or `\`.
 	// A token that lacks any of them is answered with 403 missing_scopes.
 	Scopes []string `json:"scopes,omitempty"`
 
@@ -197,7 +198,9 @@ type Handler struct {
 	// is answered with 403 insufficient_scope naming the scopes to ask for;
 	// a 401 names them too, and they are the protected-resource metadata's
 	// scopes_supported. Each is a scope-token of RFC 6749 (printable ASCII
-	// without space, `"` or `\`). Default: none.
+	// without space, `"` or `\`), and not `offline_access`, which asks an
+	// authorization server for refresh tokens and grants nothing here (nor
+	// may a rule or `oauth_scope_implies` name it). Default: none.
 	OAuthScopes []string `json:"oauth_scopes,omitempty"`
 
 	// Accepted token issuers: the top-level iss claim must equal one of
@@ -232,6 +235,16 @@ type Handler struct {
 	// and those of the first matching rule of its own kind. Default: none.
 	MCPMethod []MCPRule `json:"mcp_method,omitempty"`
 
+	// Scope hierarchy: each OAuth scope maps to the scopes it implies. A
+	// token that grants a scope also grants the scopes it implies, and the
+	// ones those imply in turn, for every check: `oauth_scopes`, the
+	// per-operation rules and the filtered listings. Challenges still name
+	// the scopes an operation requires. Every value is a scope as in
+	// `oauth_scopes`; a scope may not imply itself through any chain (a
+	// cycle). Example: `{"mcp:admin": ["mcp:tools", "mcp:read"]}`.
+	// Default: none.
+	OAuthScopeImplies map[string][]string `json:"oauth_scope_implies,omitempty"`
+
 	// Largest request body, in bytes, read to apply the rules above; a
 	// larger JSON-RPC POST is answered with 413. Bodies are read only when
 	// a rule is configured, and only of POST requests with a JSON media
@@ -249,6 +262,7 @@ type Handler struct {
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
+	implied   map[string][]string    // every scope each scope implies, transitively
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
 	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
@@ -293,6 +307,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.oauthScopes = h.oauthScopesSupported()
+	h.implied = impliedScopes(h.OAuthScopeImplies)
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
