@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -82,7 +81,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if err := h.checkSettings(); err != nil {
 		// The settings are fine line by line, so the block as a whole is
 		// wrong: report it at the directive's line, not at its closing brace.
-		return errAt(directive, fmt.Errorf("mcp_jwe_auth: %v", err))
+		// Caddy names the directive itself ("... for 'mcp_jwe_auth': ...").
+		return errAt(directive, err)
 	}
 	return nil
 }
