@@ -258,7 +258,7 @@ type Handler struct {
 	gate      *keyOperationGate
 	discovery *discovery
 	injector  *injector
-	logger    *zap.Logger
+	logger    *zap.Logger // ctx.Logger() unless a test set one before Provision
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
@@ -280,7 +280,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision loads the keys and prepares everything the request path needs.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	if h.logger == nil {
+		h.logger = ctx.Logger()
+	}
 	keyFile, err := h.keyFilePath()
 	if err != nil {
 		return err
