@@ -200,7 +200,7 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		h.MaxMCPBodyBytes = int64(size)
 		return err
 	default:
-		return d.Errf("unrecognized subdirective '%s'", name)
+		return d.Errf("unrecognized subdirective '%s'%s", name, didYouMean(name))
 	}
 	return nil
 }
