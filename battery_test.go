@@ -588,6 +588,10 @@ func hardHandler(t testing.TB, block string) (*Handler, *observer.ObservedLogs) 
 	if err := h.UnmarshalCaddyfile(caddyfile.NewDispenser(tokens)); err != nil {
 		t.Fatal(err)
 	}
+	// Without a config, Caddy's context would give Provision a development
+	// logger, whose warnings (allow_unsigned's) come with a stack trace.
+	core, logs := observer.New(zapcore.DebugLevel)
+	h.logger = zap.New(core)
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
 	if err := h.Provision(ctx); err != nil {
@@ -596,8 +600,7 @@ func hardHandler(t testing.TB, block string) (*Handler, *observer.ObservedLogs) 
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	core, logs := observer.New(zapcore.DebugLevel)
-	h.logger = zap.New(core)
+	logs.TakeAll() // the warnings of Provision
 	return h, logs
 }
 

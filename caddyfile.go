@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -29,7 +28,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	mcp_jwe_auth [<matcher>] {
 //	    key_file        <path>                # private JWK or JWKS; default {env.MCP_KEY_FILE_PATH}
-//	    scopes          <claim> [<claim>...]  # required, at least one; repeatable; duplicates are an error
+//	    scopes          <claim> [<claim>...]  # required unless oauth_scopes is set; repeatable; duplicates are an error
 //	    issuer_keys     <path|https-url>      # issuer's public JWKS: tokens must be signed, then encrypted
 //	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
 //	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
@@ -56,6 +55,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    mcp_argument    <tool> <path> <value> <scope>...  # a tools/call by an argument's value; repeatable
 //	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
 //	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
+//	    oauth_scope_implies <scope> <scope>...# a granted scope also grants these; repeatable
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -82,7 +82,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if err := h.checkSettings(); err != nil {
 		// The settings are fine line by line, so the block as a whole is
 		// wrong: report it at the directive's line, not at its closing brace.
-		return errAt(directive, fmt.Errorf("mcp_jwe_auth: %v", err))
+		// Caddy names the directive itself ("... for 'mcp_jwe_auth': ...").
+		return errAt(directive, err)
 	}
 	return nil
 }
@@ -92,6 +93,7 @@ var repeatable = map[string]bool{
 	"scopes": true, "claim_header": true,
 	"mcp_tool": true, "mcp_prompt": true, "mcp_resource": true, "mcp_method": true,
 	"mcp_argument": true,
+	"oauth_scope_implies": true,
 }
 
 // errAt adds the file and line of tok to err, as d.Err does for the current token.
@@ -195,12 +197,14 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return h.unmarshalMCPRule(d, name)
 	case "mcp_argument":
 		return h.unmarshalMCPArgument(d)
+	case "oauth_scope_implies":
+		return h.unmarshalScopeImplies(d)
 	case "max_mcp_body_bytes":
 		size, err := intArg(d, name, 1)
 		h.MaxMCPBodyBytes = int64(size)
 		return err
 	default:
-		return d.Errf("unrecognized subdirective '%s'", name)
+		return d.Errf("unrecognized subdirective '%s'%s", name, didYouMean(name))
 	}
 	return nil
 }

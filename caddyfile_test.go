@@ -213,7 +213,7 @@ func TestCaddyfileErrors(t *testing.T) {
 
 	tests := []caddyfileError{
 		// scopes
-		{"no scopes", block("allow_unsigned"), 1, []string{"mcp_jwe_auth", "scopes", "at least one scope is required"}},
+		{"no scopes", block("allow_unsigned"), 1, []string{"scopes", "at least one scope is required"}},
 		{"no scopes and no block", "mcp_jwe_auth\n", 1, []string{"at least one scope is required"}},
 		{"no scopes, empty block", "mcp_jwe_auth {\n}\n", 1, []string{"at least one scope is required"}},
 		{"scopes without arguments", block("scopes", "allow_unsigned"), 2, []string{wrongArgs, "'scopes'"}},
@@ -227,7 +227,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"scope with a space on a later line", block("scopes name", "allow_unsigned", `scopes "a b"`), 4, []string{"'a b'", "space"}},
 
 		// token mode
-		{"neither issuer_keys nor allow_unsigned", block("scopes name"), 1, []string{"mcp_jwe_auth", "neither issuer_keys nor allow_unsigned"}},
+		{"neither issuer_keys nor allow_unsigned", block("scopes name"), 1, []string{"neither issuer_keys nor allow_unsigned"}},
 		{"both issuer_keys and allow_unsigned", block("scopes name", "allow_unsigned", "issuer_keys /etc/issuer.json", "audience a"), 1, []string{"issuer_keys and allow_unsigned exclude each other"}},
 		{"issuer_keys without audience", block("scopes name", "issuer_keys /etc/issuer.json"), 1, []string{"issuer_keys requires audience"}},
 
@@ -401,6 +401,10 @@ func TestCaddyfileErrorLinesInSite(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			// Caddy names the directive; the module does not repeat it.
+			if strings.Count(err.Error(), "mcp_jwe_auth") != 1 {
+				t.Errorf("error %q does not name mcp_jwe_auth exactly once", err)
 			}
 			if where := fmt.Sprintf(", at Sitefile:%d", tc.line); !strings.HasSuffix(err.Error(), where) {
 				t.Errorf("error %q does not end with %q", err, where)

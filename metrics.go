@@ -144,7 +144,7 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	}
 	if m.keyOperation, err = registerOrReuse(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "key_operation_duration_seconds",
-		Help:    "Time to open a token that was not cached: the private-key decryption, the nested signature check and the claim checks.",
+		Help:    "Time of the private-key decryption of a token that was not cached (the nested signature and the claims are checked after it, outside this time).",
 		Buckets: keyOperationBuckets,
 	})); err != nil {
 		return nil, err

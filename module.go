@@ -57,8 +57,9 @@ type Handler struct {
 	// others can read is accepted with a warning.
 	KeyFile string `json:"key_file,omitempty"`
 
-	// Claims every token must carry (not null). Required, at least one;
-	// each unique and without a space, `"` or `\`.
+	// Claims every token must carry (not null). Required, at least one,
+	// unless `oauth_scopes` is set; each unique and without a space, `"`
+	// or `\`.
 	// A token that lacks any of them is answered with 403 missing_scopes.
 	Scopes []string `json:"scopes,omitempty"`
 
@@ -197,7 +198,9 @@ type Handler struct {
 	// is answered with 403 insufficient_scope naming the scopes to ask for;
 	// a 401 names them too, and they are the protected-resource metadata's
 	// scopes_supported. Each is a scope-token of RFC 6749 (printable ASCII
-	// without space, `"` or `\`). Default: none.
+	// without space, `"` or `\`), and not `offline_access`, which asks an
+	// authorization server for refresh tokens and grants nothing here (nor
+	// may a rule or `oauth_scope_implies` name it). Default: none.
 	OAuthScopes []string `json:"oauth_scopes,omitempty"`
 
 	// Accepted token issuers: the top-level iss claim must equal one of
@@ -238,6 +241,16 @@ type Handler struct {
 	// change listings. Default: none.
 	MCPArgument []MCPArgumentRule `json:"mcp_argument,omitempty"`
 
+	// Scope hierarchy: each OAuth scope maps to the scopes it implies. A
+	// token that grants a scope also grants the scopes it implies, and the
+	// ones those imply in turn, for every check: `oauth_scopes`, the
+	// per-operation rules and the filtered listings. Challenges still name
+	// the scopes an operation requires. Every value is a scope as in
+	// `oauth_scopes`; a scope may not imply itself through any chain (a
+	// cycle). Example: `{"mcp:admin": ["mcp:tools", "mcp:read"]}`.
+	// Default: none.
+	OAuthScopeImplies map[string][]string `json:"oauth_scope_implies,omitempty"`
+
 	// Largest request body, in bytes, read to apply the rules above; a
 	// larger JSON-RPC POST is answered with 413. With any rule configured,
 	// every request on the route is read and checked: only GET, POST and
@@ -254,10 +267,11 @@ type Handler struct {
 	gate      *keyOperationGate
 	discovery *discovery
 	injector  *injector
-	logger    *zap.Logger
+	logger    *zap.Logger // ctx.Logger() unless a test set one before Provision
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
+	implied   map[string][]string    // every scope each scope implies, transitively
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
 	// supportedScopes are the OAuth scopes any check may ask for,
@@ -275,7 +289,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision loads the keys and prepares everything the request path needs.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	if h.logger == nil {
+		h.logger = ctx.Logger()
+	}
 	keyFile, err := h.keyFilePath()
 	if err != nil {
 		return err
@@ -302,6 +318,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.supportedScopes = h.oauthScopesSupported()
+	h.implied = impliedScopes(h.OAuthScopeImplies)
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
