@@ -92,8 +92,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 var repeatable = map[string]bool{
 	"scopes": true, "claim_header": true,
 	"mcp_tool": true, "mcp_prompt": true, "mcp_resource": true, "mcp_method": true,
-	"mcp_argument": true,
-	"oauth_scope_implies": true,
+	"mcp_argument": true, "oauth_scope_implies": true,
 }
 
 // errAt adds the file and line of tok to err, as d.Err does for the current token.
