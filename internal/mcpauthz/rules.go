@@ -239,14 +239,3 @@ func (rs *RuleSet) ScopesFor(method, target string) []string {
 	}
 	return rs.combined[k][i*(len(kindRules)+1)+j]
 }
-
-// Scopes returns the scopes of the operation m asks for: ScopesFor its
-// method and target, or only the route's scopes when m carries no
-// operation (it has no string method). The caller must not modify the
-// slice.
-func (rs *RuleSet) Scopes(m Message) []string {
-	if !m.HasMethod {
-		return rs.route
-	}
-	return rs.ScopesFor(m.Method, m.Target)
-}
