@@ -121,8 +121,7 @@ func (h *Handler) readsRequests() bool {
 // is answered here and never reaches next; every other request goes on
 // through passOn.
 func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler) error {
-	allowed := func(scopes []string) bool { return len(ungrantedScopes(id.granted, scopes)) == 0 }
-	req, err := h.rules.Authorize(r, h.maxMCPBodyBytes(), allowed)
+	req, err := h.rules.Authorize(r, h.maxMCPBodyBytes(), id.grants)
 	if req != nil {
 		for _, d := range req.Decisions {
 			h.logOperation(d)
@@ -153,8 +152,7 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 // use.
 func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, msgs []mcpauthz.Message) error {
 	h.injector.apply(r, id)
-	allowed := func(scopes []string) bool { return len(ungrantedScopes(id.granted, scopes)) == 0 }
-	filter := h.rules.NewListFilter(msgs, allowed)
+	filter := h.rules.NewListFilter(msgs, id.grants)
 	if filter == nil {
 		return next.ServeHTTP(w, r)
 	}
@@ -166,6 +164,11 @@ func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, n
 		err = finishErr
 	}
 	return err
+}
+
+// grants reports whether the token grants every one of scopes.
+func (id *identity) grants(scopes []string) bool {
+	return len(ungrantedScopes(id.granted, scopes)) == 0
 }
 
 // logOperation logs the decision on one message at debug level: its method
