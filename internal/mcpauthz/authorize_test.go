@@ -249,6 +249,9 @@ func TestAuthorizePasses(t *testing.T) {
 		if !slices.EqualFunc(got, tc.want, slices.Equal) {
 			t.Errorf("%s: scopes %q, want %q", tc.name, got, tc.want)
 		}
+		if modern := strings.Contains(tc.body, "2026-07-28"); req.Modern != modern {
+			t.Errorf("%s: Modern %v, want %v", tc.name, req.Modern, modern)
+		}
 		if back, _ := io.ReadAll(r.Body); string(back) != tc.body {
 			t.Errorf("%s: the body put back is %q", tc.name, back)
 		}
