@@ -217,6 +217,8 @@ func TestAuthorizePasses(t *testing.T) {
 		{"2026 call in base64", modernCall("gr\\u00fc\\u00dfe", `{}`), modern("tools/call", "=?base64?Z3LDvMOfZQ==?="), [][]string{{"mcp"}}},
 		{"2026 notification without headers", `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
 			[]string{"MCP-Protocol-Version", "2026-07-28"}, [][]string{{"mcp"}}},
+		{"2026 notification with the version header alone", `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}`,
+			[]string{"MCP-Protocol-Version", "2026-07-28"}, [][]string{{"mcp"}}},
 		{"argument rules", modernCall("deploy", `{"target":{"env":"production"},"replicas":100,"force":true}`),
 			modern("tools/call", "deploy"), [][]string{{"mcp", "deploy:prod", "deploy:big", "deploy:force"}}},
 		{"argument rules that do not match", modernCall("deploy", `{"target":{"env":"staging"},"replicas":20,"force":false,"extra":[1]}`),
@@ -249,7 +251,7 @@ func TestAuthorizePasses(t *testing.T) {
 		if !slices.EqualFunc(got, tc.want, slices.Equal) {
 			t.Errorf("%s: scopes %q, want %q", tc.name, got, tc.want)
 		}
-		if modern := strings.Contains(tc.body, "2026-07-28"); req.Modern != modern {
+		if modern := strings.Contains(tc.body, "2026-07-28") || slices.Contains(tc.headers, "2026-07-28"); req.Modern != modern {
 			t.Errorf("%s: Modern %v, want %v", tc.name, req.Modern, modern)
 		}
 		if back, _ := io.ReadAll(r.Body); string(back) != tc.body {

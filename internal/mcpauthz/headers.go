@@ -56,15 +56,15 @@ func isModern(header http.Header, msgs []Message) bool {
 // with its message m. In either era, a header present must hold one value
 // that equals the body's: MCP-Protocol-Version the version in _meta (when
 // both are there), Mcp-Method the method, Mcp-Name params.name or
-// params.uri. In the 2026-07-28 era both versions must be there, and a
-// request (a message with an id) must carry Mcp-Method and, when it names
-// a tool, prompt or resource, Mcp-Name.
+// params.uri. In the 2026-07-28 era a request (a message with an id) must
+// carry both versions, Mcp-Method and, when it names a tool, prompt or
+// resource, Mcp-Name; MCP defines no header a notification must carry.
 func headersAgree(header http.Header, m *Message, modern bool) bool {
 	versions := header[headerProtocolVersion]
 	switch {
 	case len(versions) > 1:
 		return false
-	case modern && (len(versions) == 0 || !m.hasVersion):
+	case modern && m.ID != nil && (len(versions) == 0 || !m.hasVersion):
 		return false
 	case len(versions) == 1 && m.hasVersion && versions[0] != m.version:
 		return false
