@@ -33,11 +33,12 @@ const (
 // OAuth scope (403) with JSON answers of its own. It also answers the
 // discovery routes (the public JWKS, the supported scopes, an OpenID
 // configuration and the OAuth protected-resource metadata of RFC 9728)
-// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource` or
-// `mcp_method` rules it also decides per JSON-RPC message which OAuth
-// scopes the token needs (403 insufficient_scope, so a client can step up)
-// and removes from tools/list, prompts/list and resources/list answers what
-// the token may not use.
+// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource`,
+// `mcp_method` or `mcp_argument` rules it also decides per JSON-RPC message
+// which OAuth scopes the token needs (403 insufficient_scope, so a client
+// can step up), refuses every request it cannot read with certainty (405,
+// 415, 400), and removes from tools/list, prompts/list and resources/list
+// answers what the token may not use.
 //
 // A request whose token passes gets these placeholders:
 //
