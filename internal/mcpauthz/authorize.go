@@ -122,6 +122,9 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 	if len(r.Header["Content-Encoding"]) > 0 || !isJSONContentType(r.Header["Content-Type"]) {
 		return nil, unsupportedMediaType
 	}
+	if r.Body == nil { // a server request always has one; a hand-made one may not
+		r.Body = http.NoBody
+	}
 	body, err := ReadBody(r.Body, limit)
 	var tooLong *http.MaxBytesError // a request_body limit in front
 	switch {

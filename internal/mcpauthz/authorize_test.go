@@ -132,7 +132,13 @@ func TestAuthorizeMediaType(t *testing.T) {
 			}
 		}
 	}
-	r := post(body)
+	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	r.Header.Set("Content-Type", "application/json")
+	r.Body = nil
+	if f := refusedAs(t, second(rs.Authorize(r, 1024, grants("mcp")))); string(f.Body) != ParseErrorBody {
+		t.Errorf("a POST without a body: %+v", f)
+	}
+	r = post(body)
 	delete(r.Header, "Content-Type")
 	if f := refusedAs(t, second(rs.Authorize(r, 1024, grants("mcp")))); f.Status != http.StatusUnsupportedMediaType {
 		t.Errorf("no Content-Type: %+v", f)
