@@ -137,16 +137,19 @@ func decodeUTF7(in []byte) []byte {
 	return out.Bytes()
 }
 
-// gateSite is a Caddy site with oauth_scopes mcp and mcp_tool admin_*
-// mcp:admin in front of a lenient backend.
+// gateSite is a Caddy site with oauth_scopes mcp and rules (by default
+// mcp_tool admin_* mcp:admin) in front of a lenient backend.
 type gateSite struct {
 	site
 	backend *lenientBackend
 	user    string // a token with scope mcp only
 }
 
-func startGateSite(t *testing.T) *gateSite {
+func startGateSite(t *testing.T, rules ...string) *gateSite {
 	t.Helper()
+	if len(rules) == 0 {
+		rules = []string{"mcp_tool admin_* mcp:admin"}
+	}
 	key := testRSAKey(t, 0)
 	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
 	s := &gateSite{site: site{freePort(t)}, backend: newLenientBackend(t)}
@@ -159,11 +162,11 @@ func startGateSite(t *testing.T) *gateSite {
 		scopes sub
 		allow_unsigned
 		oauth_scopes mcp
-		mcp_tool admin_* mcp:admin
+		%s
 	}
 	reverse_proxy %s
 }
-`, s.url(""), keyFile, strings.TrimPrefix(s.backend.URL, "http://")))
+`, s.url(""), keyFile, strings.Join(rules, "\n\t\t"), strings.TrimPrefix(s.backend.URL, "http://")))
 	return s
 }
 
@@ -286,6 +289,42 @@ func TestRulesRefuseWhatABackendMightMisread(t *testing.T) {
 		if status := sendEmptyChunked(t, s.port, method, s.user); status != http.StatusOK {
 			t.Errorf("%s with an empty chunked body: %d", method, status)
 		}
+	}
+}
+
+// TestListenAndDiscoverThroughCaddy: a 2026-07-28 subscriptions/listen
+// needs the scopes of the mcp_resource rule of every URI it subscribes to,
+// and server/discover those of the mcp_method rules only.
+func TestListenAndDiscoverThroughCaddy(t *testing.T) {
+	s := startGateSite(t, "mcp_resource file:///private/* mcp:private", "mcp_resource file:///team/* mcp:team",
+		"mcp_method server/discover mcp:discover")
+	headers := func(method string) map[string]string {
+		return map[string]string{"Content-Type": "application/json", "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": method}
+	}
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`
+	listen := func(subscriptions string) []byte {
+		return []byte(`{"jsonrpc":"2.0","id":5,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true,"resourceSubscriptions":` + subscriptions + `},` + meta + `}}`)
+	}
+	for _, tc := range []struct {
+		name   string
+		req    gateRequest
+		status int
+		answer string
+	}{
+		{"listen to public resources", gateRequest{"POST", headers("subscriptions/listen"), listen(`["file:///pub/a","file:///pub/b"]`), false}, 200, ""},
+		{"listen to a private and a team resource", gateRequest{"POST", headers("subscriptions/listen"), listen(`["file:///pub/a","file:///private/x","file:///team/y"]`), false},
+			403, `{"error":"insufficient_scope","scope":"mcp mcp:private mcp:team"}`},
+		{"listen with a string", gateRequest{"POST", headers("subscriptions/listen"), listen(`"file:///private/x"`), false},
+			400, `{"jsonrpc":"2.0","id":5,"error":{"code":-32602,"message":"Invalid params"}}`},
+		{"discover", gateRequest{"POST", headers("server/discover"), []byte(`{"jsonrpc":"2.0","id":6,"method":"server/discover","params":{"name":"file:///pub/a",` + meta + `}}`), false},
+			403, `{"error":"insufficient_scope","scope":"mcp mcp:discover"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := tc.req.send(t, s.url(""), s.user)
+			if status != tc.status || !strings.Contains(body, tc.answer) {
+				t.Errorf("%d %s, want %d %s", status, body, tc.status, tc.answer)
+			}
+		})
 	}
 }
 
