@@ -59,7 +59,8 @@ func connectOAuthVersion(ctx context.Context, endpoint, version string, handler 
 // 2026-07-28 (metadata headers, x-mcp-header) and once 2025-11-25: the
 // listing leaves admin_stats out for a token with mcp:tools, a forecast
 // for us-east goes through, one for eu-west gets 403 and the client steps
-// up; in the 2026-07-28 era the request carried Mcp-Param-Region, and a
+// up, and so does a second client that calls admin_stats; in the
+// 2026-07-28 era the request carried Mcp-Param-Region, and a
 // header that disagrees with the body never reaches the server.
 func TestErasThroughCaddy(t *testing.T) {
 	for _, version := range []string{"2026-07-28", "2025-11-25"} {
@@ -105,6 +106,26 @@ func TestErasThroughCaddy(t *testing.T) {
 			}
 			if got, want := toolNames(t, ctx, session), []string{adminToolName, forecastToolName, "greet", "whoami"}; !slices.Equal(got, want) {
 				t.Errorf("with mcp:tools mcp:admin, tools/list shows %v, want %v", got, want)
+			}
+
+			// Per-tool step-up, with a client of its own that starts again
+			// from mcp:tools.
+			toolHandler, toolRec := new(oauthClientHandler), new(responseRecorder)
+			toolSession, err := connectOAuthVersion(ctx, s.resource, version, toolHandler, toolRec, new(requestRecorder))
+			if err != nil {
+				t.Fatalf("connecting a second client: %v", err)
+			}
+			defer toolSession.Close()
+			answered = len(toolRec.all())
+			if got, _ := callText(t, ctx, toolSession, adminToolName, nil); !strings.HasPrefix(got, "requests: ") {
+				t.Errorf("%s = %q", adminToolName, got)
+			}
+			statuses = nil
+			for _, a := range toolRec.all()[answered:] {
+				statuses = append(statuses, a.status)
+			}
+			if !slices.Equal(statuses, []int{http.StatusForbidden, http.StatusOK}) {
+				t.Errorf("%s was answered %v, want 403 then, after the step-up, 200", adminToolName, statuses)
 			}
 
 			token, err := handler.accessToken(ctx)
