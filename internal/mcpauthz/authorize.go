@@ -46,7 +46,8 @@ const (
 )
 
 // Refusal is the answer to a request that Authorize refuses. It is an
-// error, so that Authorize has one way to say no.
+// error, so that Authorize has one way to say no. Refusals may be shared
+// between requests: the caller must not modify one.
 type Refusal struct {
 	// Reason says why, as one of the Reason constants.
 	Reason string
