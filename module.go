@@ -377,6 +377,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
+	if h.rules.HasRules() {
+		return h.passOn(w, r, id, next, nil)
+	}
 	h.injector.apply(r, id)
 	return next.ServeHTTP(w, r)
 }
