@@ -21,8 +21,9 @@ const (
 
 // What happens to a line.
 const (
-	linePass  uint8 = iota // passed as it comes: a comment, id, retry, or data of another type
+	linePass  uint8 = iota // passed as it comes: a comment, id, retry or another field
 	lineData               // the data of a message event: read by the listing filter
+	lineHeld               // the data of an event of another type: held to the event's end
 	lineEvent              // an event field: passed, and its value read
 )
 
@@ -34,8 +35,11 @@ const (
 // written as data lines of the filtered text. Events whose data is empty
 // or white space, comments and fields other than data pass; so do events
 // of another type (the deprecated HTTP+SSE transport's endpoint event),
-// whose type is the one in effect at their first data line. What the
-// filter refuses ends the stream before the event's blank line.
+// whose type is the one in effect at their first data line: their data
+// lines are held (as a listing entry is) and written at the event's blank
+// line, so that a type that changes afterwards ends the stream before any
+// of them went out. What the filter refuses ends the stream before the
+// event's blank line.
 type sseFilter struct {
 	json *listFilter // its out is where every byte goes
 
@@ -175,11 +179,12 @@ func (s *sseFilter) startLine(colon bool) error {
 		}
 		return s.feed([]byte{'\n'})
 	case name == "data":
-		s.dataStarted = true
-		s.passLine(append(s.name, suffix...)...)
+		s.closeData()
+		s.dataStarted, s.kind = true, lineHeld
+		return s.hold(append(s.name, suffix...))
 	case name == "event":
 		s.passLine(append(s.name, suffix...)...)
-		s.kind, s.eventType, s.typeLong = lineEvent, s.eventType[:0], false
+		s.kind, s.eventType, s.typeLong, s.skipSpace = lineEvent, s.eventType[:0], false, colon
 	case readsAs(name, "data"), readsAs(name, "event"):
 		return unreadable("an event-stream field named " + strings.TrimSpace(name))
 	default:
@@ -205,7 +210,10 @@ func (s *sseFilter) readValue(p []byte) ([]byte, error) {
 	if s.skipSpace {
 		s.skipSpace = false
 		if p[0] == ' ' {
-			if s.kind != lineData {
+			switch s.kind {
+			case lineHeld:
+				return p[1:], s.hold([]byte{' '})
+			case lineEvent, linePass:
 				s.out(' ')
 			}
 			return p[1:], nil
@@ -219,6 +227,10 @@ func (s *sseFilter) readValue(p []byte) ([]byte, error) {
 	switch s.kind {
 	case lineData:
 		if err := s.feed(value); err != nil {
+			return nil, err
+		}
+	case lineHeld:
+		if err := s.hold(value); err != nil {
 			return nil, err
 		}
 	case lineEvent:
@@ -240,8 +252,10 @@ func (s *sseFilter) readValue(p []byte) ([]byte, error) {
 // endLine ends the current line at its line ending c.
 func (s *sseFilter) endLine(c byte) error {
 	s.state, s.skipSpace = atLineStart, false
-	s.crPending, s.crPass = c == '\r', s.kind != lineData
+	s.crPending, s.crPass = c == '\r', s.kind != lineData && s.kind != lineHeld
 	switch s.kind {
+	case lineHeld:
+		return s.hold([]byte{'\n'})
 	case lineData:
 		if !s.open && !s.json.started {
 			s.out([]byte("data:\n")...) // empty so far: kept as an empty data line
@@ -274,6 +288,15 @@ func (s *sseFilter) feed(data []byte) error {
 	return err
 }
 
+// hold adds p to the held data of an event of another type, within the
+// listing filter's bound and budget for one entry.
+func (s *sseFilter) hold(p []byte) error {
+	s.json.sink = sinkHold
+	err := s.json.emitBytes(p)
+	s.json.sink = sinkOut
+	return err
+}
+
 // closeData ends the data line being written, if any.
 func (s *sseFilter) closeData() {
 	if s.open {
@@ -291,6 +314,10 @@ func (s *sseFilter) endEvent() error {
 		}
 	}
 	s.closeData()
+	if s.dataStarted && !s.dataMessage {
+		s.out(s.json.held...)
+		s.json.dropHeld()
+	}
 	s.eventType, s.typeLong, s.dataStarted, s.dataMessage = s.eventType[:0], false, false, false
 	return nil
 }
