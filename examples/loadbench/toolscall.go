@@ -8,6 +8,8 @@ import "time"
 const (
 	toolsCallBody = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
 	toolsScope    = "mcp:tools"
+	// toolsCallResult is the answer of the sites of (6) and (7).
+	toolsCallResult = `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`
 )
 
 // toolRules are the per-operation rules of the site of (7): the first does
