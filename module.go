@@ -235,7 +235,8 @@ type Handler struct {
 	// Largest request body, in bytes, read to apply the rules above; a
 	// larger JSON-RPC POST is answered with 413. Bodies are read only when
 	// a rule is configured, and only of POST requests with a JSON media
-	// type. Default: 4194304 (4 MiB).
+	// type. One entry of a listing in an answer may be four times as
+	// large; a larger one ends the answer. Default: 4194304 (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
 	verifier  *jose.Verifier

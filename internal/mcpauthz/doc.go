@@ -1,7 +1,7 @@
 // Package mcpauthz authorizes MCP operations one JSON-RPC message at a
 // time (SPEC section 10): it picks the OAuth scopes a message needs from
 // configured rules, reads request bodies strictly, and removes from
-// tools/list, prompts/list and resources/list answers the entries the
+// every listing in the answers of a route with rules the entries the
 // token may not use. It uses net/http only, not Caddy.
 //
 // At config time the handler builds one RuleSet with NewRuleSet from the
@@ -25,14 +25,10 @@
 //     Method and Target, never arguments. A message without a string
 //     method (a response, an element of a batch that is not an object)
 //     needs only the route's scopes.
-//  4. NewListFilter(msgs, allowed), where allowed reports whether the
-//     token grants every scope of a slice. When it is not nil, the handler
-//     deletes Accept-Encoding from the request, calls the next handler
-//     with NewResponseWriter(w, filter) and then calls Finish, whatever the
-//     next handler returned. A compressed answer cannot be filtered and is
-//     replaced by internal errors; without Accept-Encoding neither the
-//     backend nor Caddy's encode handler (which comes after this module in
-//     the default directive order) compresses it.
+//  4. Filter(w, r, allowed, max_mcp_body_bytes x 4, next) hands the
+//     request on and filters the answer; the handler calls it for every
+//     request it passes on a route with rules (POST, GET, DELETE), so no
+//     step of the answer side can be forgotten or come in the wrong order.
 //
 // Patterns are exact, or use '*' for any run of characters. The first rule
 // of a kind that matches decides. A tools/call (prompts/get, resources/read,
@@ -44,9 +40,17 @@
 // Unicode folding), and bodies that give a name twice in any spelling are
 // refused, so a server reads the same method, name and uri as the rules.
 //
-// Listings of a kind without rules are never touched. Responses are
-// matched to list calls by id (a string by its text, a number by its
-// value). A response that cannot be read, or whose listing has the wrong
-// shape, becomes a JSON-RPC internal error for its id, so that an entry
-// the token may not use never reaches the client.
+// The answer side reads answers by content, whatever request they answer:
+// an application/json body and the data of every event of the default
+// type on any event stream (a POST's answer, a GET stream, a replay, the
+// deprecated HTTP+SSE transport) must be a JSON-RPC message or batch. The
+// listFilter reads it as it arrives, a byte at a time, and writes it on
+// without white space, leaving out of the tools, prompts, resources and
+// resourceTemplates arrays of every result the entries the token may not
+// use (kinds without rules are never touched) and answering every
+// cacheScope "private". It holds one listing entry at a time (a large one
+// from a process-wide budget), nothing else. The sseFilter splits a stream
+// into lines and events and passes everything but message data at once.
+// What cannot be read is never passed on: the answer becomes a 502 when
+// nothing was sent yet, and ends otherwise (ErrUnreadableAnswer).
 package mcpauthz
