@@ -244,3 +244,62 @@ func TestListingOnDeprecatedSSETransportIsFiltered(t *testing.T) {
 		t.Fatalf("the stream lists %v", got)
 	}
 }
+
+// TestAnswersThatCannotBeFilteredAreRefused: a lenient backend answers a
+// route with rules with what the filter cannot read; the client never gets
+// it: a 502 when nothing was sent yet, otherwise the end of the stream.
+func TestAnswersThatCannotBeFilteredAreRefused(t *testing.T) {
+	const listing = `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"greet"},{"name":"admin_reset"}]}}`
+	backend := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/not-jsonrpc":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"result":{"tools":[{"name":"admin_reset"}]}}`)
+		case "/brotli":
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Encoding", "br")
+			_, _ = io.WriteString(w, listing)
+		case "/text":
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, "admin_reset")
+		case "/odd-type":
+			w.Header().Set("Content-Type", "\xa0application/json")
+			_, _ = io.WriteString(w, listing)
+		case "/stream":
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "event: endpoint\ndata: /messages?id=1\n\n")
+			_, _ = io.WriteString(w, "data: "+strings.Replace(listing, `"jsonrpc":"2.0",`, "", 1)+"\n\n")
+			_, _ = io.WriteString(w, "data: "+listing+"\n\n")
+		case "/error":
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, "session not found")
+		}
+	})
+	s, token := startSDKRulesSite(t, backend)
+	for _, path := range []string{"/not-jsonrpc", "/brotli", "/text", "/odd-type"} {
+		resp := mcpRequest(t, http.MethodGet, s.url(path), token, "")
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway || string(body) != `{"error":"bad_gateway"}` ||
+			resp.Header.Get("Content-Encoding") != "" {
+			t.Errorf("%s: %d %q %v", path, resp.StatusCode, body, resp.Header)
+		}
+	}
+	// The endpoint event passes; the event that is not JSON-RPC ends the
+	// stream, so the listing after it never arrives.
+	resp := mcpRequest(t, http.MethodGet, s.url("/stream"), token, "")
+	body, _ := io.ReadAll(resp.Body) // the stream may end with an error
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "event: endpoint\ndata: /messages?id=1\n\n") ||
+		strings.Contains(string(body), "admin_reset") || strings.Count(string(body), "\n\n") != 1 {
+		t.Errorf("stream: %d %q", resp.StatusCode, body)
+	}
+	// An error of another media type passes as it came.
+	resp = mcpRequest(t, http.MethodGet, s.url("/error"), token, "")
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || string(body) != "session not found" {
+		t.Errorf("error: %d %q", resp.StatusCode, body)
+	}
+}

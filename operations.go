@@ -88,8 +88,9 @@ func (h *Handler) maxMCPBodyBytes() int64 {
 
 // inspectsBody reports whether the rules apply to r: only when rules are
 // configured, and only to a POST of a JSON body. Everything else (the
-// event stream's GET, the DELETE of a session) passes as it is; an MCP
-// server refuses a message posted as any other media type.
+// event stream's GET, the DELETE of a session) is not read, but its answer
+// is filtered (passOn); an MCP server refuses a message posted as any
+// other media type.
 func (h *Handler) inspectsBody(r *http.Request) bool {
 	return h.rules.HasRules() && r.Method == http.MethodPost &&
 		mcpauthz.IsJSONMediaType(r.Header.Get("Content-Type"))

@@ -537,16 +537,22 @@ func TestOperationDecisionLog(t *testing.T) {
 
 // BenchmarkServeHTTPToolsCall is a tools/call with a cached token through
 // ServeHTTP, without rules and with rules (mcp_tool, mcp_method) that
-// allow it, side by side. The next handler reads the body, as a backend
-// does, so both pay for reading it once.
+// allow it, side by side. The next handler reads the body and answers with
+// a JSON-RPC result, as a backend does, so both pay for reading it once and
+// the rules for filtering the answer.
 func BenchmarkServeHTTPToolsCall(b *testing.B) {
 	key := testRSAKey(b, 0)
 	keyFile := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, key, "rsa-1", "RSA-OAEP", "enc"))
 	token := joseEncrypt(b, claimsJSON(b, time.Now(), map[string]any{"sub": "ada", "name": "Ada", "scope": "mcp mcp:tools"}),
 		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada Lovelace","greeting":"Hello"}}}`)
+	answer := []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"Hello, Ada Lovelace"}]}}`)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		_, err := io.Copy(io.Discard, r.Body)
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(answer)
 		return err
 	})
 	for _, config := range []struct {

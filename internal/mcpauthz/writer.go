@@ -108,11 +108,19 @@ func (aw *answerWriter) commit() {
 	aw.w.WriteHeader(aw.status)
 }
 
-// refuse ends the answer: a 502 when nothing was sent yet.
+// refuse ends the answer: a 502 when nothing was sent yet, otherwise
+// after what the filter let through before the refusal (whole events, or
+// a JSON text without its last byte).
 func (aw *answerWriter) refuse(err error) {
+	mode := aw.mode
 	aw.mode, aw.err = modeRefused, err
-	aw.filter.out = aw.filter.out[:0]
+	out := aw.filter.out
+	aw.filter.out = out[:0]
 	if aw.committed {
+		if len(out) > 0 && (mode == modeStream || mode == modeJSON) {
+			_, _ = aw.w.Write(out)
+			aw.flush()
+		}
 		return
 	}
 	aw.committed = true
@@ -187,17 +195,13 @@ func (aw *answerWriter) push(end bool) error {
 }
 
 // Flush sends what has passed so far. A held application/json answer is
-// not sent before it is past commitBytes or ends.
+// not sent before it is past commitBytes or ends, nor the status of an
+// answer that must have no body before it ends.
 func (aw *answerWriter) Flush() {
 	if aw.mode == modeUndecided {
 		aw.WriteHeader(http.StatusOK)
 	}
 	switch aw.mode {
-	case modeEmpty:
-		if !aw.committed {
-			aw.commit()
-		}
-		aw.flush()
 	case modePass, modeStream:
 		aw.flush()
 	}
