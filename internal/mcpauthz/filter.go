@@ -3,6 +3,7 @@ package mcpauthz
 import (
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // Filter hands the request r on to next and filters its answer; the
@@ -47,24 +48,43 @@ func (rs *RuleSet) Filter(w http.ResponseWriter, r *http.Request, allowed func(s
 	maxEntryBytes int, next func(http.ResponseWriter, *http.Request) error) (err error) {
 	r.Header.Del("Accept-Encoding")
 	r.Header.Del("Upgrade")
-	aw := &answerWriter{
-		w:       w,
-		ctl:     http.NewResponseController(w),
-		filter:  newListFilter(r.Context(), rs, allowed, maxEntryBytes),
-		private: r.Method == http.MethodPost || r.Method == http.MethodGet,
-	}
+	aw := answerWriters.Get().(*answerWriter)
+	aw.w, aw.private = w, r.Method == http.MethodPost || r.Method == http.MethodGet
+	aw.filter.init(r.Context(), rs, allowed, maxEntryBytes)
 	defer func() {
 		if finishErr := aw.finish(); err == nil {
 			err = finishErr
 		}
+		aw.recycle()
 	}()
 	return next(aw, r)
+}
+
+// answerWriters keeps answerWriters and their filters' buffers for the
+// next answer.
+var answerWriters = sync.Pool{New: func() any { return &answerWriter{filter: new(listFilter)} }}
+
+// recycle puts aw back into answerWriters, without the references of its
+// answer and without buffers that grew large.
+func (aw *answerWriter) recycle() {
+	f := aw.filter
+	f.dropHeld()
+	if cap(f.out) > commitBytes*2 {
+		f.out = nil
+	}
+	*f = listFilter{out: f.out[:0], stack: f.stack[:0], capture: f.capture[:0], held: f.held[:0]}
+	*aw = answerWriter{filter: f, sse: sseFilter{name: aw.sse.name[:0], eventType: aw.sse.eventType[:0]}}
+	answerWriters.Put(aw)
 }
 
 // privateCacheControl makes the Cache-Control of h private: a no-store
 // stays as it is; otherwise public (and a private limited to some fields)
 // gives way to private, and the other directives are kept.
 func privateCacheControl(h http.Header) {
+	if len(h["Cache-Control"]) == 0 {
+		h["Cache-Control"] = []string{"private"}
+		return
+	}
 	var kept []string
 	for _, v := range h.Values("Cache-Control") {
 		for d := range strings.SplitSeq(v, ",") {

@@ -141,13 +141,20 @@ type listFilter struct {
 // newListFilter returns a filter for the rules, the token's allowed
 // predicate and the largest entry it may hold.
 func newListFilter(ctx context.Context, rs *RuleSet, allowed func([]string) bool, limit int) *listFilter {
-	f := &listFilter{rules: rs, allowed: allowed, limit: limit, ctx: ctx}
+	f := new(listFilter)
+	f.init(ctx, rs, allowed, limit)
+	return f
+}
+
+// init prepares f, new or recycled, for an answer.
+func (f *listFilter) init(ctx context.Context, rs *RuleSet, allowed func([]string) bool, limit int) {
+	f.rules, f.allowed, f.limit, f.ctx, f.private = rs, allowed, limit, ctx, false
 	for i, l := range listings {
 		f.filtered[i] = rs.Has(l.kind)
 		f.private = f.private || f.filtered[i]
 	}
+	f.out = f.out[:0]
 	f.reset()
-	return f
 }
 
 // reset prepares the filter for the next text; out is kept.

@@ -36,10 +36,9 @@ const (
 // answerWriter filters the answer of a route with rules; see Filter.
 type answerWriter struct {
 	w       http.ResponseWriter
-	ctl     *http.ResponseController
 	filter  *listFilter
-	sse     *sseFilter
-	private bool // Cache-Control: private
+	sse     sseFilter // used in modeStream
+	private bool      // Cache-Control: private
 
 	mode      answerMode
 	status    int
@@ -87,7 +86,7 @@ func (aw *answerWriter) WriteHeader(status int) {
 		aw.refuse(unreadable("a compressed answer"))
 	case media == mediaStream:
 		aw.mode = modeStream
-		aw.sse = &sseFilter{json: aw.filter}
+		aw.sse = sseFilter{json: aw.filter, name: aw.sse.name[:0], eventType: aw.sse.eventType[:0]}
 		h.Del("Content-Length")
 		aw.commit()
 		aw.flush()
@@ -131,7 +130,7 @@ func (aw *answerWriter) refuse(err error) {
 	h.Set("Cache-Control", "no-store")
 	aw.w.WriteHeader(http.StatusBadGateway)
 	_, _ = aw.w.Write(badGatewayBody)
-	_ = aw.ctl.Flush() // sent before the caller may abort the connection
+	aw.flush() // sent before the caller may abort the connection
 }
 
 // Write filters p as the mode of the answer requires.
@@ -209,7 +208,7 @@ func (aw *answerWriter) Flush() {
 
 // flush flushes the wrapped writer, if it can.
 func (aw *answerWriter) flush() {
-	_ = aw.ctl.Flush() // a writer that cannot flush sends when it can
+	_ = http.NewResponseController(aw.w).Flush() // a writer that cannot flush sends when it can
 }
 
 // finish completes the answer once the next handler has returned (or
