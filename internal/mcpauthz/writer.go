@@ -133,8 +133,24 @@ func (aw *answerWriter) refuse(err error) {
 	aw.flush() // sent before the caller may abort the connection
 }
 
-// Write filters p as the mode of the answer requires.
+// Write filters p as the mode of the answer requires, commitBytes at a
+// time, so that what it lets through never piles up.
 func (aw *answerWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > commitBytes {
+		n, err := aw.write(p[:commitBytes])
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[commitBytes:]
+	}
+	n, err := aw.write(p)
+	return written + n, err
+}
+
+// write filters one piece of the answer.
+func (aw *answerWriter) write(p []byte) (int, error) {
 	if aw.mode == modeUndecided {
 		aw.WriteHeader(http.StatusOK)
 	}

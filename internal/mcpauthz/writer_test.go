@@ -181,3 +181,32 @@ func TestPrivateCacheControl(t *testing.T) {
 		t.Fatalf("%v %v", err, rec.header)
 	}
 }
+
+func TestFilterStreamsOneBigWrite(t *testing.T) {
+	var tools []string
+	for i := range 4000 {
+		name := "echo"
+		if i%2 == 1 {
+			name = "admin_x"
+		}
+		tools = append(tools, bigTool(name, 500))
+	}
+	big := `{"jsonrpc":"2.0","id":1,"result":{"tools":[` + strings.Join(tools, ",") + `]}}`
+	rec, err := filterAnswer(t, http.MethodPost, answer{header: jsonHeader(), chunks: []string{big}})
+	if err != nil || rec.status != http.StatusOK || strings.Contains(rec.body.String(), "admin_x") {
+		t.Fatalf("%d %v", rec.status, err)
+	}
+	checkFiltered(t, testRules(t), userToken, rec.body.Bytes())
+	writes := 0
+	for _, entry := range rec.log {
+		if data, ok := strings.CutPrefix(entry, "write "); ok {
+			writes++
+			if len(data) > 2*commitBytes {
+				t.Fatalf("one write of %d bytes: the answer piled up", len(data))
+			}
+		}
+	}
+	if writes < len(big)/2/(2*commitBytes) {
+		t.Fatalf("%d writes for %d bytes", writes, len(big))
+	}
+}
