@@ -97,6 +97,10 @@ const (
 	sinkSkip              // nowhere: a replaced value
 )
 
+// maxDepth bounds the nesting of a text, as encoding/json's does, so that
+// a text of brackets cannot make the filter hold a frame per byte.
+const maxDepth = 10000
+
 // maxCapture bounds a captured member name or jsonrpc value: longer ones
 // cannot read as any name the filter looks for (even fully escaped).
 const maxCapture = 128
@@ -378,6 +382,9 @@ func (f *listFilter) startValue(c byte, r role, li int8) error {
 	}
 	switch c {
 	case '{', '[':
+		if len(f.stack) == maxDepth {
+			return unreadable("nested too deep")
+		}
 		fr := frame{role: r, object: c == '{', li: li, state: wantValueOrEnd}
 		if fr.object {
 			fr.state = wantKeyOrEnd

@@ -140,6 +140,7 @@ func TestListFilterRefusesWhatIsNotJSONRPC(t *testing.T) {
 		{"a bad escape", `{"jsonrpc":"2.0","id":"\x"}`},
 		{"a second text", `{"jsonrpc":"2.0","id":1} {"jsonrpc":"2.0","id":2}`},
 		{"cut short", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}`},
+		{"nested too deep", `{"jsonrpc":"2.0","id":1,"result":` + strings.Repeat("[", maxDepth)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := filterText(rs, userToken, 1<<20, tc.in)
