@@ -258,7 +258,9 @@ type Handler struct {
 	// DELETE, a POST only as application/json (charset utf-8 at most) of
 	// one JSON-RPC message (or a 2025-era batch), with MCP request headers
 	// that agree with the body; anything else is refused before it
-	// reaches the next handler. Default: 4194304 (4 MiB).
+	// reaches the next handler. One entry of a listing in an answer may be
+	// four times as large; a larger one ends the answer. Default: 4194304
+	// (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
 	verifier  *jose.Verifier
@@ -404,6 +406,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
+	if h.rules.HasRules() {
+		return h.passOn(w, r, id, next, nil)
+	}
 	h.injector.apply(r, id)
 	return next.ServeHTTP(w, r)
 }

@@ -147,21 +147,22 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 	return h.passOn(w, r, id, next, req.Messages)
 }
 
-// passOn hands a request the rules passed to next, with the user's claims;
-// the listings in the answer to msgs lose the entries the token may not
-// use.
-func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, msgs []mcpauthz.Message) error {
+// passOn hands a request that passed every check on a route with rules to
+// next, with the identity headers set, and filters the answer: listings
+// lose the entries the token may not use, and an answer that cannot be
+// read is refused (mcpauthz.RuleSet.Filter). msgs are the messages of a
+// POST (nil for GET and DELETE); the answer is read by its content, so
+// the filter does not need them. A refused answer is logged at warn
+// level, without its content; the client got a 502 or a cut stream, so
+// the error goes no further.
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, _ []mcpauthz.Message) error {
 	h.injector.apply(r, id)
-	filter := h.rules.NewListFilter(msgs, id.grants)
-	if filter == nil {
-		return next.ServeHTTP(w, r)
-	}
-	// A compressed answer cannot be filtered: ask for none.
-	r.Header.Del("Accept-Encoding")
-	fw := mcpauthz.NewResponseWriter(w, filter)
-	err := next.ServeHTTP(fw, r)
-	if finishErr := fw.Finish(); err == nil {
-		err = finishErr
+	err := h.rules.Filter(w, r, id.grants, 4*int(h.maxMCPBodyBytes()), next.ServeHTTP)
+	if errors.Is(err, mcpauthz.ErrUnreadableAnswer) {
+		if ce := h.logger.Check(zapcore.WarnLevel, "answer refused"); ce != nil {
+			ce.Write(zap.Error(err))
+		}
+		return nil
 	}
 	return err
 }

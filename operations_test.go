@@ -544,7 +544,8 @@ func TestOperationDecisionLog(t *testing.T) {
 // headers and a cached token through ServeHTTP, without rules and with
 // rules (mcp_tool, mcp_method, an mcp_argument whose Mcp-Param header is
 // checked) that allow it, side by side. The next handler reads the body, as a backend
-// does, so both pay for reading it once.
+// does, and answers with a JSON-RPC result, so both pay for reading it
+// once and the rules for filtering the answer.
 func BenchmarkServeHTTPToolsCall(b *testing.B) {
 	key := testRSAKey(b, 0)
 	keyFile := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, key, "rsa-1", "RSA-OAEP", "enc"))
@@ -552,8 +553,13 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada Lovelace","greeting":"Hello"},` +
 		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`)
+	answer := []byte(`{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"Hello, Ada Lovelace"}]}}`)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
-		_, err := io.Copy(io.Discard, r.Body)
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, err := w.Write(answer)
 		return err
 	})
 	for _, config := range []struct {

@@ -68,6 +68,7 @@ type bench struct {
 	stormRun   *stormPhase
 	rssRun     *memoryPhase
 	fillRun    *memoryPhase
+	bigList    *bigListRun // scenario (12)
 }
 
 // run sets everything up, runs the rounds and the phases after them, each
@@ -89,7 +90,7 @@ func (b *bench) run(ctx context.Context) error {
 	if b.mainPeak, _, err = b.caddy.memory(); err != nil {
 		return err
 	}
-	for _, phase := range []func(context.Context) error{b.runStormPhase, b.runRSSPhase, b.runFillPhase} {
+	for _, phase := range []func(context.Context) error{b.runStormPhase, b.runRSSPhase, b.runFillPhase, b.runBigListPhase} {
 		if err := phase(ctx); err != nil {
 			return err
 		}

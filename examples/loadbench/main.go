@@ -8,7 +8,8 @@
 //
 //	bare   respond "ok"
 //	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
-//	tools  the auth site's settings with oauth_scopes mcp:tools
+//	tools  the auth site's settings with oauth_scopes mcp:tools, answering
+//	       a JSON-RPC tools/call result (application/json)
 //	rules  the tools site's settings with three per-operation rules,
 //	       mcp_tool admin_* mcp:admin, mcp_tool * mcp:tools and
 //	       mcp_argument whoami region eu-* mcp:admin
@@ -55,7 +56,7 @@
 // all rounds, with a verdict on each target (ratioDefs); the load average
 // before and after; and the peak RSS (VmHWM) of the scenarios' Caddy.
 //
-// After the rounds come three phases, each on a Caddy of its own:
+// After the rounds come four phases, each on a Caddy of its own:
 //
 //   - start-up storm: as soon as the Caddy answers (its cache empty),
 //     -storm-tokens distinct valid tokens arrive at once over -storm-conns
@@ -69,6 +70,12 @@
 //     each, such as anyone can mint under allow_unsigned, to the fill
 //     site, then its peak RSS, judged against SPEC 3.5's 150 MiB at
 //     10,000 tokens. A fill is stopped should the Caddy's RSS pass 1 GiB.
+//   - (12) big listings: the rules site in front of a backend in this
+//     process that answers tools/list with -biglist-mb MiB (every other
+//     tool admin_*, which the token may not use), half as application/json,
+//     half as an event stream; -biglist answers at once, each checked to
+//     arrive whole and filtered, then the peak RSS growth, judged against
+//     the 96 MiB target for 24 answers of 15 MiB (biglist.go).
 //
 // With -smoke it runs a few seconds with a small key and small counts, checks
 // that every answer to a valid token was 200 (the floods' answers must be 401
@@ -106,22 +113,24 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	caddy        string
-	smoke        bool
-	key          string
-	unsigned     bool
-	rounds       int
-	duration     time.Duration
-	rawDuration  time.Duration
-	conns        int
-	floodConns   int
-	maxRequests  int64
-	rssTokens    int
-	rssCacheSize int
-	stormTokens  int
-	stormConns   int
-	fillTokens   int
-	timeout      time.Duration
+	caddy          string
+	smoke          bool
+	key            string
+	unsigned       bool
+	rounds         int
+	duration       time.Duration
+	rawDuration    time.Duration
+	conns          int
+	floodConns     int
+	maxRequests    int64
+	rssTokens      int
+	rssCacheSize   int
+	stormTokens    int
+	stormConns     int
+	fillTokens     int
+	bigListAnswers int
+	bigListMB      int
+	timeout        time.Duration
 }
 
 // errUsage marks a command-line error the flag package has already reported.
@@ -148,6 +157,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.stormTokens, "storm-tokens", 500, "distinct valid tokens of the start-up storm; 0: no storm (smoke: 20)")
 	fs.IntVar(&c.stormConns, "storm-conns", 64, "connections of the start-up storm (smoke: 4)")
 	fs.IntVar(&c.fillTokens, "fill-tokens", 10_000, "distinct valid 16 KB tokens of the adversarial fill; 0: no fill (smoke: 300)")
+	fs.IntVar(&c.bigListAnswers, "biglist", 24, "concurrent tools/list answers of scenario (12); 0: none (smoke: 2)")
+	fs.IntVar(&c.bigListMB, "biglist-mb", 15, "size of each answer of scenario (12), in MiB (smoke: 1)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run (smoke: 90s)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
@@ -175,6 +186,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			"storm-conns":  func() { c.stormConns = 4 },
 			"fill-tokens":  func() { c.fillTokens = 300 },
 			"timeout":      func() { c.timeout = 90 * time.Second },
+			"biglist":      func() { c.bigListAnswers = 2 },
+			"biglist-mb":   func() { c.bigListMB = 1 },
 		}
 		for name, apply := range smokeDefaults {
 			if !given[name] {
@@ -187,8 +200,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintln(stderr, "-rounds, -conns, -flood-conns, -storm-conns, -max-requests and the durations must be positive")
 		return c, errUsage
 	}
-	if c.rssTokens < 0 || c.stormTokens < 0 || c.fillTokens < 0 {
-		fmt.Fprintln(stderr, "-rss-tokens, -storm-tokens and -fill-tokens must not be negative")
+	if c.rssTokens < 0 || c.stormTokens < 0 || c.fillTokens < 0 || c.bigListAnswers < 0 || c.bigListMB < 1 {
+		fmt.Fprintln(stderr, "-rss-tokens, -storm-tokens, -fill-tokens and -biglist must not be negative, -biglist-mb must be positive")
 		return c, errUsage
 	}
 	if c.floodConns > maxFloodSources {

@@ -328,6 +328,7 @@ func (b *bench) problems() []problem {
 			out = append(out, problem{fmt.Sprintf("%s: %d answers for %d tokens", phase.name, t.total(), phase.tokens), false})
 		}
 	}
+	out = append(out, b.bigListProblems()...)
 	slices.SortFunc(out, func(a, b problem) int { return strings.Compare(a.text, b.text) })
 	return out
 }

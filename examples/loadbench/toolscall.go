@@ -14,6 +14,8 @@ const (
 		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`
 	toolsCallHeaders = "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: whoami\r\nMcp-Param-Region: us-east\r\n"
 	toolsScope       = "mcp:tools"
+	// toolsCallResult is the answer of the sites of (6) and (7).
+	toolsCallResult = `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"ok"}]}}`
 )
 
 // toolRules are the per-operation rules of the site of (7): the first does

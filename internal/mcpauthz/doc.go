@@ -1,7 +1,7 @@
 // Package mcpauthz authorizes MCP requests one JSON-RPC message at a
 // time: it reads each request on a route with rules strictly, picks the
 // OAuth scopes a message needs from configured rules, and removes from
-// tools/list, prompts/list and resources/list answers the entries the
+// every listing in the answers of a route with rules the entries the
 // token may not use. It uses net/http only, not Caddy.
 //
 // At config time the handler builds one RuleSet with NewRuleSet from the
@@ -27,6 +27,11 @@
 // into the request byte for byte, so the next handler reads exactly what
 // the rules read.
 //
+// The handler then hands every request it passes on a route with rules
+// (POST, GET, DELETE) to one call, Filter(w, r, allowed, limit, next),
+// which passes it to the next handler and filters the answer, so no step
+// of the answer side can be forgotten or come in the wrong order.
+//
 // Patterns are exact, or use '*' for any run of characters. The first rule
 // of a kind that matches decides. A tools/call (prompts/get, resources/read,
 // resources/subscribe) needs the route's scopes, then those of the first
@@ -38,10 +43,17 @@
 // folding), and bodies that give a name twice in any spelling are refused,
 // so a server reads the same method, name, uri and arguments as the rules.
 //
-// For the answer, NewListFilter and NewResponseWriter filter listings:
-// listings of a kind without rules are never touched; responses are
-// matched to list calls by id (a string by its text, a number by its
-// value). A response that cannot be read, or whose listing has the wrong
-// shape, becomes a JSON-RPC internal error for its id, so that an entry the
-// token may not use never reaches the client.
+// The answer side reads answers by content, whatever request they answer:
+// an application/json body and the data of every event of the default
+// type on any event stream (a POST's answer, a GET stream, a replay, the
+// deprecated HTTP+SSE transport) must be a JSON-RPC message or batch. The
+// listFilter reads it as it arrives, a byte at a time, and writes it on
+// without white space, leaving out of the tools, prompts, resources and
+// resourceTemplates arrays of every result the entries the token may not
+// use (kinds without rules are never touched) and answering every
+// cacheScope "private". It holds one listing entry at a time (a large one
+// from a process-wide budget), nothing else. The sseFilter splits a stream
+// into lines and events and passes everything but message data at once.
+// What cannot be read is never passed on: the answer becomes a 502 when
+// nothing was sent yet, and ends otherwise (ErrUnreadableAnswer).
 package mcpauthz
