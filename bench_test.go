@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -38,7 +39,7 @@ func benchClaims(b *testing.B, extra map[string]any) []byte {
 	for k, v := range extra {
 		claims[k] = v
 	}
-	return claimsJSON(b, time.Now(), claims)
+	return josetest.Claims(b, time.Now(), claims)
 }
 
 // benchHandler is a provisioned Handler in issuer_keys mode (the
@@ -58,10 +59,10 @@ func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	b.Helper()
 	dir := b.TempDir()
 	private := benchRSA4096()
-	issuer := testECKey(b, 1)
+	issuer := josetest.ECKey(b, 1)
 	h := &Handler{
-		KeyFile:    writeJWKS(b, dir, "private.json", joseJWK(b, private, "bench", "RSA-OAEP", "enc")),
-		IssuerKeys: writeJWKS(b, dir, "issuer.json", joseJWK(b, &issuer.PublicKey, "issuer", "ES256", "sig")),
+		KeyFile:    josetest.WriteJWKS(b, dir, "private.json", josetest.JWK(private, "bench", "RSA-OAEP", "enc")),
+		IssuerKeys: josetest.WriteJWKS(b, dir, "issuer.json", josetest.JWK(&issuer.PublicKey, "issuer", "ES256", "sig")),
 		Audience:   []string{"https://mcp.example.com"},
 		Scopes:     []string{"name", "email"},
 	}
@@ -80,8 +81,8 @@ func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	if len(h.OAuthScopes) > 0 { // an OAuth access token (SPEC 9)
 		claims["iss"], claims["scope"] = benchTokenIssuer, "openid "+strings.Join(h.OAuthScopes, " ")
 	}
-	nested := joseSign(b, benchClaims(b, claims), gojose.ES256, issuer, "issuer")
-	token := joseEncrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
+	nested := josetest.Sign(b, benchClaims(b, claims), gojose.ES256, issuer, "issuer")
+	token := josetest.Encrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	return &benchHandler{Handler: h, token: token}
 }

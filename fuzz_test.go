@@ -23,6 +23,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 )
@@ -57,7 +58,7 @@ func loadFuzzKeys(t testing.TB) *fuzzKeys {
 	t.Helper()
 	rsaJWK, ecJWK := fuzzRFCKey(t, "5_1"), fuzzRFCKey(t, "5_4")
 	k := &fuzzKeys{rsa: rsaJWK.Key.(*rsa.PrivateKey), rsaKID: rsaJWK.KeyID, ec: ecJWK.Key.(*ecdsa.PrivateKey), ecKID: ecJWK.KeyID}
-	k.keyFile = writeJWKS(t, t.TempDir(), "fuzz-keys.json", rsaJWK, ecJWK)
+	k.keyFile = josetest.WriteJWKS(t, t.TempDir(), "fuzz-keys.json", rsaJWK, ecJWK)
 	return k
 }
 
@@ -101,34 +102,34 @@ func fuzzTokens(t testing.TB, k *fuzzKeys) map[string]string {
 	iat, exp := fuzzNow.Add(-time.Minute).Unix(), fuzzNow.Add(time.Hour).Unix()
 	rsaPub, ecPub := &k.rsa.PublicKey, &k.ec.PublicKey
 	return map[string]string{
-		"valid-rsa-oaep-a256gcm":        joseEncrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"valid-rsa-oaep-256-no-kid":     joseEncrypt(t, fuzzPayload(`,"roles":["a","b"],"n":12.50`), gojose.RSA_OAEP_256, gojose.A128GCM, rsaPub, "", nil),
-		"valid-ecdh-es-a128kw":          joseEncrypt(t, fuzzPayload(""), gojose.ECDH_ES_A128KW, gojose.A192GCM, ecPub, k.ecKID, nil),
-		"valid-ecdh-es-direct":          joseEncrypt(t, fuzzPayload(`,"nbf":1`), gojose.ECDH_ES, gojose.A256GCM, ecPub, "", nil),
-		"valid-data-member":             joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"data":{"name":"D","email":"d@example.com"}}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"valid-control-characters":      joseEncrypt(t, fuzzPayload(`,"name2":"a\r\nX-Evil: 1\u0000 Zoë"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"missing-scope":                 joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N"}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"null-scope":                    joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":null}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"expired":                       joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":"E"}`, iat-7200, iat-3600)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"duplicate-member":              joseEncrypt(t, fuzzPayload(`,"email":"again"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"cbc-not-allowed":               joseEncrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, k.rsaKID, nil),
-		"rsa1_5":                        joseEncrypt(t, fuzzPayload(""), gojose.RSA1_5, gojose.A128GCM, rsaPub, k.rsaKID, nil),
-		"zip":                           hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","zip":"DEF"}`), fuzzPayload(""), rsaPub, 32),
-		"crit":                          hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","crit":["x"],"x":1}`), fuzzPayload(""), rsaPub, 32),
-		"hand-built-valid":              hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A128GCM","jku":"http://127.0.0.1:1/"}`), fuzzPayload(""), rsaPub, 16),
-		"alg-none":                      hardWithHeader(`{"alg":"none","enc":"A256GCM"}`),
-		"pbes2":                         hardWithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"c2FsdA"}`),
-		"off-curve-epk":                 hardWithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"kty":"EC","crv":"P-384","x":"AQ","y":"AQ"}}`),
+		"valid-rsa-oaep-a256gcm":        josetest.Encrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"valid-rsa-oaep-256-no-kid":     josetest.Encrypt(t, fuzzPayload(`,"roles":["a","b"],"n":12.50`), gojose.RSA_OAEP_256, gojose.A128GCM, rsaPub, "", nil),
+		"valid-ecdh-es-a128kw":          josetest.Encrypt(t, fuzzPayload(""), gojose.ECDH_ES_A128KW, gojose.A192GCM, ecPub, k.ecKID, nil),
+		"valid-ecdh-es-direct":          josetest.Encrypt(t, fuzzPayload(`,"nbf":1`), gojose.ECDH_ES, gojose.A256GCM, ecPub, "", nil),
+		"valid-data-member":             josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"data":{"name":"D","email":"d@example.com"}}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"valid-control-characters":      josetest.Encrypt(t, fuzzPayload(`,"name2":"a\r\nX-Evil: 1\u0000 Zoë"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"missing-scope":                 josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N"}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"null-scope":                    josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":null}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"expired":                       josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":"E"}`, iat-7200, iat-3600)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"duplicate-member":              josetest.Encrypt(t, fuzzPayload(`,"email":"again"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"cbc-not-allowed":               josetest.Encrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, k.rsaKID, nil),
+		"rsa1_5":                        josetest.Encrypt(t, fuzzPayload(""), gojose.RSA1_5, gojose.A128GCM, rsaPub, k.rsaKID, nil),
+		"zip":                           josetest.HandJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","zip":"DEF"}`), fuzzPayload(""), rsaPub, 32),
+		"crit":                          josetest.HandJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","crit":["x"],"x":1}`), fuzzPayload(""), rsaPub, 32),
+		"hand-built-valid":              josetest.HandJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A128GCM","jku":"http://127.0.0.1:1/"}`), fuzzPayload(""), rsaPub, 16),
+		"alg-none":                      josetest.WithHeader(`{"alg":"none","enc":"A256GCM"}`),
+		"pbes2":                         josetest.WithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"c2FsdA"}`),
+		"off-curve-epk":                 josetest.WithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"kty":"EC","crv":"P-384","x":"AQ","y":"AQ"}}`),
 		"json-serialisation":            `{"protected":"eyJlbmMiOiJBMjU2R0NNIn0","recipients":[{"header":{"alg":"RSA-OAEP"},"encrypted_key":"AA"}],"iv":"AA","ciphertext":"AA","tag":"AA"}`,
 		"three-parts":                   "eyJhbGciOiJub25lIn0.e30.",
 		"empty-parts":                   "....",
-		"header-not-json":               hardB64([]byte("{")) + "." + hardRandomParts(),
-		"header-array":                  hardB64([]byte(`[{"alg":"RSA-OAEP"}]`)) + "." + hardRandomParts(),
-		"header-duplicate-alg":          hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"dir"}`),
-		"header-kid-not-string":         hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":7}`),
-		"header-unknown-kid":            hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"nobody"}`),
-		"header-escaped-alg":            hardWithHeader(`{"alg":"RSA\u002dOAEP","enc":"A256GCM"}`),
-		"header-case-folded-duplicates": hardWithHeader(`{"alg":"RSA-OAEP","ALG":"none","enc":"A256GCM"}`),
+		"header-not-json":               josetest.B64([]byte("{")) + "." + josetest.RandomParts(),
+		"header-array":                  josetest.B64([]byte(`[{"alg":"RSA-OAEP"}]`)) + "." + josetest.RandomParts(),
+		"header-duplicate-alg":          josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"dir"}`),
+		"header-kid-not-string":         josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":7}`),
+		"header-unknown-kid":            josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"nobody"}`),
+		"header-escaped-alg":            josetest.WithHeader(`{"alg":"RSA\u002dOAEP","enc":"A256GCM"}`),
+		"header-case-folded-duplicates": josetest.WithHeader(`{"alg":"RSA-OAEP","ALG":"none","enc":"A256GCM"}`),
 	}
 }
 

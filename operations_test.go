@@ -17,6 +17,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -106,11 +107,11 @@ type rulesSite struct {
 func startRulesSite(t *testing.T) *rulesSite {
 	t.Helper()
 	dir := t.TempDir()
-	key := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	key := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	s := &rulesSite{site: site{freePort(t)}, backend: newMCPBackend(t)}
 	s.seal = func(claims map[string]any) string {
-		return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	newCaddy(t, fmt.Sprintf(`
 %s {
@@ -540,9 +541,9 @@ func TestOperationDecisionLog(t *testing.T) {
 // allow it, side by side. The next handler reads the body, as a backend
 // does, so both pay for reading it once.
 func BenchmarkServeHTTPToolsCall(b *testing.B) {
-	key := testRSAKey(b, 0)
-	keyFile := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, key, "rsa-1", "RSA-OAEP", "enc"))
-	token := joseEncrypt(b, claimsJSON(b, time.Now(), map[string]any{"sub": "ada", "name": "Ada", "scope": "mcp mcp:tools"}),
+	key := josetest.RSAKey(b, 0)
+	keyFile := josetest.WriteJWKS(b, b.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	token := josetest.Encrypt(b, josetest.Claims(b, time.Now(), map[string]any{"sub": "ada", "name": "Ada", "scope": "mcp mcp:tools"}),
 		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada Lovelace","greeting":"Hello"}}}`)
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -60,7 +61,7 @@ func TestRFC7520ThroughHandler(t *testing.T) {
 	t.Run("5_2", func(t *testing.T) {
 		key, compact, _ := readRFC7520Keys(t, "5_2")
 		h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+writeFile(t, t.TempDir(), "k.json", key)+`
+	key_file `+josetest.WriteFile(t, t.TempDir(), "k.json", key)+`
 	scopes name
 	allow_unsigned
 }`)
@@ -75,8 +76,8 @@ func TestRFC7520ThroughHandler(t *testing.T) {
 		}
 		dir := t.TempDir()
 		h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+writeFile(t, dir, "k.json", key)+`
-	issuer_keys `+writeJWKS(t, dir, "issuer.json", signer.Public())+`
+	key_file `+josetest.WriteFile(t, dir, "k.json", key)+`
+	issuer_keys `+josetest.WriteJWKS(t, dir, "issuer.json", signer.Public())+`
 	audience hobbiton.example
 	scopes iss
 }`)

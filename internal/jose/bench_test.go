@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -37,7 +38,7 @@ func benchClaims(b *testing.B, extra map[string]any) []byte {
 	for k, v := range extra {
 		claims[k] = v
 	}
-	return claimsJSON(b, time.Now(), claims)
+	return josetest.Claims(b, time.Now(), claims)
 }
 
 // coldCase is one key type of the cold-verify benchmark.
@@ -49,16 +50,16 @@ type coldCase struct {
 
 var coldCases = []coldCase{
 	{"RSA-OAEP_RSA-4096", gojose.RSA_OAEP, func(b *testing.B) any { return benchRSA4096() }},
-	{"RSA-OAEP_RSA-2048", gojose.RSA_OAEP, func(b *testing.B) any { return testRSAKey(b, 0) }},
+	{"RSA-OAEP_RSA-2048", gojose.RSA_OAEP, func(b *testing.B) any { return josetest.RSAKey(b, 0) }},
 	{"RSA-OAEP-256_RSA-4096", gojose.RSA_OAEP_256, func(b *testing.B) any { return benchRSA4096() }},
-	{"ECDH-ES+A256KW_P-256", gojose.ECDH_ES_A256KW, func(b *testing.B) any { return testECKey(b, 0) }},
+	{"ECDH-ES+A256KW_P-256", gojose.ECDH_ES_A256KW, func(b *testing.B) any { return josetest.ECKey(b, 0) }},
 }
 
 // benchVerifier loads private as the server's only key (kid "bench", with
 // its alg) and returns an encrypted-only verifier and the loaded key.
 func benchVerifier(b *testing.B, private any, alg gojose.KeyAlgorithm) (*Verifier, *decryptionKey) {
 	b.Helper()
-	path := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, private, "bench", string(alg), "enc"))
+	path := josetest.WriteJWKS(b, b.TempDir(), "private.json", josetest.JWK(private, "bench", string(alg), "enc"))
 	keys, err := LoadDecryptionKeys(path, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -156,7 +157,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			private := c.key(b)
 			v, key := benchVerifier(b, private, c.alg)
-			token := joseEncrypt(b, benchClaims(b, nil), c.alg, gojose.A256GCM, publicOf(private), "bench", nil)
+			token := josetest.Encrypt(b, benchClaims(b, nil), c.alg, gojose.A256GCM, publicOf(private), "bench", nil)
 			raw := rawKeyOperation(b, token, c.alg, key)
 			if _, err := v.Verify(token); err != nil {
 				b.Fatal(err)
@@ -206,14 +207,14 @@ func BenchmarkVerifyCold(b *testing.B) {
 func BenchmarkVerifyColdSigned(b *testing.B) {
 	private := benchRSA4096()
 	v, _ := benchVerifier(b, private, gojose.RSA_OAEP)
-	issuer := testECKey(b, 1)
-	issuers, err := LoadIssuerKeys(writeJWKS(b, b.TempDir(), "issuer.json", joseJWK(b, &issuer.PublicKey, "issuer", "ES256", "sig")))
+	issuer := josetest.ECKey(b, 1)
+	issuers, err := LoadIssuerKeys(josetest.WriteJWKS(b, b.TempDir(), "issuer.json", josetest.JWK(&issuer.PublicKey, "issuer", "ES256", "sig")))
 	if err != nil {
 		b.Fatal(err)
 	}
 	v.issuers = issuers
-	nested := joseSign(b, benchClaims(b, nil), gojose.ES256, issuer, "issuer")
-	token := joseEncrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
+	nested := josetest.Sign(b, benchClaims(b, nil), gojose.ES256, issuer, "issuer")
+	token := josetest.Encrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	for b.Loop() {
 		if _, err := v.Verify(token); err != nil {

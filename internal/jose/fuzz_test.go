@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -54,7 +55,7 @@ func loadFuzzKeys(t testing.TB) *fuzzKeys {
 	readRFC7520(t, "5_4", &ecVec)
 	rsaJWK, ecJWK := rfcJOSEKey(t, rsaVec.Input.Key), rfcJOSEKey(t, ecVec.Input.Key)
 	k := &fuzzKeys{rsa: rsaJWK.Key.(*rsa.PrivateKey), rsaKID: rsaJWK.KeyID, ec: ecJWK.Key.(*ecdsa.PrivateKey), ecKID: ecJWK.KeyID}
-	k.keyFile = writeJWKS(t, t.TempDir(), "fuzz-keys.json", rsaJWK, ecJWK)
+	k.keyFile = josetest.WriteJWKS(t, t.TempDir(), "fuzz-keys.json", rsaJWK, ecJWK)
 	return k
 }
 
@@ -84,34 +85,34 @@ func fuzzTokens(t testing.TB, k *fuzzKeys) map[string]string {
 	iat, exp := fuzzNow.Add(-time.Minute).Unix(), fuzzNow.Add(time.Hour).Unix()
 	rsaPub, ecPub := &k.rsa.PublicKey, &k.ec.PublicKey
 	return map[string]string{
-		"valid-rsa-oaep-a256gcm":        joseEncrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"valid-rsa-oaep-256-no-kid":     joseEncrypt(t, fuzzPayload(`,"roles":["a","b"],"n":12.50`), gojose.RSA_OAEP_256, gojose.A128GCM, rsaPub, "", nil),
-		"valid-ecdh-es-a128kw":          joseEncrypt(t, fuzzPayload(""), gojose.ECDH_ES_A128KW, gojose.A192GCM, ecPub, k.ecKID, nil),
-		"valid-ecdh-es-direct":          joseEncrypt(t, fuzzPayload(`,"nbf":1`), gojose.ECDH_ES, gojose.A256GCM, ecPub, "", nil),
-		"valid-data-member":             joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"data":{"name":"D","email":"d@example.com"}}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"valid-control-characters":      joseEncrypt(t, fuzzPayload(`,"name2":"a\r\nX-Evil: 1\u0000 Zoë"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"missing-scope":                 joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N"}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"null-scope":                    joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":null}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"expired":                       joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":"E"}`, iat-7200, iat-3600)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"duplicate-member":              joseEncrypt(t, fuzzPayload(`,"email":"again"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"cbc-not-allowed":               joseEncrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, k.rsaKID, nil),
-		"rsa1_5":                        joseEncrypt(t, fuzzPayload(""), gojose.RSA1_5, gojose.A128GCM, rsaPub, k.rsaKID, nil),
-		"zip":                           hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","zip":"DEF"}`), fuzzPayload(""), rsaPub, 32),
-		"crit":                          hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","crit":["x"],"x":1}`), fuzzPayload(""), rsaPub, 32),
-		"hand-built-valid":              hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A128GCM","jku":"http://127.0.0.1:1/"}`), fuzzPayload(""), rsaPub, 16),
-		"alg-none":                      hardWithHeader(`{"alg":"none","enc":"A256GCM"}`),
-		"pbes2":                         hardWithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"c2FsdA"}`),
-		"off-curve-epk":                 hardWithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"kty":"EC","crv":"P-384","x":"AQ","y":"AQ"}}`),
+		"valid-rsa-oaep-a256gcm":        josetest.Encrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"valid-rsa-oaep-256-no-kid":     josetest.Encrypt(t, fuzzPayload(`,"roles":["a","b"],"n":12.50`), gojose.RSA_OAEP_256, gojose.A128GCM, rsaPub, "", nil),
+		"valid-ecdh-es-a128kw":          josetest.Encrypt(t, fuzzPayload(""), gojose.ECDH_ES_A128KW, gojose.A192GCM, ecPub, k.ecKID, nil),
+		"valid-ecdh-es-direct":          josetest.Encrypt(t, fuzzPayload(`,"nbf":1`), gojose.ECDH_ES, gojose.A256GCM, ecPub, "", nil),
+		"valid-data-member":             josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"data":{"name":"D","email":"d@example.com"}}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"valid-control-characters":      josetest.Encrypt(t, fuzzPayload(`,"name2":"a\r\nX-Evil: 1\u0000 Zoë"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"missing-scope":                 josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N"}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"null-scope":                    josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":null}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"expired":                       josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":"E"}`, iat-7200, iat-3600)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"duplicate-member":              josetest.Encrypt(t, fuzzPayload(`,"email":"again"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
+		"cbc-not-allowed":               josetest.Encrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, k.rsaKID, nil),
+		"rsa1_5":                        josetest.Encrypt(t, fuzzPayload(""), gojose.RSA1_5, gojose.A128GCM, rsaPub, k.rsaKID, nil),
+		"zip":                           josetest.HandJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","zip":"DEF"}`), fuzzPayload(""), rsaPub, 32),
+		"crit":                          josetest.HandJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","crit":["x"],"x":1}`), fuzzPayload(""), rsaPub, 32),
+		"hand-built-valid":              josetest.HandJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A128GCM","jku":"http://127.0.0.1:1/"}`), fuzzPayload(""), rsaPub, 16),
+		"alg-none":                      josetest.WithHeader(`{"alg":"none","enc":"A256GCM"}`),
+		"pbes2":                         josetest.WithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"c2FsdA"}`),
+		"off-curve-epk":                 josetest.WithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"kty":"EC","crv":"P-384","x":"AQ","y":"AQ"}}`),
 		"json-serialisation":            `{"protected":"eyJlbmMiOiJBMjU2R0NNIn0","recipients":[{"header":{"alg":"RSA-OAEP"},"encrypted_key":"AA"}],"iv":"AA","ciphertext":"AA","tag":"AA"}`,
 		"three-parts":                   "eyJhbGciOiJub25lIn0.e30.",
 		"empty-parts":                   "....",
-		"header-not-json":               hardB64([]byte("{")) + "." + hardRandomParts(),
-		"header-array":                  hardB64([]byte(`[{"alg":"RSA-OAEP"}]`)) + "." + hardRandomParts(),
-		"header-duplicate-alg":          hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"dir"}`),
-		"header-kid-not-string":         hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":7}`),
-		"header-unknown-kid":            hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"nobody"}`),
-		"header-escaped-alg":            hardWithHeader(`{"alg":"RSA\u002dOAEP","enc":"A256GCM"}`),
-		"header-case-folded-duplicates": hardWithHeader(`{"alg":"RSA-OAEP","ALG":"none","enc":"A256GCM"}`),
+		"header-not-json":               josetest.B64([]byte("{")) + "." + josetest.RandomParts(),
+		"header-array":                  josetest.B64([]byte(`[{"alg":"RSA-OAEP"}]`)) + "." + josetest.RandomParts(),
+		"header-duplicate-alg":          josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"dir"}`),
+		"header-kid-not-string":         josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":7}`),
+		"header-unknown-kid":            josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"nobody"}`),
+		"header-escaped-alg":            josetest.WithHeader(`{"alg":"RSA\u002dOAEP","enc":"A256GCM"}`),
+		"header-case-folded-duplicates": josetest.WithHeader(`{"alg":"RSA-OAEP","ALG":"none","enc":"A256GCM"}`),
 	}
 }
 
@@ -289,7 +290,7 @@ func FuzzVerifierHeader(f *testing.F) {
 		f.Add([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`), []byte(payload))
 	}
 	f.Fuzz(func(t *testing.T, header, payload []byte) {
-		token := hardJWE(t, header, payload, &k.rsa.PublicKey, fuzzCEKSize(header))
+		token := josetest.HandJWE(t, header, payload, &k.rsa.PublicKey, fuzzCEKSize(header))
 		before := v.keyOperations.Load()
 		sealed, err := v.Inspect(token)
 		if err != nil {
@@ -347,20 +348,20 @@ func fuzzNestedSeeds(t testing.TB) map[string]string {
 	var vec rfcNestedVector
 	readRFC7520(t, "6", &vec)
 	return map[string]string{
-		"valid-rs256-kid":     hardSign(t, map[string]any{"alg": "RS256", "kid": signer.KeyID, "typ": "JWT"}, payload, key),
-		"valid-rs256-no-kid":  hardSign(t, map[string]any{"alg": "RS256"}, fuzzPayload(`,"aud":["x","`+fuzzAudience+`"],"data":{"name":"n"}`), key),
-		"valid-ps256-go-jose": joseSign(t, payload, gojose.PS256, key, signer.KeyID),
+		"valid-rs256-kid":     josetest.HandSign(t, map[string]any{"alg": "RS256", "kid": signer.KeyID, "typ": "JWT"}, payload, key),
+		"valid-rs256-no-kid":  josetest.HandSign(t, map[string]any{"alg": "RS256"}, fuzzPayload(`,"aud":["x","`+fuzzAudience+`"],"data":{"name":"n"}`), key),
+		"valid-ps256-go-jose": josetest.Sign(t, payload, gojose.PS256, key, signer.KeyID),
 		"rfc7520-section-6":   vec.Sign.Output.Compact,
-		"wrong-audience":      hardSign(t, map[string]any{"alg": "RS256"}, fuzzPayload(`,"aud":"other"`), key),
-		"b64-false":           hardSign(t, map[string]any{"alg": "RS256", "b64": false}, payload, key),
-		"crit":                hardSign(t, map[string]any{"alg": "RS256", "crit": []string{"b64"}, "b64": false}, payload, key),
-		"zip":                 hardSign(t, map[string]any{"alg": "RS256", "zip": "DEF"}, payload, key),
-		"alg-none":            hardB64([]byte(`{"alg":"none"}`)) + "." + hardB64(payload) + ".",
-		"alg-hs256":           hardB64([]byte(`{"alg":"HS256"}`)) + "." + hardB64(payload) + "." + hardB64(make([]byte, 32)),
-		"jwk-embedded":        hardSign(t, map[string]any{"alg": "RS256", "jwk": map[string]any{"kty": "oct", "k": "AA"}}, payload, key),
+		"wrong-audience":      josetest.HandSign(t, map[string]any{"alg": "RS256"}, fuzzPayload(`,"aud":"other"`), key),
+		"b64-false":           josetest.HandSign(t, map[string]any{"alg": "RS256", "b64": false}, payload, key),
+		"crit":                josetest.HandSign(t, map[string]any{"alg": "RS256", "crit": []string{"b64"}, "b64": false}, payload, key),
+		"zip":                 josetest.HandSign(t, map[string]any{"alg": "RS256", "zip": "DEF"}, payload, key),
+		"alg-none":            josetest.B64([]byte(`{"alg":"none"}`)) + "." + josetest.B64(payload) + ".",
+		"alg-hs256":           josetest.B64([]byte(`{"alg":"HS256"}`)) + "." + josetest.B64(payload) + "." + josetest.B64(make([]byte, 32)),
+		"jwk-embedded":        josetest.HandSign(t, map[string]any{"alg": "RS256", "jwk": map[string]any{"kty": "oct", "k": "AA"}}, payload, key),
 		"json-serialisation":  `{"payload":"e30","signatures":[{"signature":"AA"}]}`,
-		"unknown-kid":         hardSign(t, map[string]any{"alg": "RS256", "kid": "nobody"}, payload, key),
-		"es256-for-rsa-key":   hardB64([]byte(`{"alg":"ES256"}`)) + "." + hardB64(payload) + "." + hardB64(make([]byte, 64)),
+		"unknown-kid":         josetest.HandSign(t, map[string]any{"alg": "RS256", "kid": "nobody"}, payload, key),
+		"es256-for-rsa-key":   josetest.B64([]byte(`{"alg":"ES256"}`)) + "." + josetest.B64(payload) + "." + josetest.B64(make([]byte, 64)),
 	}
 }
 
@@ -372,7 +373,7 @@ func FuzzNestedToken(f *testing.F) {
 	k := loadFuzzKeys(f)
 	v := fuzzVerifier(f, k)
 	signer := fuzzIssuerKey(f)
-	issuers, err := LoadIssuerKeys(writeJWKS(f, f.TempDir(), "issuer.json", signer.Public()))
+	issuers, err := LoadIssuerKeys(josetest.WriteJWKS(f, f.TempDir(), "issuer.json", signer.Public()))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -382,7 +383,7 @@ func FuzzNestedToken(f *testing.F) {
 	}
 	header := []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","cty":"JWT"}`)
 	f.Fuzz(func(t *testing.T, jws []byte) {
-		got, err := v.Verify(hardJWE(t, header, jws, &k.rsa.PublicKey, 32))
+		got, err := v.Verify(josetest.HandJWE(t, header, jws, &k.rsa.PublicKey, 32))
 		if err != nil {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
@@ -87,7 +88,7 @@ func rfcVerifier(t testing.TB, issuerKeyFile string, encryptions []jwa.ContentEn
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := LoadDecryptionKeys(writeFile(t, dir, "private.json", data), nil)
+	loaded, err := LoadDecryptionKeys(josetest.WriteFile(t, dir, "private.json", data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestRFC7520Section6(t *testing.T) {
 	readRFC7520(t, "6", &vec)
 	dir := t.TempDir()
 	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
-	issuerFile := writeJWKS(t, dir, "issuer.json", signer.Public())
+	issuerFile := josetest.WriteJWKS(t, dir, "issuer.json", signer.Public())
 	v := rfcVerifier(t, issuerFile, nil, vec.Encrypt.Input.Key)
 
 	plaintext := rfcDecryptOnly(t, v, vec.Encrypt.Output.Compact)
@@ -211,8 +212,8 @@ func nestedWithRFCKeys(t *testing.T, vec *rfcNestedVector, payload string) strin
 	t.Helper()
 	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
 	recipient := rfcJOSEKey(t, vec.Encrypt.Input.Key)
-	jws := joseSign(t, []byte(payload), gojose.PS256, signer.Key, "")
-	return joseEncrypt(t, []byte(jws), gojose.RSA_OAEP, gojose.A128GCM, recipient.Public().Key, "", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
+	jws := josetest.Sign(t, []byte(payload), gojose.PS256, signer.Key, "")
+	return josetest.Encrypt(t, []byte(jws), gojose.RSA_OAEP, gojose.A128GCM, recipient.Public().Key, "", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
 // TestRFC7520Refused sends the forms the module must refuse, each before
