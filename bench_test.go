@@ -2,45 +2,19 @@ package mcpjweauth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
-	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // The handler benchmarks of docs/benchmarks.md (`make bench`); the cold
-// verify benchmarks are beside the verifier, in internal/jose. Keys are made
-// once per benchmark binary; the 4096-bit RSA key only when a benchmark
-// needs it, never in the normal tests.
-
-// benchRSA4096 returns a 4096-bit RSA key, generated on first use (slow).
-var benchRSA4096 = sync.OnceValue(func() *rsa.PrivateKey {
-	key, err := rsa.GenerateKey(rand.Reader, 4096)
-	if err != nil {
-		panic(err)
-	}
-	return key
-})
-
-// benchClaims are the claims of every benchmark token: what an MCP client's
-// token typically carries.
-func benchClaims(b *testing.B, extra map[string]any) []byte {
-	b.Helper()
-	claims := map[string]any{"sub": "user-4711", "name": "Ada Lovelace", "email": "ada@example.com"}
-	for k, v := range extra {
-		claims[k] = v
-	}
-	return josetest.Claims(b, time.Now(), claims)
-}
+// verify benchmarks are beside the verifier, in internal/jose. Their keys
+// and tokens are josetest's bench fixtures.
 
 // benchHandler is a provisioned Handler in issuer_keys mode (the
 // recommended one) with an RSA-4096 key, and a token it accepts.
@@ -58,11 +32,11 @@ const benchTokenIssuer = "https://login.example.com"
 func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	b.Helper()
 	dir := b.TempDir()
-	private := benchRSA4096()
+	private := josetest.BenchRSA4096()
 	issuer := josetest.ECKey(b, 1)
 	h := &Handler{
 		KeyFile:    josetest.WriteJWKS(b, dir, "private.json", josetest.JWK(private, "bench", "RSA-OAEP", "enc")),
-		IssuerKeys: josetest.WriteJWKS(b, dir, "issuer.json", josetest.JWK(&issuer.PublicKey, "issuer", "ES256", "sig")),
+		IssuerKeys: josetest.BenchIssuerKeys(b, dir, issuer),
 		Audience:   []string{"https://mcp.example.com"},
 		Scopes:     []string{"name", "email"},
 	}
@@ -81,9 +55,7 @@ func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	if len(h.OAuthScopes) > 0 { // an OAuth access token (SPEC 9)
 		claims["iss"], claims["scope"] = benchTokenIssuer, "openid "+strings.Join(h.OAuthScopes, " ")
 	}
-	nested := josetest.Sign(b, benchClaims(b, claims), gojose.ES256, issuer, "issuer")
-	token := josetest.Encrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
-		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
+	token := josetest.BenchSignedToken(b, josetest.BenchClaims(b, claims), issuer, private)
 	return &benchHandler{Handler: h, token: token}
 }
 
