@@ -571,14 +571,7 @@ func hardHandler(t testing.TB, block string) (*Handler, *observer.ObservedLogs) 
 	// logger, whose warnings (allow_unsigned's) come with a stack trace.
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logger = zap.New(core)
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	provisionHandler(t, h)
 	logs.TakeAll() // the warnings of Provision
 	return h, logs
 }

@@ -43,14 +43,7 @@ func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	if configure != nil {
 		configure(h)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		b.Fatal(err)
-	}
+	provisionHandler(b, h)
 	claims := map[string]any{"aud": "https://mcp.example.com"}
 	if len(h.OAuthScopes) > 0 { // an OAuth access token (SPEC 9)
 		claims["iss"], claims["scope"] = benchTokenIssuer, "openid "+strings.Join(h.OAuthScopes, " ")

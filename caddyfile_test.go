@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -479,10 +478,7 @@ func TestCaddyfileLoadErrors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("UnmarshalCaddyfile: %v (the mistake is one found at load time)", err)
 			}
-			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-			defer cancel()
-			err = h.Provision(ctx)
-			if err == nil {
+			if _, err = tryProvision(t, h); err == nil {
 				t.Fatal("Provision succeeded")
 			}
 			for _, want := range tc.want {

@@ -117,12 +117,7 @@ func TestAdmissionSlowIssuerHoldsNoSlot(t *testing.T) {
 		IssuerKeys: issuer.URL + "/jwks",
 		Audience:   []string{audience},
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = h.Cleanup() }()
+	provisionHandler(t, h)
 	h.gate = &keyOperationGate{admission: admission.New(admission.Config{Slots: 1, MaxWait: time.Second, SuspectWait: time.Second})}
 	token := func(kid string) string {
 		claims := josetest.Claims(t, time.Now(), map[string]any{"aud": audience, "sub": "ada", "name": "Ada"})

@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -53,12 +52,7 @@ func provisionRemote(t *testing.T, configure func(*Handler)) (*Handler, error) {
 		Scopes:   []string{"email"},
 	}
 	configure(h)
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	err := h.Provision(ctx)
-	if err == nil {
-		t.Cleanup(func() { _ = h.Cleanup() })
-	}
+	_, err := tryProvision(t, h)
 	return h, err
 }
 

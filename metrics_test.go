@@ -195,11 +195,7 @@ func TestMetricsBusy(t *testing.T) {
 		Scopes:        []string{"name"},
 		AllowUnsigned: true,
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx := provisionHandler(t, h)
 	seal := func(name string) string {
 		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": name, "name": name}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}

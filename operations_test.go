@@ -563,11 +563,7 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 		b.Run(config.name, func(b *testing.B) {
 			h := &Handler{KeyFile: keyFile, Scopes: []string{"sub", "name"}, AllowUnsigned: true, OAuthScopes: []string{"mcp"}}
 			config.configure(h)
-			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-			b.Cleanup(cancel)
-			if err := h.Provision(ctx); err != nil {
-				b.Fatal(err)
-			}
+			provisionHandler(b, h)
 			// A bare context logs at debug level to stderr; Caddy's default
 			// level, INFO, leaves the decision log off, as this logger does.
 			h.logger = zap.NewNop()

@@ -60,16 +60,8 @@ func (f *reloadFixture) handler(edit func(*Handler)) *Handler {
 // unless the test does so itself.
 func (f *reloadFixture) provision(t *testing.T, h *Handler) *Handler {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	ctx := provisionHandler(t, h)
 	f.registry = ctx.GetMetricsRegistry()
-	t.Cleanup(func() { _ = h.Cleanup() })
 	return h
 }
 
