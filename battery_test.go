@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -157,8 +159,10 @@ func (e *hardEnv) signedBlock() string {
 	scopes email
 	issuer_keys %s
 	audience https://mcp.example.com
+	token_issuers %s
+	mcp_tool admin_* mcp:admin
 	claim_header email X-User-Email
-}`, e.keyFile, e.issuerFile)
+}`, e.keyFile, e.issuerFile, batteryTokenIssuer)
 }
 
 // hardConnTrap is a loopback listener that counts the connections it accepts:
@@ -238,11 +242,20 @@ func (e *hardEnv) nested(t testing.TB, jwsHeader map[string]any, payload []byte,
 	return josetest.HandJWE(t, rsaHeader(t, extra), []byte(jws), &e.rsaKey.PublicKey, 32)
 }
 
-// signedPayload is a payload for the signed site (email and aud).
+// batteryTokenIssuer is the one iss the signed site accepts.
+const batteryTokenIssuer = "https://login.example.com"
+
+// signedPayload is a payload for the signed site (email, aud and iss).
 func (e *hardEnv) signedPayload(aud string) []byte {
+	return e.signedPayloadWith(aud, `,"iss":"`+batteryTokenIssuer+`"`)
+}
+
+// signedPayloadWith is a payload for the signed site with email and aud,
+// then extra members verbatim (",..." form) in place of the iss.
+func (e *hardEnv) signedPayloadWith(aud, extra string) []byte {
 	now := time.Now()
-	return []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"sub":%q,"email":%q,"aud":%q}`,
-		now.Unix(), now.Add(time.Hour).Unix(), e.secret("sub"), e.secret("email"), aud))
+	return []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"sub":%q,"email":%q,"aud":%q%s}`,
+		now.Unix(), now.Add(time.Hour).Unix(), e.secret("sub"), e.secret("email"), aud, extra))
 }
 
 // hardBombOnce compresses 10 MiB once per test binary: the deflate bomb.
@@ -393,6 +406,8 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 			reason: jose.ErrCompressed, preKey: true, flatMemory: true},
 		{name: "crit", site: "unsigned", header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"crit": []string{"exp"}, "exp": time.Now().Add(time.Hour).Unix()}), e.payload(""), &e.rsaKey.PublicKey, 32)),
 			reason: jose.ErrCriticalHeader, preKey: true},
+		{name: "cty text/plain", site: "unsigned", header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"cty": "text/plain"}), e.payload(""), &e.rsaKey.PublicKey, 32)),
+			reason: jose.ErrTokenType, preKey: true},
 		{name: "duplicate alg in the JWE header", site: "unsigned", header: bearer(josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"none"}`)),
 			reason: jose.ErrMalformedHeader, preKey: true},
 		{name: "kid naming no key", site: "unsigned", header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"kid": "nobody"}), e.payload(""), &e.rsaKey.PublicKey, 32)),
@@ -497,6 +512,24 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 		{name: "nested JWS with b64 false", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1", "b64": false}, e.signedPayload("https://mcp.example.com"), e.issuerKey, nil)),
 			reason: jose.ErrUnencodedPayload},
+		{name: "signed token of an issuer not accepted", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":"https://login.example.com.evil"`), e.issuerKey, nil)),
+			reason: jose.ErrIssuer},
+		{name: "signed token without iss", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", ""), e.issuerKey, nil)),
+			reason: jose.ErrIssuer},
+		{name: "signed token whose iss is not a string", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":["`+batteryTokenIssuer+`"]`), e.issuerKey, nil)),
+			reason: jose.ErrIssuer},
+		{name: "signed token whose scope is an array", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":"`+batteryTokenIssuer+`","scope":["mcp:admin"]`), e.issuerKey, nil)),
+			reason: ErrScopeClaim},
+		{name: "signed token whose scp holds a number", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":"`+batteryTokenIssuer+`","scp":["mcp:admin",1]`), e.issuerKey, nil)),
+			reason: ErrScopeClaim},
+		{name: "nested JWS with typ JOSE", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1", "typ": "JOSE"}, e.signedPayload("https://mcp.example.com"), e.issuerKey, nil)),
+			reason: jose.ErrTokenType},
 		{name: "nested JWS with alg none", site: "signed",
 			header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"cty": "JWT"}), []byte(josetest.B64([]byte(`{"alg":"none"}`))+"."+josetest.B64(e.signedPayload("https://mcp.example.com"))+"."), &e.rsaKey.PublicKey, 32)),
 			reason: jose.ErrAlgorithmNotAllowed},
@@ -726,7 +759,10 @@ func hardCheckFlatMemory(t *testing.T, h *Handler, target string, header http.He
 }
 
 // TestBatteryReasonsCovered makes sure the battery exercises every reason a
-// token can be refused for (ErrBusy is a 503, not a refusal of the token).
+// token can be refused for: each Err* sentinel declared in the token core's
+// errors.go and in auth.go (ErrBusy, in gate.go, is a 503, not a refusal of
+// the token), read from the files themselves, so a new sentinel without a
+// battery case fails here.
 func TestBatteryReasonsCovered(t *testing.T) {
 	e := newHardEnv(t)
 	covered := map[error]bool{}
@@ -735,22 +771,28 @@ func TestBatteryReasonsCovered(t *testing.T) {
 			covered[tc.reason] = true
 		}
 	}
-	for _, reason := range batteryRefusalReasons {
-		if !covered[reason] {
-			t.Errorf("no battery case is refused for %q", reason)
+	byName := sentinelsByName()
+	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "auth.go": ""} {
+		names := sentinelNames(t, path)
+		if len(names) == 0 {
+			t.Errorf("%s declares no Err* sentinel", path)
+		}
+		for _, name := range names {
+			reason, ok := byName[prefix+name]
+			switch {
+			case !ok:
+				t.Errorf("%s%s (declared in %s): add it to sentinelsByName", prefix, name, path)
+			case !covered[reason]:
+				t.Errorf("no battery case is refused for %s%s (%q)", prefix, name, reason)
+			}
 		}
 	}
 }
 
-// batteryRefusalReasons lists the sentinels of errors.go that answer 401.
-var batteryRefusalReasons = []error{
-	ErrNoToken, ErrMultipleAuthorization, jose.ErrEmptyToken, jose.ErrTokenTooLarge, jose.ErrNotCompact,
-	jose.ErrMalformedHeader, jose.ErrAlgorithmNotAllowed, jose.ErrEncryptionNotAllowed, jose.ErrCompressed,
-	jose.ErrCriticalHeader, jose.ErrUnencodedPayload, jose.ErrEncryptedKey, jose.ErrUnknownKeyID, jose.ErrNoMatchingKey,
-	jose.ErrInvalidEphemeralKey, jose.ErrDecryption, jose.ErrSignature, jose.ErrUnsignedToken,
-	jose.ErrNestedNotConfigured, jose.ErrPayloadNotJSON, jose.ErrDuplicateMember, jose.ErrInvalidTimeClaim,
-	jose.ErrNotYetValid, jose.ErrExpired, jose.ErrAudience, jose.ErrInvalidData,
-}
+// batteryRefusalReasons are the sentinels a token can be refused for (401):
+// those of sentinelsByName, which TestBatteryReasonsCovered and the metrics
+// tests hold to the declarations.
+var batteryRefusalReasons = slices.Collect(maps.Values(sentinelsByName()))
 
 // hardErrorsIsAny reports whether err is one of targets.
 func hardErrorsIsAny(err error, targets ...error) bool {
