@@ -3,8 +3,6 @@ package mcpjweauth
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
@@ -20,14 +18,6 @@ const rfc7520Dir = "internal/jose/testdata/rfc7520"
 // nested vector (section 6) the signer's key.
 func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
 	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(rfc7520Dir, section+".*.json"))
-	if err != nil || len(matches) != 1 {
-		t.Fatalf("RFC 7520 vector %s: %v %v", section, matches, err)
-	}
-	data, err := os.ReadFile(matches[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	type jweVector struct {
 		Input struct {
 			Key json.RawMessage `json:"key"`
@@ -45,9 +35,7 @@ func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, 
 		} `json:"sign"`
 		Encrypt *jweVector `json:"encrypt"`
 	}
-	if err := json.Unmarshal(data, &vec); err != nil {
-		t.Fatalf("%s: %v", matches[0], err)
-	}
+	josetest.ReadRFC7520(t, rfc7520Dir, section, &vec)
 	if vec.Encrypt != nil {
 		return vec.Encrypt.Input.Key, vec.Encrypt.Output.Compact, vec.Sign.Input.Key
 	}

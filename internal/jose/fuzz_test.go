@@ -52,7 +52,7 @@ func FuzzVerifier(f *testing.F) {
 	}
 	for _, section := range []string{"5_1", "5_2", "5_3", "5_4", "5_6", "5_9", "5_13"} {
 		var vec rfcJWEVector
-		readRFC7520(f, section, &vec)
+		josetest.ReadRFC7520(f, rfc7520Dir, section, &vec)
 		for _, form := range []string{vec.Output.Compact, string(vec.Output.JSON), string(vec.Output.JSONFlat)} {
 			if form != "" {
 				f.Add(form)
@@ -140,7 +140,7 @@ const fuzzAudience = "https://mcp.example.com"
 func fuzzIssuerKey(t testing.TB) gojose.JSONWebKey {
 	t.Helper()
 	var vec rfcNestedVector
-	readRFC7520(t, "6", &vec)
+	josetest.ReadRFC7520(t, rfc7520Dir, "6", &vec)
 	return rfcJOSEKey(t, vec.Sign.Input.Key)
 }
 
@@ -151,7 +151,7 @@ func fuzzNestedSeeds(t testing.TB) map[string]string {
 	key := signer.Key.(*rsa.PrivateKey)
 	payload := josetest.FuzzPayload(`,"aud":"` + fuzzAudience + `"`)
 	var vec rfcNestedVector
-	readRFC7520(t, "6", &vec)
+	josetest.ReadRFC7520(t, rfc7520Dir, "6", &vec)
 	return map[string]string{
 		"valid-rs256-kid":     josetest.HandSign(t, map[string]any{"alg": "RS256", "kid": signer.KeyID, "typ": "JWT"}, payload, key),
 		"valid-rs256-no-kid":  josetest.HandSign(t, map[string]any{"alg": "RS256"}, josetest.FuzzPayload(`,"aud":["x","`+fuzzAudience+`"],"data":{"name":"n"}`), key),

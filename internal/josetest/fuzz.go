@@ -43,10 +43,10 @@ func LoadFuzzKeys(t testing.TB, vectors string) *FuzzKeys {
 	return k
 }
 
-// RFC7520Key is the private key (input.key, parsed by go-jose) of the
-// RFC 7520 JWE example of section ("5_1" for 5.1) in the vector files in
-// vectors.
-func RFC7520Key(t testing.TB, vectors, section string) gojose.JSONWebKey {
+// ReadRFC7520 decodes into v the vector file in vectors (the JSON copies of
+// RFC 7520's examples) whose name starts with section and a dot ("5_1."
+// for section 5.1).
+func ReadRFC7520(t testing.TB, vectors, section string, v any) {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(vectors, section+".*.json"))
 	if err != nil || len(matches) != 1 {
@@ -56,14 +56,21 @@ func RFC7520Key(t testing.TB, vectors, section string) gojose.JSONWebKey {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", matches[0], err)
+	}
+}
+
+// RFC7520Key is the private key (input.key, parsed by go-jose) of the
+// RFC 7520 JWE example of section in the vector files in vectors.
+func RFC7520Key(t testing.TB, vectors, section string) gojose.JSONWebKey {
+	t.Helper()
 	var vec struct {
 		Input struct {
 			Key json.RawMessage `json:"key"`
 		} `json:"input"`
 	}
-	if err := json.Unmarshal(data, &vec); err != nil {
-		t.Fatalf("%s: %v", matches[0], err)
-	}
+	ReadRFC7520(t, vectors, section, &vec)
 	var key gojose.JSONWebKey
 	if err := key.UnmarshalJSON(vec.Input.Key); err != nil {
 		t.Fatalf("RFC 7520 %s key: %v", section, err)
