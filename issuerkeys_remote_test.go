@@ -20,12 +20,6 @@ import (
 
 const remoteAudience = "https://mcp.example.com"
 
-// jwksServer is the test issuer: josetest.IssuerServer.
-type jwksServer = josetest.IssuerServer
-
-// newJWKSServer starts an issuer that serves keys and stops with the test.
-var newJWKSServer = josetest.NewIssuerServer
-
 // sigKey is the public JWK of an ES256 issuer key.
 func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) gojose.JSONWebKey {
 	t.Helper()
@@ -59,9 +53,9 @@ func provisionRemote(t *testing.T, configure func(*Handler)) (*Handler, error) {
 // TestRemoteIssuerKeysFirstFetchFails: Caddy does not start when the keys
 // cannot be fetched at start, and the error names the URL.
 func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
-	srv := newJWKSServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	ca := srv.CAFile(t)
-	down := newJWKSServer(t)
+	down := josetest.NewIssuerServer(t)
 	downURL := down.JWKSURL()
 	down.Close()
 	tests := []struct {
@@ -104,7 +98,7 @@ func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
 // non-zero, naming the URL once, when the first fetch fails.
 func TestRemoteIssuerKeysStopsCaddy(t *testing.T) {
 	bin := cliCaddy(t)
-	srv := newJWKSServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	dir := t.TempDir()
 	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(josetest.RSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
 	caddyfile := josetest.WriteFile(t, dir, "Caddyfile", []byte(fmt.Sprintf(`{
@@ -151,7 +145,7 @@ http://127.0.0.1:%d {
 // in internal/jose.
 func TestRemoteIssuerKeysCleanup(t *testing.T) {
 	key := josetest.ECKey(t, 0)
-	srv := newJWKSServer(t, sigKey(t, key, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, key, "old"))
 	h, err := provisionRemote(t, func(h *Handler) {
 		h.IssuerKeys, h.IssuerKeysCA = srv.JWKSURL(), srv.CAFile(t)
 	})
@@ -289,7 +283,7 @@ func unmarshalIssuerKeysBlock(lines ...string) (*Handler, error) {
 // picks up a new key by its kid, and counts the refreshes.
 func TestRemoteIssuerKeysThroughCaddy(t *testing.T) {
 	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(josetest.RSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
 	s := site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`%s {

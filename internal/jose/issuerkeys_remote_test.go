@@ -26,12 +26,6 @@ import (
 
 const remoteAudience = "https://mcp.example.com"
 
-// jwksServer is the test issuer: josetest.IssuerServer.
-type jwksServer = josetest.IssuerServer
-
-// newJWKSServer starts an issuer that serves keys and stops with the test.
-var newJWKSServer = josetest.NewIssuerServer
-
 // sigKey is the public JWK of an ES256 issuer key.
 func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) gojose.JSONWebKey {
 	t.Helper()
@@ -64,9 +58,9 @@ func (l *refreshLog) count(key string) int {
 }
 
 // remoteFixture is a verifier in issuer_keys mode whose issuer keys come
-// from a jwksServer.
+// from a josetest.IssuerServer.
 type remoteFixture struct {
-	srv       *jwksServer
+	srv       *josetest.IssuerServer
 	remote    *RemoteIssuerKeys
 	v         *Verifier
 	logs      *observer.ObservedLogs
@@ -79,7 +73,7 @@ type remoteFixture struct {
 
 // newRemoteFixture fetches the server's keys (trusting its certificate
 // through a CA file) with the given scheduled refresh interval.
-func newRemoteFixture(t *testing.T, srv *jwksServer, refresh time.Duration) *remoteFixture {
+func newRemoteFixture(t *testing.T, srv *josetest.IssuerServer, refresh time.Duration) *remoteFixture {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	f := &remoteFixture{srv: srv, logs: logs, refreshes: &refreshLog{}}
@@ -178,7 +172,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // reload, by the refresh that a token with its unknown kid triggers.
 func TestRemoteIssuerKeysNewKID(t *testing.T) {
 	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("start fetched %d times, want 1", got)
@@ -210,7 +204,7 @@ func TestRemoteIssuerKeysNewKID(t *testing.T) {
 // OnRemoved which one, so the tokens it verified can be forgotten.
 func TestRemoteIssuerKeysReportRemovedKeys(t *testing.T) {
 	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	verified, err := f.v.Verify(f.token(t, oldKey, "old"))
 	if err != nil {
@@ -238,7 +232,7 @@ func TestRemoteIssuerKeysReportRemovedKeys(t *testing.T) {
 // schedule, so a new key works before any token asks for it.
 func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
 	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	f.remote.refreshEvery = time.Hour // no unknown-kid refresh may help
 	f.remote.lastForced = time.Now()
@@ -254,7 +248,7 @@ func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
 // last good keys keep working and every failed refresh is logged.
 func TestRemoteIssuerKeysIssuerDown(t *testing.T) {
 	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	srv.Close() // the issuer goes down
 
@@ -293,7 +287,7 @@ func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+			srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 			f := newRemoteFixture(t, srv, time.Hour)
 			srv.ServeRaw(tc.status, tc.body)
 			if _, err := f.v.Verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
@@ -315,7 +309,7 @@ func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
 // refresh keeps the old keys too.
 func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
 	oldKey := josetest.ECKey(t, 0)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	srv.ServeRaw(http.StatusOK, []byte(`{"keys":[{"kty":"EC"}]}`))
 	waitFor(t, refreshWaitLimit, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
@@ -328,7 +322,7 @@ func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
 func TestRemoteIssuerKeysLogsNoKeyMaterial(t *testing.T) {
 	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
 	served := sigKey(t, oldKey, "old")
-	srv := newJWKSServer(t, served)
+	srv := josetest.NewIssuerServer(t, served)
 	f := newRemoteFixture(t, srv, time.Hour)
 	// A set the conversion refuses after parsing: an HMAC-only alg on an EC key.
 	bad := keyJSONMap(t, sigKey(t, newKey, "bad"))
@@ -370,7 +364,7 @@ func keyJSONMap(t testing.TB, key gojose.JSONWebKey) map[string]any {
 // TestRemoteIssuerKeysRateLimit: however many tokens name unknown kids, the
 // issuer is asked at most once per refresh interval.
 func TestRemoteIssuerKeysRateLimit(t *testing.T) {
-	srv := newJWKSServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
@@ -431,7 +425,7 @@ func TestRemoteIssuerKeysRateLimit(t *testing.T) {
 // holding the keys of the start shows that no such call was made.
 func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 	oldKey := josetest.ECKey(t, 0)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	f.remote.refreshEvery = 0 // every unknown kid fetches
 	for i := 0; i < 5; i++ {
@@ -463,7 +457,7 @@ func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 // Every fetch, scheduled or for an unknown kid, goes through the client,
 // whose context Close ends.
 func TestRemoteIssuerKeysClose(t *testing.T) {
-	srv := newJWKSServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("start fetched %d times, want 1", got)
