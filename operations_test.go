@@ -563,10 +563,10 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 		b.Run(config.name, func(b *testing.B) {
 			h := &Handler{KeyFile: keyFile, Scopes: []string{"sub", "name"}, AllowUnsigned: true, OAuthScopes: []string{"mcp"}}
 			config.configure(h)
-			provisionHandler(b, h)
 			// A bare context logs at debug level to stderr; Caddy's default
 			// level, INFO, leaves the decision log off, as this logger does.
 			h.logger = zap.NewNop()
+			provisionHandler(b, h)
 			authorization := []string{"Bearer " + token}
 			r := httptest.NewRequest(http.MethodPost, "http://mcp.example.com/mcp", nil)
 			r.Header.Set("Content-Type", "application/json")
