@@ -124,11 +124,11 @@ func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, t
 	// granted holds the scopes the token's scopes imply as well, so that
 	// every check (the route's, the rules', the listing filter's) sees them.
 	var granted []string
-	if len(h.oauthScopes) > 0 {
+	if len(h.supportedScopes) > 0 {
 		if granted, err = grantedScopes(verified); err != nil {
 			return nil, err
 		}
-		granted = knownScopes(withImplied(granted, h.implied), h.oauthScopes)
+		granted = knownScopes(withImplied(granted, h.implied), h.supportedScopes)
 	}
 	id := h.injector.newIdentity(verified)
 	id.granted = granted

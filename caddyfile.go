@@ -52,6 +52,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    token_issuers   <iss>...              # the iss claim must be one of these (section 9.3)
 //	    mcp_tool        <pattern> <scope>...  # per-operation rules (section 10); also mcp_prompt,
 //	    mcp_resource    <pattern> <scope>...  #   mcp_resource, mcp_method; repeatable, in order
+//	    mcp_argument    <tool> <path> <value> <scope>...  # a tools/call by an argument's value; repeatable
 //	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
 //	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
 //	    oauth_scope_implies <scope> <scope>...# a granted scope also grants these; repeatable
@@ -91,7 +92,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 var repeatable = map[string]bool{
 	"scopes": true, "claim_header": true,
 	"mcp_tool": true, "mcp_prompt": true, "mcp_resource": true, "mcp_method": true,
-	"oauth_scope_implies": true,
+	"mcp_argument": true, "oauth_scope_implies": true,
 }
 
 // errAt adds the file and line of tok to err, as d.Err does for the current token.
@@ -193,6 +194,8 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return checked(d, checkTokenIssuers(h.TokenIssuers))
 	case "mcp_tool", "mcp_prompt", "mcp_resource", "mcp_method":
 		return h.unmarshalMCPRule(d, name)
+	case "mcp_argument":
+		return h.unmarshalMCPArgument(d)
 	case "oauth_scope_implies":
 		return h.unmarshalScopeImplies(d)
 	case "max_mcp_body_bytes":
@@ -224,6 +227,18 @@ func (h *Handler) unmarshalMCPRule(d *caddyfile.Dispenser, name string) error {
 	default: // mcp_method
 		h.MCPMethod = append(h.MCPMethod, rule)
 	}
+	return checked(d, h.checkMCPRules())
+}
+
+// unmarshalMCPArgument reads `mcp_argument <tool> <path> <value> <scope>...`
+// and adds the rule after the other argument rules, refusing a bad rule at
+// its line.
+func (h *Handler) unmarshalMCPArgument(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) < 4 {
+		return d.ArgErr()
+	}
+	h.MCPArgument = append(h.MCPArgument, MCPArgumentRule{Tool: args[0], Path: args[1], Value: args[2], Scopes: args[3:]})
 	return checked(d, h.checkMCPRules())
 }
 

@@ -267,7 +267,8 @@ func checkLabelsBounded(t *testing.T, samples []metricSample) {
 	t.Helper()
 	allowed := map[string]map[string]bool{
 		"outcome": setOf(outcomeAccepted, outcomeInvalidToken, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight,
-			outcomeRequestTooLarge, outcomeParseError, "allowed", "refused"),
+			outcomeRequestTooLarge, outcomeParseError, outcomeMethodNotAllowed, outcomeUnsupportedMediaType, outcomeInvalidRequest,
+			outcomeHeaderMismatch, "allowed", "refused"),
 		"kind":    setOf("mcp_tool", "mcp_prompt", "mcp_resource", "mcp_method"),
 		"reason":  setOf(""),
 		"trigger": setOf("start", "scheduled", "unknown_kid"),

@@ -33,11 +33,12 @@ const (
 // OAuth scope (403) with JSON answers of its own. It also answers the
 // discovery routes (the public JWKS, the supported scopes, an OpenID
 // configuration and the OAuth protected-resource metadata of RFC 9728)
-// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource` or
-// `mcp_method` rules it also decides per JSON-RPC message which OAuth
-// scopes the token needs (403 insufficient_scope, so a client can step up)
-// and removes from tools/list, prompts/list and resources/list answers what
-// the token may not use.
+// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource`,
+// `mcp_method` or `mcp_argument` rules it also decides per JSON-RPC message
+// which OAuth scopes the token needs (403 insufficient_scope, so a client
+// can step up), refuses every request it cannot read with certainty (405,
+// 415, 400), and removes from tools/list, prompts/list and resources/list
+// answers what the token may not use.
 //
 // A request whose token passes gets these placeholders:
 //
@@ -235,6 +236,12 @@ type Handler struct {
 	// and those of the first matching rule of its own kind. Default: none.
 	MCPMethod []MCPRule `json:"mcp_method,omitempty"`
 
+	// Rules for tools/call by the value of one argument, each an object
+	// with `tool`, `path`, `value` and `scopes`; every rule that matches
+	// a call adds its scopes to those of the other rules. They do not
+	// change listings. Default: none.
+	MCPArgument []MCPArgumentRule `json:"mcp_argument,omitempty"`
+
 	// Scope hierarchy: each OAuth scope maps to the scopes it implies. A
 	// token that grants a scope also grants the scopes it implies, and the
 	// ones those imply in turn, for every check: `oauth_scopes`, the
@@ -246,9 +253,12 @@ type Handler struct {
 	OAuthScopeImplies map[string][]string `json:"oauth_scope_implies,omitempty"`
 
 	// Largest request body, in bytes, read to apply the rules above; a
-	// larger JSON-RPC POST is answered with 413. Bodies are read only when
-	// a rule is configured, and only of POST requests with a JSON media
-	// type. Default: 4194304 (4 MiB).
+	// larger JSON-RPC POST is answered with 413. With any rule configured,
+	// every request on the route is read and checked: only GET, POST and
+	// DELETE, a POST only as application/json (charset utf-8 at most) of
+	// one JSON-RPC message (or a 2025-era batch), with MCP request headers
+	// that agree with the body; anything else is refused before it
+	// reaches the next handler. Default: 4194304 (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
 	verifier  *jose.Verifier
@@ -265,9 +275,9 @@ type Handler struct {
 	implied   map[string][]string    // every scope each scope implies, transitively
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
-	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
+	// supportedScopes are the OAuth scopes any check may ask for,
 	// in configured order without duplicates; nil when none are configured.
-	oauthScopes []string
+	supportedScopes []string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -308,7 +318,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.rules, err = h.newRuleSet(); err != nil {
 		return err
 	}
-	h.oauthScopes = h.oauthScopesSupported()
+	h.supportedScopes = h.oauthScopesSupported()
 	h.implied = impliedScopes(h.OAuthScopeImplies)
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
@@ -390,7 +400,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
 	}
-	if h.inspectsBody(r) {
+	if h.readsRequests() {
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)

@@ -9,8 +9,9 @@
 //	bare   respond "ok"
 //	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
 //	tools  the auth site's settings with oauth_scopes mcp:tools
-//	rules  the tools site's settings with two per-operation rules,
-//	       mcp_tool admin_* mcp:admin and mcp_tool * mcp:tools
+//	rules  the tools site's settings with three per-operation rules,
+//	       mcp_tool admin_* mcp:admin, mcp_tool * mcp:tools and
+//	       mcp_argument whoami region eu-* mcp:admin
 //	storm  the auth site's settings, in a Caddy of its own, started for the
 //	       start-up storm
 //	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
@@ -33,11 +34,13 @@
 //	    (127.0.0.1)
 //	(5) (4), but the flooding connections come from other source addresses
 //	    (127.0.0.2, 127.0.0.3, ..., one per connection)
-//	(6) tools/call without rules: a POST of one JSON-RPC tools/call
-//	    (application/json) to the tools site with one valid token that
-//	    grants mcp:tools in its scope claim (cached after its first use)
+//	(6) tools/call without rules: a POST of one MCP 2026-07-28 JSON-RPC
+//	    tools/call (application/json, with its Mcp-* request headers) to
+//	    the tools site with one valid token that grants mcp:tools in its
+//	    scope claim (cached after its first use)
 //	(7) tools/call with rules: (6) to the rules site, which reads and
-//	    parses the body and matches the call to its second rule
+//	    checks the request, its headers against the body, and matches the
+//	    call to its second rule and reads its region argument
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
