@@ -17,6 +17,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -106,11 +107,11 @@ type rulesSite struct {
 func startRulesSite(t *testing.T) *rulesSite {
 	t.Helper()
 	dir := t.TempDir()
-	key := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	key := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	s := &rulesSite{site: site{freePort(t)}, backend: newMCPBackend(t)}
 	s.seal = func(claims map[string]any) string {
-		return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	newCaddy(t, fmt.Sprintf(`
 %s {
@@ -547,9 +548,9 @@ func TestOperationDecisionLog(t *testing.T) {
 // does, and answers with a JSON-RPC result, so both pay for reading it
 // once and the rules for filtering the answer.
 func BenchmarkServeHTTPToolsCall(b *testing.B) {
-	key := testRSAKey(b, 0)
-	keyFile := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, key, "rsa-1", "RSA-OAEP", "enc"))
-	token := joseEncrypt(b, claimsJSON(b, time.Now(), map[string]any{"sub": "ada", "name": "Ada", "scope": "mcp mcp:tools"}),
+	key := josetest.RSAKey(b, 0)
+	keyFile := josetest.WriteJWKS(b, b.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	token := josetest.Encrypt(b, josetest.Claims(b, time.Now(), map[string]any{"sub": "ada", "name": "Ada", "scope": "mcp mcp:tools"}),
 		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	body := []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"greet","arguments":{"name":"Ada Lovelace","greeting":"Hello"},` +
 		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`)
@@ -576,14 +577,10 @@ func BenchmarkServeHTTPToolsCall(b *testing.B) {
 		b.Run(config.name, func(b *testing.B) {
 			h := &Handler{KeyFile: keyFile, Scopes: []string{"sub", "name"}, AllowUnsigned: true, OAuthScopes: []string{"mcp"}}
 			config.configure(h)
-			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-			b.Cleanup(cancel)
-			if err := h.Provision(ctx); err != nil {
-				b.Fatal(err)
-			}
 			// A bare context logs at debug level to stderr; Caddy's default
 			// level, INFO, leaves the decision log off, as this logger does.
 			h.logger = zap.NewNop()
+			provisionHandler(b, h)
 			authorization := []string{"Bearer " + token}
 			r := httptest.NewRequest(http.MethodPost, "http://mcp.example.com/mcp", nil)
 			r.Header.Set("Content-Type", "application/json")

@@ -15,6 +15,7 @@ import (
 
 	gojose "github.com/go-jose/go-jose/v4"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
 
@@ -141,8 +142,8 @@ func mintForFirstKey(t *testing.T, path, name string) string {
 		t.Fatalf("go-jose cannot read a key from %s: %v", path, err)
 	}
 	first := set.Keys[0]
-	claims := claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name})
-	return joseEncrypt(t, claims, gojose.KeyAlgorithm(first.Algorithm), gojose.A256GCM, first.Key, first.KeyID, nil)
+	claims := josetest.Claims(t, time.Now(), map[string]any{"sub": name, "name": name})
+	return josetest.Encrypt(t, claims, gojose.KeyAlgorithm(first.Algorithm), gojose.A256GCM, first.Key, first.KeyID, nil)
 }
 
 // publishedKIDs returns the kids of the JWKS the running Caddy publishes.
@@ -168,7 +169,7 @@ func publishedKIDs(t *testing.T, url string) []string {
 // site on s with the key file of p, key_reload as given.
 func rotationCaddyfile(t *testing.T, s site, p keys.Pair, keyReload string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
+	return josetest.WriteFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
 	admin 127.0.0.1:%d
 	auto_https off
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -84,10 +85,10 @@ func connectSDK(t *testing.T, ctx context.Context, endpoint, token, version stri
 // the SDK's server alone runs it for anyone.
 func TestRulesWithSDKServer(t *testing.T) {
 	backend := newSDKBackend(t)
-	key := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	key := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	seal := func(scope string) string {
-		return joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": "bob", "scope": scope}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "bob", "scope": scope}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	s := site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`

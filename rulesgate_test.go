@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -150,10 +151,10 @@ func startGateSite(t *testing.T, rules ...string) *gateSite {
 	if len(rules) == 0 {
 		rules = []string{"mcp_tool admin_* mcp:admin"}
 	}
-	key := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	key := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	s := &gateSite{site: site{freePort(t)}, backend: newLenientBackend(t)}
-	s.user = joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": "bob", "scope": "mcp"}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+	s.user = josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "bob", "scope": "mcp"}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	newCaddy(t, fmt.Sprintf(`
 %s {
 	bind 127.0.0.1

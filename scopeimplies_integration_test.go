@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -19,11 +20,11 @@ import (
 func startHierarchySite(t *testing.T) *rulesSite {
 	t.Helper()
 	dir := t.TempDir()
-	key := testECKey(t, 0)
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, key, "ec-1", "ECDH-ES+A256KW", "enc"))
+	key := josetest.ECKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "ec-1", "ECDH-ES+A256KW", "enc"))
 	s := &rulesSite{site: site{freePort(t)}, backend: newMCPBackend(t)}
 	s.seal = func(claims map[string]any) string {
-		return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.ECDH_ES_A256KW, gojose.A256GCM, &key.PublicKey, "ec-1", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.ECDH_ES_A256KW, gojose.A256GCM, &key.PublicKey, "ec-1", nil)
 	}
 	newCaddy(t, fmt.Sprintf(`
 %s {
