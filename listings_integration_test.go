@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -38,8 +39,8 @@ func startSDKRulesSite(t *testing.T, backend http.Handler) (site, string) {
 	srv := httptest.NewServer(backend)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	key := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	key := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	s := site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`
 %s {
@@ -57,7 +58,7 @@ func startSDKRulesSite(t *testing.T, backend http.Handler) (site, string) {
 	}
 }
 `, s.url(""), keyFile, strings.TrimPrefix(srv.URL, "http://")))
-	token := joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": "ann", "scope": "mcp"}),
+	token := josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "ann", "scope": "mcp"}),
 		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	return s, token
 }
