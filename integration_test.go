@@ -445,8 +445,8 @@ func backendHeaders(t *testing.T, method, target string, header http.Header) htt
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s %s: status %d: %s", method, target, resp.StatusCode, body)
 	}
-	var got http.Header
-	if err := json.Unmarshal([]byte(body), &got); err != nil {
+	got, err := echoedHeaders(body)
+	if err != nil {
 		t.Fatalf("%s %s: the backend's answer %q: %v", method, target, body, err)
 	}
 	return got

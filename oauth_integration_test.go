@@ -131,8 +131,8 @@ func TestOAuthResourceServerThroughCaddy(t *testing.T) {
 	t.Run("AccessTokenAccepted", func(t *testing.T) {
 		before := s.backend.requests.Load()
 		resp, body := send(t, http.MethodPost, s.resource, bearer(s.token(t, nil)))
-		var got http.Header
-		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusOK {
+		got, err := echoedHeaders(body)
+		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
 		if got.Get("X-User-Scope") != "openid mcp:tools" || s.backend.requests.Load() != before+1 {
