@@ -87,6 +87,7 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 			h.cache.remove(key)
 			return nil, err
 		}
+		h.gate.accepted(requestSource(r))
 		return id, nil
 	}
 	source := requestSource(r)
@@ -104,8 +105,8 @@ func (h *Handler) authenticate(r *http.Request) (*identity, error) {
 // first, then the private-key operation in its turn (decrypt), waited for
 // as long as ctx allows, then the signature and claims, outside the turn,
 // since checking a signature may wait for the issuer's keys to be fetched.
-// A token that fails after costing a key operation makes its source
-// suspect to the gate.
+// A token that fails after costing a key operation counts against its
+// source at the gate; one that passes makes its source known there.
 func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, token string) (*identity, error) {
 	sealed, err := h.verifier.Inspect(token)
 	if err != nil {
@@ -130,6 +131,7 @@ func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, t
 		}
 		granted = knownScopes(granted, h.oauthScopes)
 	}
+	h.gate.verified(source)
 	id := h.injector.newIdentity(verified)
 	id.granted = granted
 	return id, nil
