@@ -38,6 +38,12 @@
 //	    grants mcp:tools in its scope claim (cached after its first use)
 //	(7) tools/call with rules: (6) to the rules site, which reads and
 //	    parses the body and matches the call to its second rule
+//	(8), (9) the admission's treatment of good clients (see admission.go),
+//	    after the rounds on a Caddy of their own: one bad token before 40
+//	    new valid ones from one address, and new valid tokens from a known
+//	    address under a flood of bad tokens from 4,096 addresses
+//
+// -only runs a subset: -only 8,9 runs (8) and (9) alone.
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
@@ -119,6 +125,7 @@ type config struct {
 	stormConns   int
 	fillTokens   int
 	timeout      time.Duration
+	only         []int // scenarios to run (-only); empty: all
 }
 
 // errUsage marks a command-line error the flag package has already reported.
@@ -146,6 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.stormConns, "storm-conns", 64, "connections of the start-up storm (smoke: 4)")
 	fs.IntVar(&c.fillTokens, "fill-tokens", 10_000, "distinct valid 16 KB tokens of the adversarial fill; 0: no fill (smoke: 300)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run (smoke: 90s)")
+	only := fs.String("only", "", "run only these scenarios, e.g. 8,9 (any of 1-7 runs the rounds; the start-up storm, RSS and fill phases run only without -only)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
@@ -156,6 +164,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.caddy == "" {
 		fmt.Fprintln(stderr, "-caddy is required")
 		return c, errUsage
+	}
+	if *only != "" {
+		var err error
+		if c.only, err = parseOnly(*only); err != nil {
+			fmt.Fprintln(stderr, err)
+			return c, errUsage
+		}
 	}
 	if c.smoke {
 		given := map[string]bool{}
