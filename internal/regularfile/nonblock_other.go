@@ -2,5 +2,6 @@
 
 package regularfile
 
-// openNonBlocking is no flag where opening a file cannot wait for a writer.
-const openNonBlocking = 0
+// NonBlocking is no flag where opening a file cannot wait for the other
+// end of a named pipe.
+const NonBlocking = 0

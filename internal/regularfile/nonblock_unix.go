@@ -4,6 +4,7 @@ package regularfile
 
 import "syscall"
 
-// openNonBlocking makes open return at once on a named pipe without a
-// writer, instead of waiting for one.
-const openNonBlocking = syscall.O_NONBLOCK
+// NonBlocking is the open flag that makes opening a named pipe return at
+// once, instead of waiting for the other end, for every open of a path
+// that something else could have replaced meanwhile.
+const NonBlocking = syscall.O_NONBLOCK

@@ -39,7 +39,7 @@ func Read(path string, limit int64) ([]byte, error) {
 // readOpened opens path without blocking and reads it when the opened file
 // is a regular file of at most limit bytes.
 func readOpened(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonBlocking, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|NonBlocking, 0)
 	if err != nil {
 		return nil, err
 	}
