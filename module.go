@@ -194,8 +194,12 @@ type Handler struct {
 	Resource string `json:"resource,omitempty"`
 
 	// OAuth scope values every token must grant, in its scope claim (a
-	// space-separated string, RFC 9068) or, without one, its scp claim (an
-	// array of strings or a space-separated string). A token that lacks one
+	// string of values separated by spaces, RFC 9068) or, without one, its
+	// scp claim (an array of strings or such a string). Both are read from
+	// the payload's top level only, never from inside `data`; values are
+	// separated by the space character alone, and a token whose scope or
+	// scp holds any other character outside RFC 6749's scope-token (a tab,
+	// a non-ASCII space, `"`, `\`) is refused with 401. A token that lacks one
 	// is answered with 403 insufficient_scope naming the scopes to ask for;
 	// a 401 names them too, and they are the protected-resource metadata's
 	// scopes_supported. Each is a scope-token of RFC 6749 (printable ASCII

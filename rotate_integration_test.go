@@ -26,7 +26,9 @@ const caddyStartLimit = 60 * time.Second
 // own, stopped when the test ends.
 type runningCaddy struct {
 	bin, caddyfile string
-	log            string // path of its stdout and stderr
+	log            string        // path of its stdout and stderr
+	process        *os.Process   // the running `caddy run`
+	exited         chan struct{} // closed once that process has exited
 }
 
 // startCaddy runs `caddy run --config caddyfile` with HOME and the XDG
@@ -52,6 +54,7 @@ func startCaddy(t *testing.T, bin, caddyfile, ready string) *runningCaddy {
 		t.Fatalf("starting caddy: %v", err)
 	}
 	exited := make(chan struct{})
+	c.process, c.exited = cmd.Process, exited
 	go func() {
 		_ = cmd.Wait()
 		logFile.Close()

@@ -86,7 +86,7 @@ func startBigListBackend(ctx context.Context, body []byte) (string, error) {
 
 // runBigListPhase runs scenario (12).
 func (b *bench) runBigListPhase(ctx context.Context) error {
-	if b.cfg.bigListAnswers == 0 {
+	if b.cfg.bigListAnswers == 0 || !b.cfg.selected(scenarioBigList) {
 		return nil
 	}
 	body, allowed, total := bigListing(b.cfg.bigListMB << 20)

@@ -42,6 +42,12 @@
 //	(7) tools/call with rules: (6) to the rules site, which reads and
 //	    checks the request, its headers against the body, and matches the
 //	    call to its second rule and reads its region argument
+//	(8), (9) the admission's treatment of good clients (see admission.go),
+//	    after the rounds on a Caddy of their own: one bad token before 40
+//	    new valid ones from one address, and new valid tokens from a known
+//	    address under a flood of bad tokens from 4,096 addresses
+//
+// -only runs a subset: -only 8,9 runs (8) and (9) alone.
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
@@ -131,6 +137,7 @@ type config struct {
 	bigListAnswers int
 	bigListMB      int
 	timeout        time.Duration
+	only           []int // scenarios to run (-only); empty: all
 }
 
 // errUsage marks a command-line error the flag package has already reported.
@@ -160,6 +167,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.bigListAnswers, "biglist", 24, "concurrent tools/list answers of scenario (12); 0: none (smoke: 2)")
 	fs.IntVar(&c.bigListMB, "biglist-mb", 15, "size of each answer of scenario (12), in MiB (smoke: 1)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run (smoke: 90s)")
+	only := fs.String("only", "", "run only these scenarios, e.g. 8,9 (any of 1-7 runs the rounds; the start-up storm, RSS and fill phases run only without -only)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
@@ -170,6 +178,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.caddy == "" {
 		fmt.Fprintln(stderr, "-caddy is required")
 		return c, errUsage
+	}
+	if *only != "" {
+		var err error
+		if c.only, err = parseOnly(*only); err != nil {
+			fmt.Fprintln(stderr, err)
+			return c, errUsage
+		}
 	}
 	if c.smoke {
 		given := map[string]bool{}

@@ -398,7 +398,7 @@ func (v *Verifier) validatePayload(payload []byte) (*VerifiedToken, error) {
 	if err := checkIssuer(members["iss"], v.tokenIssuers); err != nil {
 		return nil, err
 	}
-	t.Claims, t.ClaimsJSON = members, compactJSON(payload)
+	t.Payload, t.Claims, t.ClaimsJSON = members, members, compactJSON(payload)
 	if data, ok := members["data"]; ok {
 		if len(data) == 0 || data[0] != '{' {
 			return nil, ErrInvalidData

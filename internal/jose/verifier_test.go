@@ -506,6 +506,19 @@ func verifyPayloadCases(t *testing.T, f *verifyFixture) []verifyCase {
 					t.Errorf("exp %v, want the top-level one", got.exp)
 				}
 			}},
+		{name: "data/the payload keeps its own members beside data", token: seal(validPayload(`"scope":"mcp","data":{"scope":"mcp admin"}`)),
+			check: func(t *testing.T, got *VerifiedToken) {
+				wantClaim("scope", `"mcp admin"`)(t, got)
+				if raw := got.Payload["scope"]; string(raw) != `"mcp"` {
+					t.Errorf("payload scope %s, want the top-level one", raw)
+				}
+			}},
+		{name: "data/without data the payload is the claims", token: seal(validPayload(`"scope":"mcp"`)),
+			check: func(t *testing.T, got *VerifiedToken) {
+				if raw := got.Payload["scope"]; string(raw) != `"mcp"` {
+					t.Errorf("payload scope %s", raw)
+				}
+			}},
 		{name: "data/iat and exp are read top-level, not from data",
 			token: seal(validPayload(fmt.Sprintf(`"data":{"iat":"soon","exp":%d,"name":"Ada"}`, now-100000))), check: wantClaim("name", `"Ada"`)},
 		bad("data/an expired top-level exp is not rescued by data", payloadAt(now-7200, now-3600, fmt.Sprintf(`"data":{"iat":%d,"exp":%d}`, now, now+3600)), ErrExpired),
