@@ -11,6 +11,7 @@ import (
 	gojose "github.com/go-jose/go-jose/v4"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
 
@@ -21,10 +22,10 @@ import (
 // twice, by go-jose and by jwx, and the backend never sees a refused call.
 func TestScopeClaimsThroughCaddy(t *testing.T) {
 	dir := t.TempDir()
-	encKey, signKey := testRSAKey(t, 0), testECKey(t, 0)
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, encKey, "enc-1", "RSA-OAEP-256", "enc"))
-	issuerKeys := writeJWKS(t, dir, "issuer.json", joseJWK(t, &signKey.PublicKey, "sig-1", "ES256", "sig"))
-	issuerPrivate := writeJWKS(t, dir, "issuer-private.json", joseJWK(t, signKey, "sig-1", "ES256", "sig"))
+	encKey, signKey := josetest.RSAKey(t, 0), josetest.ECKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(encKey, "enc-1", "RSA-OAEP-256", "enc"))
+	issuerKeys := josetest.WriteJWKS(t, dir, "issuer.json", josetest.JWK(&signKey.PublicKey, "sig-1", "ES256", "sig"))
+	issuerPrivate := josetest.WriteJWKS(t, dir, "issuer-private.json", josetest.JWK(signKey, "sig-1", "ES256", "sig"))
 	backend := newEchoBackend(t)
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -55,12 +56,12 @@ func TestScopeClaimsThroughCaddy(t *testing.T) {
 		for name, value := range claims {
 			full[name] = value
 		}
-		return claimsJSON(t, time.Now(), full)
+		return josetest.Claims(t, time.Now(), full)
 	}
 	minters := map[string]func(map[string]any) string{
 		"go-jose": func(claims map[string]any) string {
-			signed := joseSignOpts(t, payload(claims), gojose.ES256, signKey, "sig-1", (&gojose.SignerOptions{}).WithType("at+jwt"))
-			return joseEncryptOpts(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, &encKey.PublicKey, "enc-1",
+			signed := josetest.SignOpts(t, payload(claims), gojose.ES256, signKey, "sig-1", (&gojose.SignerOptions{}).WithType("at+jwt"))
+			return josetest.EncryptOpts(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, &encKey.PublicKey, "enc-1",
 				(&gojose.EncrypterOptions{}).WithContentType("JWT"))
 		},
 		"jwx": func(claims map[string]any) string {

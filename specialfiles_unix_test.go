@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -82,7 +83,7 @@ var kindOf = map[string]string{
 // error that names the path and what it is.
 func TestSpecialKeyFilesAtLoad(t *testing.T) {
 	files := specialFiles(t)
-	private := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, testRSAKey(t, 0), "k1", "RSA-OAEP", "enc"))
+	private := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(josetest.RSAKey(t, 0), "k1", "RSA-OAEP", "enc"))
 	for name, path := range files {
 		for _, setting := range []string{"key_file", "issuer_keys", "issuer_keys_ca"} {
 			t.Run(setting+" "+name, func(t *testing.T) {
@@ -170,7 +171,7 @@ func TestKeyFileSwappedToSpecialFile(t *testing.T) {
 		}
 	}
 
-	next := writeJWKS(t, f.dir, "next.json", f.keyB)
+	next := josetest.WriteJWKS(t, f.dir, "next.json", f.keyB)
 	swap(next)
 	if err := check(t, h, 0); err != nil {
 		t.Fatal(err)
