@@ -21,6 +21,8 @@ TEST_ENV  := XDG_CONFIG_HOME=$(TEST_HOME)/config XDG_DATA_HOME=$(TEST_HOME)/data
 
 ## build: the custom Caddy (standard modules + mcp_jwe_auth + `caddy mcp-keys`) and the demo MCP server
 build:
+	@[ -x $(CADDY) ] || echo "First build: Go downloads Caddy and its dependencies and compiles them into $(CADDY) and $(WHOAMI)." \
+		"This takes about 1 to 3 minutes, depending on the machine and the network; later builds take seconds."
 	$(GO) build -o $(CADDY) ./cmd/caddy
 	$(GO) build -o $(WHOAMI) ./examples/whoami
 
@@ -76,10 +78,15 @@ fuzz:
 # `go get <module>` (latest), which asks the module proxy for a module that is
 # not published and fails on any answer but 404/410.
 XCADDY_MODULE := github.com/fhswf/caddy-mcp-jwe-auth@v0.0.0-00010101000000-000000000000
+# It needs the network: `go install` fetches xcaddy, and xcaddy builds in a
+# fresh module of its own (go get, go mod tidy) that fetches Caddy's modules.
+XCADDY_OFFLINE := make xcaddy needs the network: it installs xcaddy, and xcaddy runs go get and go mod tidy in a fresh module that downloads Caddy's modules; if the error above is a network error, retry online (or with GOPROXY set to a reachable module proxy)
 xcaddy:
 	@mkdir -p $(BIN)
-	GOBIN=$(BIN) $(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
-	cd $(BIN) && $(BIN)/xcaddy build --output $(BIN)/caddy-xcaddy --with $(XCADDY_MODULE)=$(CURDIR)
+	@echo "installing xcaddy v0.4.5 into $(BIN) (needs the network)"
+	@GOBIN=$(BIN) $(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5 || { echo "$(XCADDY_OFFLINE)" >&2; exit 1; }
+	@echo "building $(BIN)/caddy-xcaddy with xcaddy (needs the network; 2 to 3 minutes with a cold build cache)"
+	@cd $(BIN) && $(BIN)/xcaddy build --output $(BIN)/caddy-xcaddy --with $(XCADDY_MODULE)=$(CURDIR) || { echo "$(XCADDY_OFFLINE)" >&2; exit 1; }
 	$(BIN)/caddy-xcaddy list-modules | grep -qx 'http.handlers.mcp_jwe_auth'
 	$(BIN)/caddy-xcaddy mcp-keys --help >/dev/null
 	@echo "xcaddy build lists http.handlers.mcp_jwe_auth and runs mcp-keys"

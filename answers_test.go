@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -35,10 +35,10 @@ type resourceServer struct {
 func newResourceServer(t *testing.T, configure func(*Handler)) *resourceServer {
 	t.Helper()
 	dir := t.TempDir()
-	rs := &resourceServer{encKey: testRSAKey(t, 0), signKey: testECKey(t, 0)}
+	rs := &resourceServer{encKey: josetest.RSAKey(t, 0), signKey: josetest.ECKey(t, 0)}
 	rs.h = &Handler{
-		KeyFile:      writeJWKS(t, dir, "private.json", joseJWK(t, rs.encKey, "enc-1", "", "enc")),
-		IssuerKeys:   writeJWKS(t, dir, "issuer.json", joseJWK(t, &rs.signKey.PublicKey, "sig-1", "", "sig")),
+		KeyFile:      josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(rs.encKey, "enc-1", "", "enc")),
+		IssuerKeys:   josetest.WriteJWKS(t, dir, "issuer.json", josetest.JWK(&rs.signKey.PublicKey, "sig-1", "", "sig")),
 		Scopes:       []string{"sub"},
 		Resource:     rsResource,
 		OAuthScopes:  []string{"mcp:tools"},
@@ -50,12 +50,7 @@ func newResourceServer(t *testing.T, configure func(*Handler)) *resourceServer {
 	if err := rs.h.checkSettings(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := rs.h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rs.h.Cleanup() })
+	provisionHandler(t, rs.h)
 	return rs
 }
 
@@ -69,9 +64,9 @@ func (rs *resourceServer) token(t *testing.T, claims map[string]any) string {
 	for name, value := range claims {
 		full[name] = value
 	}
-	signed := joseSignOpts(t, claimsJSON(t, time.Now(), full), gojose.ES256, rs.signKey, "sig-1",
+	signed := josetest.SignOpts(t, josetest.Claims(t, time.Now(), full), gojose.ES256, rs.signKey, "sig-1",
 		(&gojose.SignerOptions{}).WithType("at+jwt"))
-	return joseEncryptOpts(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, &rs.encKey.PublicKey, "enc-1",
+	return josetest.EncryptOpts(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, &rs.encKey.PublicKey, "enc-1",
 		(&gojose.EncrypterOptions{}).WithContentType("JWT"))
 }
 

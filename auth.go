@@ -14,6 +14,7 @@ import (
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/mcpauthz"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -26,7 +27,8 @@ var (
 	// ErrMultipleAuthorization: the request has more than one Authorization header.
 	ErrMultipleAuthorization = errors.New("more than one Authorization header")
 	// ErrScopeClaim: the token's scope claim is not a string, or its scp
-	// claim neither a string nor an array of strings.
+	// claim neither a string nor an array of strings, or a scope value in
+	// either has a character outside RFC 6749's scope-token.
 	ErrScopeClaim = errors.New("scope or scp claim of the wrong type")
 	// ErrBoundTokenAsBearer: a DPoP-bound token (cnf.jkt) came with the Bearer scheme.
 	ErrBoundTokenAsBearer = errors.New("DPoP-bound token sent as a bearer token")
@@ -127,6 +129,7 @@ func (h *Handler) identify(r *http.Request, token string) (*identity, error) {
 			h.cache.remove(key)
 			return nil, err
 		}
+		h.gate.accepted(requestSource(r))
 		return id, nil
 	}
 	source := requestSource(r)
@@ -144,8 +147,8 @@ func (h *Handler) identify(r *http.Request, token string) (*identity, error) {
 // first, then the private-key operation in its turn (decrypt), waited for
 // as long as ctx allows, then the signature and claims, outside the turn,
 // since checking a signature may wait for the issuer's keys to be fetched.
-// A token that fails after costing a key operation makes its source
-// suspect to the gate.
+// A token that fails after costing a key operation counts against its
+// source at the gate; one that passes makes its source known there.
 func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, token string) (*identity, error) {
 	sealed, err := h.verifier.Inspect(token)
 	if err != nil {
@@ -163,31 +166,38 @@ func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, t
 		h.gate.failed(source)
 		return nil, err
 	}
+	// granted holds the scopes the token's scopes imply as well, so that
+	// every check (the route's, the rules', the listing filter's) sees them.
 	var granted []string
-	if len(h.oauthScopes) > 0 {
+	if len(h.supportedScopes) > 0 {
 		if granted, err = grantedScopes(verified); err != nil {
 			return nil, err
 		}
-		granted = knownScopes(granted, h.oauthScopes)
+		granted = knownScopes(withImplied(granted, h.implied), h.supportedScopes)
 	}
+	h.gate.verified(source)
 	id := h.injector.newIdentity(verified)
 	id.granted = granted
 	return id, nil
 }
 
-// grantedScopes reads the OAuth scopes a token grants: its scope claim, a
-// space-separated string (RFC 9068 section 2.2.3), or, when it has none, its
-// scp claim, an array of strings or a space-separated string. Any other
-// type is an error that refuses the token.
+// grantedScopes reads the OAuth scopes a token grants from the payload's
+// top level only, never from data (RFC 9068 section 2.2.3): its scope
+// claim, a string of scope values separated by SP (0x20) alone, or, when it
+// has none, its scp claim, an array of scope values or such a string. Any
+// other type, and a scope value with a character outside RFC 6749's
+// scope-token (a tab, a non-ASCII space, a double quote, a backslash), is
+// an error that refuses the token. Empty values (from repeated spaces)
+// grant nothing.
 func grantedScopes(t *jose.VerifiedToken) ([]string, error) {
-	if raw, ok := t.Claims["scope"]; ok {
+	if raw, ok := t.Payload["scope"]; ok {
 		var scope string
 		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &scope) != nil {
 			return nil, fmt.Errorf("%w: scope is not a string", ErrScopeClaim)
 		}
-		return strings.Fields(scope), nil
+		return scopeValues("scope", strings.Split(scope, " "))
 	}
-	raw, ok := t.Claims["scp"]
+	raw, ok := t.Payload["scp"]
 	if !ok {
 		return nil, nil
 	}
@@ -197,19 +207,35 @@ func grantedScopes(t *jose.VerifiedToken) ([]string, error) {
 	}
 	switch value := value.(type) {
 	case string:
-		return strings.Fields(value), nil
+		return scopeValues("scp", strings.Split(value, " "))
 	case []any:
-		scopes := make([]string, 0, len(value))
+		values := make([]string, 0, len(value))
 		for _, item := range value {
 			scope, ok := item.(string)
 			if !ok {
 				return nil, fmt.Errorf("%w: scp holds a value that is not a string", ErrScopeClaim)
 			}
-			scopes = append(scopes, scope)
+			values = append(values, scope)
 		}
-		return scopes, nil
+		return scopeValues("scp", values)
 	}
 	return nil, fmt.Errorf("%w: scp is neither a string nor an array of strings", ErrScopeClaim)
+}
+
+// scopeValues returns the non-empty values, or an error, naming the claim
+// but not the value, when one is not an RFC 6749 scope-token.
+func scopeValues(claim string, values []string) ([]string, error) {
+	scopes := make([]string, 0, len(values))
+	for _, value := range values {
+		if value == "" {
+			continue
+		}
+		if mcpauthz.CheckScope(value) != nil {
+			return nil, fmt.Errorf("%w: %s holds a value with a character outside RFC 6749 scope-token", ErrScopeClaim, claim)
+		}
+		scopes = append(scopes, value)
+	}
+	return scopes, nil
 }
 
 // knownScopes keeps of granted the scopes in known, the only ones any

@@ -34,13 +34,29 @@ func TestGrantedScopes(t *testing.T) {
 		{name: "scp object", claims: `{"scp":{"a":true}}`, err: true},
 		{name: "scp array with a number", claims: `{"scp":["a",1]}`, err: true},
 		{name: "scp null", claims: `{"scp":null}`, err: true},
+		// Values are separated by SP alone, and each is a scope-token
+		// (RFC 6749 3.3: %x21 / %x23-5B / %x5D-7E).
+		{name: "scope with a tab", claims: `{"scope":"mcp\tadmin"}`, err: true},
+		{name: "scope with a no-break space", claims: `{"scope":"mcp\u00a0admin"}`, err: true},
+		{name: "scope with an ideographic space", claims: `{"scope":"mcp\u3000admin"}`, err: true},
+		{name: "scope with a line feed", claims: `{"scope":"mcp\nadmin"}`, err: true},
+		{name: "scope with a double quote", claims: `{"scope":"mcp \"admin"}`, err: true},
+		{name: "scope with a backslash", claims: `{"scope":"mcp ad\\min"}`, err: true},
+		{name: "scope with DEL", claims: `{"scope":"mcp\u007fadmin"}`, err: true},
+		{name: "scope with a non-ASCII letter", claims: `{"scope":"mcp:ä"}`, err: true},
+		{name: "scope with every other printable character", claims: `{"scope":"!#$%&'()*+,-./09:;<=>?@AZ[]^_` + "`" + `az{|}~"}`,
+			want: []string{"!#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~"}},
+		{name: "scp string with a tab", claims: `{"scp":"mcp\tadmin"}`, err: true},
+		{name: "scp element with a no-break space", claims: `{"scp":["mcp","mcp\u00a0admin"]}`, err: true},
+		{name: "scp element with a space", claims: `{"scp":["mcp admin"]}`, err: true},
+		{name: "scp empty element", claims: `{"scp":["","mcp"]}`, want: []string{"mcp"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var claims map[string]json.RawMessage
 			if err := json.Unmarshal([]byte(tc.claims), &claims); err != nil {
 				t.Fatal(err)
 			}
-			got, err := grantedScopes(&jose.VerifiedToken{Claims: claims})
+			got, err := grantedScopes(&jose.VerifiedToken{Payload: claims, Claims: claims})
 			if tc.err {
 				if !errors.Is(err, ErrScopeClaim) {
 					t.Fatalf("grantedScopes = %q, %v; want ErrScopeClaim", got, err)
@@ -51,6 +67,24 @@ func TestGrantedScopes(t *testing.T) {
 				t.Fatalf("grantedScopes = %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestGrantedScopesIgnoreData: the OAuth scopes are the payload's own
+// scope and scp claims; a scope or scp inside data grants nothing.
+func TestGrantedScopesIgnoreData(t *testing.T) {
+	payload := map[string]json.RawMessage{
+		"scope": json.RawMessage(`"mcp"`),
+		"data":  json.RawMessage(`{"scope":"mcp admin","scp":["admin"]}`),
+	}
+	data := map[string]json.RawMessage{"scope": json.RawMessage(`"mcp admin"`), "scp": json.RawMessage(`["admin"]`)}
+	got, err := grantedScopes(&jose.VerifiedToken{Payload: payload, Claims: data})
+	if err != nil || !slices.Equal(got, []string{"mcp"}) {
+		t.Errorf("grantedScopes = %q, %v; want [mcp]", got, err)
+	}
+	delete(payload, "scope")
+	if got, err := grantedScopes(&jose.VerifiedToken{Payload: payload, Claims: data}); err != nil || got != nil {
+		t.Errorf("only data has scopes: grantedScopes = %q, %v; want none", got, err)
 	}
 }
 
@@ -98,6 +132,12 @@ func TestOAuthScopeClaims(t *testing.T) {
 		{name: "neither", claims: map[string]any{"scope": nil}, status: http.StatusForbidden},
 		{name: "a prefix is not the scope", claims: map[string]any{"scope": "mcp:tool mcp:tools:read"}, status: http.StatusForbidden},
 		{name: "scp of the wrong type", claims: map[string]any{"scope": nil, "scp": 7}, status: http.StatusUnauthorized},
+		{name: "scope with a tab", claims: map[string]any{"scope": "openid\tmcp:tools"}, status: http.StatusUnauthorized},
+		{name: "scope with a no-break space", claims: map[string]any{"scope": "openid\u00a0mcp:tools"}, status: http.StatusUnauthorized},
+		{name: "scp element with a tab", claims: map[string]any{"scope": nil, "scp": []string{"mcp:tools", "a\tb"}}, status: http.StatusUnauthorized},
+		// The claims sit in data: the OAuth scopes are still the top-level ones.
+		{name: "scope only in data", claims: map[string]any{"scope": nil, "data": map[string]any{"sub": "ada", "scope": "mcp:tools"}}, status: http.StatusForbidden},
+		{name: "top-level scope beside data", claims: map[string]any{"data": map[string]any{"sub": "ada", "scope": "openid"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, reached := rs.serve(t, target, rs.token(t, tc.claims), "")

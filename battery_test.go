@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,16 +99,16 @@ func newHardEnv(t *testing.T) *hardEnv {
 	t.Helper()
 	e := &hardEnv{
 		dir:         t.TempDir(),
-		rsaKey:      testRSAKey(t, 0),
-		ecKey:       testECKey(t, 0),
-		issuerKey:   testRSAKey(t, 1),
-		attackerKey: testRSAKey(t, 2),
+		rsaKey:      josetest.RSAKey(t, 0),
+		ecKey:       josetest.ECKey(t, 0),
+		issuerKey:   josetest.RSAKey(t, 1),
+		attackerKey: josetest.RSAKey(t, 2),
 		trap:        newHardConnTrap(t),
 	}
 	var keys []map[string]any
 	for _, jk := range []gojose.JSONWebKey{
-		joseJWK(t, e.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
-		joseJWK(t, e.ecKey, "ec-1", "", "enc"),
+		josetest.JWK(e.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
+		josetest.JWK(e.ecKey, "ec-1", "", "enc"),
 	} {
 		m := asMap(t, jk)
 		for _, member := range []string{"d", "p", "q", "dp", "dq", "qi"} {
@@ -120,8 +122,8 @@ func newHardEnv(t *testing.T) *hardEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.keyFile = writeFile(t, e.dir, "private.json", data)
-	e.issuerFile = writeJWKS(t, e.dir, "issuer.json", joseJWK(t, &e.issuerKey.PublicKey, "issuer-1", "RS256", "sig"))
+	e.keyFile = josetest.WriteFile(t, e.dir, "private.json", data)
+	e.issuerFile = josetest.WriteJWKS(t, e.dir, "issuer.json", josetest.JWK(&e.issuerKey.PublicKey, "issuer-1", "RS256", "sig"))
 	return e
 }
 
@@ -157,8 +159,10 @@ func (e *hardEnv) signedBlock() string {
 	scopes email
 	issuer_keys %s
 	audience https://mcp.example.com
+	token_issuers %s
+	mcp_tool admin_* mcp:admin
 	claim_header email X-User-Email
-}`, e.keyFile, e.issuerFile)
+}`, e.keyFile, e.issuerFile, batteryTokenIssuer)
 }
 
 // hardConnTrap is a loopback listener that counts the connections it accepts:
@@ -193,21 +197,6 @@ func (c *hardConnTrap) url(path string) string {
 	return "http://" + c.Addr().String() + path
 }
 
-// Hand-built JOSE objects: any protected header, byte for byte, around real
-// cryptography, so a refusal can only come from the header's content.
-
-// hardB64 encodes unpadded base64url.
-var hardB64 = josetest.B64
-
-// hardJSON marshals v or fails the test.
-var hardJSON = josetest.JSON
-
-// hardJWE builds a compact JWE whose protected header is exactly header.
-var hardJWE = josetest.HandJWE
-
-// hardSign builds a compact RS256 JWS with any header members.
-var hardSign = josetest.HandSign
-
 // payload is a claims JSON object: iat and exp around now, name and email
 // as distinctive secrets, then extra members verbatim (",..." form).
 func (e *hardEnv) payload(extra string) []byte {
@@ -224,7 +213,7 @@ func (e *hardEnv) timed(iat, exp string) []byte {
 // unsigned encrypts plaintext to rsa-1 with go-jose (RSA-OAEP, A256GCM).
 func (e *hardEnv) unsigned(t testing.TB, plaintext []byte) string {
 	t.Helper()
-	return joseEncrypt(t, plaintext, gojose.RSA_OAEP, gojose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)
+	return josetest.Encrypt(t, plaintext, gojose.RSA_OAEP, gojose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)
 }
 
 // rsaHeader is the JWE header of a token for rsa-1, with extra members.
@@ -238,33 +227,36 @@ func rsaHeader(t testing.TB, extra map[string]any) []byte {
 		}
 		h[k] = v
 	}
-	return hardJSON(t, h)
+	return josetest.JSON(t, h)
 }
 
 // nested signs payload (RS256, jwsHeader) and encrypts it to rsa-1 under a
 // JWE header with cty JWT and the extra members.
 func (e *hardEnv) nested(t testing.TB, jwsHeader map[string]any, payload []byte, signer *rsa.PrivateKey, jweExtra map[string]any) string {
 	t.Helper()
-	jws := hardSign(t, jwsHeader, payload, signer)
+	jws := josetest.HandSign(t, jwsHeader, payload, signer)
 	extra := map[string]any{"cty": "JWT"}
 	for k, v := range jweExtra {
 		extra[k] = v
 	}
-	return hardJWE(t, rsaHeader(t, extra), []byte(jws), &e.rsaKey.PublicKey, 32)
+	return josetest.HandJWE(t, rsaHeader(t, extra), []byte(jws), &e.rsaKey.PublicKey, 32)
 }
 
-// signedPayload is a payload for the signed site (email and aud).
+// batteryTokenIssuer is the one iss the signed site accepts.
+const batteryTokenIssuer = "https://login.example.com"
+
+// signedPayload is a payload for the signed site (email, aud and iss).
 func (e *hardEnv) signedPayload(aud string) []byte {
-	now := time.Now()
-	return []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"sub":%q,"email":%q,"aud":%q}`,
-		now.Unix(), now.Add(time.Hour).Unix(), e.secret("sub"), e.secret("email"), aud))
+	return e.signedPayloadWith(aud, `,"iss":"`+batteryTokenIssuer+`"`)
 }
 
-// hardRandomParts are random parts after the header.
-var hardRandomParts = josetest.RandomParts
-
-// hardWithHeader is a token with the given header JSON and random other parts.
-var hardWithHeader = josetest.WithHeader
+// signedPayloadWith is a payload for the signed site with email and aud,
+// then extra members verbatim (",..." form) in place of the iss.
+func (e *hardEnv) signedPayloadWith(aud, extra string) []byte {
+	now := time.Now()
+	return []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"sub":%q,"email":%q,"aud":%q%s}`,
+		now.Unix(), now.Add(time.Hour).Unix(), e.secret("sub"), e.secret("email"), aud, extra))
+}
 
 // hardBombOnce compresses 10 MiB once per test binary: the deflate bomb.
 var (
@@ -341,27 +333,27 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 	x5c := []string{base64.StdEncoding.EncodeToString(hardSelfSignedDER(t, e.attackerKey))}
 
 	offCurve := map[string]any{"kty": "EC", "crv": "P-256",
-		"x": hardB64(append(make([]byte, 31), 1)), "y": hardB64(append(make([]byte, 31), 1))}
+		"x": josetest.B64(append(make([]byte, 31), 1)), "y": josetest.B64(append(make([]byte, 31), 1))}
 
 	recipients := make([]map[string]any, 200)
 	for i := range recipients {
 		ek := make([]byte, 16)
 		_, _ = rand.Read(ek)
-		recipients[i] = map[string]any{"header": map[string]any{"kid": fmt.Sprintf("r%d", i)}, "encrypted_key": hardB64(ek)}
+		recipients[i] = map[string]any{"header": map[string]any{"kid": fmt.Sprintf("r%d", i)}, "encrypted_key": josetest.B64(ek)}
 	}
-	jsonSerialised := string(hardJSON(t, map[string]any{
-		"protected":   hardB64([]byte(`{"enc":"A256GCM"}`)),
+	jsonSerialised := string(josetest.JSON(t, map[string]any{
+		"protected":   josetest.B64([]byte(`{"enc":"A256GCM"}`)),
 		"unprotected": map[string]any{"alg": "RSA-OAEP"},
 		"recipients":  recipients,
-		"iv":          hardB64(make([]byte, 12)),
-		"ciphertext":  hardB64([]byte("ciphertext")),
-		"tag":         hardB64(make([]byte, 16)),
+		"iv":          josetest.B64(make([]byte, 12)),
+		"ciphertext":  josetest.B64([]byte("ciphertext")),
+		"tag":         josetest.B64(make([]byte, 16)),
 	}))
 	if len(jsonSerialised) >= jose.DefaultMaxTokenBytes {
 		t.Fatalf("the JSON serialisation is %d bytes: it would be refused for its size, not its form", len(jsonSerialised))
 	}
 
-	bomb := hardJWE(t, rsaHeader(t, map[string]any{"zip": "DEF"}), hardDeflateBomb(t), &e.rsaKey.PublicKey, 32)
+	bomb := josetest.HandJWE(t, rsaHeader(t, map[string]any{"zip": "DEF"}), hardDeflateBomb(t), &e.rsaKey.PublicKey, 32)
 	if len(bomb) >= jose.DefaultMaxTokenBytes {
 		t.Fatalf("the deflate bomb is %d bytes: it would be refused for its size, not its zip", len(bomb))
 	}
@@ -376,13 +368,13 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 	controlNamae := "Zoë 🚀 " + e.secret("namae") + " "
 	controlClaims := map[string]any{"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
 		"sub": e.secret("sub"), "name": controlName, "email": controlEmail, "名前": controlNamae, "note": "line\u2028sep"}
-	controlToken := e.unsigned(t, hardJSON(t, controlClaims))
+	controlToken := e.unsigned(t, josetest.JSON(t, controlClaims))
 
 	return []batteryCase{
 		// Controls: hand-built tokens are right, so the refusals below come
 		// from the one thing each case changes.
 		{name: "control: hand-built token", site: "unsigned",
-			header: bearer(hardJWE(t, rsaHeader(t, nil), e.payload(""), &e.rsaKey.PublicKey, 32)),
+			header: bearer(josetest.HandJWE(t, rsaHeader(t, nil), e.payload(""), &e.rsaKey.PublicKey, 32)),
 			accepted: func(t *testing.T, seen http.Header) {
 				if !strings.HasPrefix(seen.Get("X-User-Name"), "name-") {
 					t.Errorf("X-User-Name %q", seen.Get("X-User-Name"))
@@ -397,38 +389,40 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 			}},
 
 		// Key management and content encryption.
-		{name: "alg none", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"none","enc":"A256GCM"}`)),
+		{name: "alg none", site: "unsigned", header: bearer(josetest.WithHeader(`{"alg":"none","enc":"A256GCM"}`)),
 			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
-		{name: "alg dir", site: "unsigned", header: bearer(hardB64([]byte(`{"alg":"dir","enc":"A256GCM","kid":"rsa-1"}`)) + ".." + strings.SplitN(hardRandomParts(), ".", 2)[1]),
+		{name: "alg dir", site: "unsigned", header: bearer(josetest.B64([]byte(`{"alg":"dir","enc":"A256GCM","kid":"rsa-1"}`)) + ".." + strings.SplitN(josetest.RandomParts(), ".", 2)[1]),
 			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
-		{name: "alg RSA1_5", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), gojose.RSA1_5, gojose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)),
+		{name: "alg RSA1_5", site: "unsigned", header: bearer(josetest.Encrypt(t, e.payload(""), gojose.RSA1_5, gojose.A256GCM, &e.rsaKey.PublicKey, "rsa-1", nil)),
 			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
-		{name: "alg A256KW", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), gojose.A256KW, gojose.A256GCM, make([]byte, 32), "rsa-1", nil)),
+		{name: "alg A256KW", site: "unsigned", header: bearer(josetest.Encrypt(t, e.payload(""), gojose.A256KW, gojose.A256GCM, make([]byte, 32), "rsa-1", nil)),
 			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
 		{name: "alg PBES2 with p2c 2000000000", site: "unsigned",
-			header: bearer(hardWithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"` + hardB64([]byte("saltsaltsaltsalt")) + `"}`)),
+			header: bearer(josetest.WithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"` + josetest.B64([]byte("saltsaltsaltsalt")) + `"}`)),
 			reason: jose.ErrAlgorithmNotAllowed, preKey: true},
-		{name: "enc A128CBC-HS256 not listed", site: "unsigned", header: bearer(joseEncrypt(t, e.payload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, &e.rsaKey.PublicKey, "rsa-1", nil)),
+		{name: "enc A128CBC-HS256 not listed", site: "unsigned", header: bearer(josetest.Encrypt(t, e.payload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, &e.rsaKey.PublicKey, "rsa-1", nil)),
 			reason: jose.ErrEncryptionNotAllowed, preKey: true},
 		{name: "zip DEF with a 10 MiB deflate bomb", site: "unsigned", header: bearer(bomb),
 			reason: jose.ErrCompressed, preKey: true, flatMemory: true},
-		{name: "crit", site: "unsigned", header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"crit": []string{"exp"}, "exp": time.Now().Add(time.Hour).Unix()}), e.payload(""), &e.rsaKey.PublicKey, 32)),
+		{name: "crit", site: "unsigned", header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"crit": []string{"exp"}, "exp": time.Now().Add(time.Hour).Unix()}), e.payload(""), &e.rsaKey.PublicKey, 32)),
 			reason: jose.ErrCriticalHeader, preKey: true},
-		{name: "duplicate alg in the JWE header", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"none"}`)),
+		{name: "cty text/plain", site: "unsigned", header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"cty": "text/plain"}), e.payload(""), &e.rsaKey.PublicKey, 32)),
+			reason: jose.ErrTokenType, preKey: true},
+		{name: "duplicate alg in the JWE header", site: "unsigned", header: bearer(josetest.WithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"none"}`)),
 			reason: jose.ErrMalformedHeader, preKey: true},
-		{name: "kid naming no key", site: "unsigned", header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"kid": "nobody"}), e.payload(""), &e.rsaKey.PublicKey, 32)),
+		{name: "kid naming no key", site: "unsigned", header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"kid": "nobody"}), e.payload(""), &e.rsaKey.PublicKey, 32)),
 			reason: jose.ErrUnknownKeyID, preKey: true},
-		{name: "kid of an RSA key with ECDH-ES", site: "unsigned", header: bearer(hardWithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","kid":"rsa-1"}`)),
+		{name: "kid of an RSA key with ECDH-ES", site: "unsigned", header: bearer(josetest.WithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","kid":"rsa-1"}`)),
 			reason: jose.ErrNoMatchingKey, preKey: true},
 		{name: "ECDH-ES with an off-curve epk", site: "unsigned",
-			header: bearer(hardWithHeader(string(hardJSON(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-1", "epk": offCurve})))),
+			header: bearer(josetest.WithHeader(string(josetest.JSON(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-1", "epk": offCurve})))),
 			reason: jose.ErrInvalidEphemeralKey, preKey: true},
 
 		{name: "ECDH-ES+A128KW with an empty encrypted key", site: "unsigned",
-			header: bearer(hardB64(hardJSON(t, map[string]any{"alg": "ECDH-ES+A128KW", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})) + ".." + strings.SplitN(hardRandomParts(), ".", 2)[1]),
+			header: bearer(josetest.B64(josetest.JSON(t, map[string]any{"alg": "ECDH-ES+A128KW", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})) + ".." + strings.SplitN(josetest.RandomParts(), ".", 2)[1]),
 			reason: jose.ErrEncryptedKey, preKey: true},
 		{name: "ECDH-ES with an encrypted key part (a second spelling)", site: "unsigned",
-			header: bearer(hardWithHeader(string(hardJSON(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})))),
+			header: bearer(josetest.WithHeader(string(josetest.JSON(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-1", "epk": hardEphemeralP256(t)})))),
 			reason: jose.ErrEncryptedKey, preKey: true},
 
 		// Keys named by the token itself: never fetched, never used.
@@ -445,7 +439,7 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "x5c": x5c}, e.signedPayload("https://mcp.example.com"), e.attackerKey, map[string]any{"x5c": x5c})),
 			reason: jose.ErrSignature},
 		{name: "jwk in the JWE header of a token for the attacker's key", site: "unsigned",
-			header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"kid": nil, "jwk": attackerJWK}), e.payload(""), &e.attackerKey.PublicKey, 32)),
+			header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"kid": nil, "jwk": attackerJWK}), e.payload(""), &e.attackerKey.PublicKey, 32)),
 			reason: jose.ErrDecryption},
 
 		// Form of the token and of the request.
@@ -518,8 +512,26 @@ func batteryCases(t *testing.T, e *hardEnv) []batteryCase {
 		{name: "nested JWS with b64 false", site: "signed",
 			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1", "b64": false}, e.signedPayload("https://mcp.example.com"), e.issuerKey, nil)),
 			reason: jose.ErrUnencodedPayload},
+		{name: "signed token of an issuer not accepted", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":"https://login.example.com.evil"`), e.issuerKey, nil)),
+			reason: jose.ErrIssuer},
+		{name: "signed token without iss", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", ""), e.issuerKey, nil)),
+			reason: jose.ErrIssuer},
+		{name: "signed token whose iss is not a string", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":["`+batteryTokenIssuer+`"]`), e.issuerKey, nil)),
+			reason: jose.ErrIssuer},
+		{name: "signed token whose scope is an array", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":"`+batteryTokenIssuer+`","scope":["mcp:admin"]`), e.issuerKey, nil)),
+			reason: ErrScopeClaim},
+		{name: "signed token whose scp holds a number", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1"}, e.signedPayloadWith("https://mcp.example.com", `,"iss":"`+batteryTokenIssuer+`","scp":["mcp:admin",1]`), e.issuerKey, nil)),
+			reason: ErrScopeClaim},
+		{name: "nested JWS with typ JOSE", site: "signed",
+			header: bearer(e.nested(t, map[string]any{"alg": "RS256", "kid": "issuer-1", "typ": "JOSE"}, e.signedPayload("https://mcp.example.com"), e.issuerKey, nil)),
+			reason: jose.ErrTokenType},
 		{name: "nested JWS with alg none", site: "signed",
-			header: bearer(hardJWE(t, rsaHeader(t, map[string]any{"cty": "JWT"}), []byte(hardB64([]byte(`{"alg":"none"}`))+"."+hardB64(e.signedPayload("https://mcp.example.com"))+"."), &e.rsaKey.PublicKey, 32)),
+			header: bearer(josetest.HandJWE(t, rsaHeader(t, map[string]any{"cty": "JWT"}), []byte(josetest.B64([]byte(`{"alg":"none"}`))+"."+josetest.B64(e.signedPayload("https://mcp.example.com"))+"."), &e.rsaKey.PublicKey, 32)),
 			reason: jose.ErrAlgorithmNotAllowed},
 
 		// Accepted, as the spec says.
@@ -588,16 +600,12 @@ func hardHandler(t testing.TB, block string) (*Handler, *observer.ObservedLogs) 
 	if err := h.UnmarshalCaddyfile(caddyfile.NewDispenser(tokens)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	// Without a config, Caddy's context would give Provision a development
+	// logger, whose warnings (allow_unsigned's) come with a stack trace.
 	core, logs := observer.New(zapcore.DebugLevel)
 	h.logger = zap.New(core)
+	provisionHandler(t, h)
+	logs.TakeAll() // the warnings of Provision
 	return h, logs
 }
 
@@ -751,7 +759,10 @@ func hardCheckFlatMemory(t *testing.T, h *Handler, target string, header http.He
 }
 
 // TestBatteryReasonsCovered makes sure the battery exercises every reason a
-// token can be refused for (ErrBusy is a 503, not a refusal of the token).
+// token can be refused for: each Err* sentinel declared in the token core's
+// errors.go and in auth.go (ErrBusy, in gate.go, is a 503, not a refusal of
+// the token), read from the files themselves, so a new sentinel without a
+// battery case fails here.
 func TestBatteryReasonsCovered(t *testing.T) {
 	e := newHardEnv(t)
 	covered := map[error]bool{}
@@ -760,22 +771,28 @@ func TestBatteryReasonsCovered(t *testing.T) {
 			covered[tc.reason] = true
 		}
 	}
-	for _, reason := range batteryRefusalReasons {
-		if !covered[reason] {
-			t.Errorf("no battery case is refused for %q", reason)
+	byName := sentinelsByName()
+	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "auth.go": ""} {
+		names := sentinelNames(t, path)
+		if len(names) == 0 {
+			t.Errorf("%s declares no Err* sentinel", path)
+		}
+		for _, name := range names {
+			reason, ok := byName[prefix+name]
+			switch {
+			case !ok:
+				t.Errorf("%s%s (declared in %s): add it to sentinelsByName", prefix, name, path)
+			case !covered[reason]:
+				t.Errorf("no battery case is refused for %s%s (%q)", prefix, name, reason)
+			}
 		}
 	}
 }
 
-// batteryRefusalReasons lists the sentinels of errors.go that answer 401.
-var batteryRefusalReasons = []error{
-	ErrNoToken, ErrMultipleAuthorization, jose.ErrEmptyToken, jose.ErrTokenTooLarge, jose.ErrNotCompact,
-	jose.ErrMalformedHeader, jose.ErrAlgorithmNotAllowed, jose.ErrEncryptionNotAllowed, jose.ErrCompressed,
-	jose.ErrCriticalHeader, jose.ErrUnencodedPayload, jose.ErrEncryptedKey, jose.ErrUnknownKeyID, jose.ErrNoMatchingKey,
-	jose.ErrInvalidEphemeralKey, jose.ErrDecryption, jose.ErrSignature, jose.ErrUnsignedToken,
-	jose.ErrNestedNotConfigured, jose.ErrPayloadNotJSON, jose.ErrDuplicateMember, jose.ErrInvalidTimeClaim,
-	jose.ErrNotYetValid, jose.ErrExpired, jose.ErrAudience, jose.ErrInvalidData,
-}
+// batteryRefusalReasons are the sentinels a token can be refused for (401):
+// those of sentinelsByName, which TestBatteryReasonsCovered and the metrics
+// tests hold to the declarations.
+var batteryRefusalReasons = slices.Collect(maps.Values(sentinelsByName()))
 
 // hardErrorsIsAny reports whether err is one of targets.
 func hardErrorsIsAny(err error, targets ...error) bool {

@@ -2,44 +2,19 @@ package mcpjweauth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	gojose "github.com/go-jose/go-jose/v4"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 )
 
 // The handler benchmarks of docs/benchmarks.md (`make bench`); the cold
-// verify benchmarks are beside the verifier, in internal/jose. Keys are made
-// once per benchmark binary; the 4096-bit RSA key only when a benchmark
-// needs it, never in the normal tests.
-
-// benchRSA4096 returns a 4096-bit RSA key, generated on first use (slow).
-var benchRSA4096 = sync.OnceValue(func() *rsa.PrivateKey {
-	key, err := rsa.GenerateKey(rand.Reader, 4096)
-	if err != nil {
-		panic(err)
-	}
-	return key
-})
-
-// benchClaims are the claims of every benchmark token: what an MCP client's
-// token typically carries.
-func benchClaims(b *testing.B, extra map[string]any) []byte {
-	b.Helper()
-	claims := map[string]any{"sub": "user-4711", "name": "Ada Lovelace", "email": "ada@example.com"}
-	for k, v := range extra {
-		claims[k] = v
-	}
-	return claimsJSON(b, time.Now(), claims)
-}
+// verify benchmarks are beside the verifier, in internal/jose. Their keys
+// and tokens are josetest's bench fixtures.
 
 // benchHandler is a provisioned Handler in issuer_keys mode (the
 // recommended one) with an RSA-4096 key, and a token it accepts.
@@ -57,32 +32,23 @@ const benchTokenIssuer = "https://login.example.com"
 func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	b.Helper()
 	dir := b.TempDir()
-	private := benchRSA4096()
-	issuer := testECKey(b, 1)
+	private := josetest.BenchRSA4096()
+	issuer := josetest.ECKey(b, 1)
 	h := &Handler{
-		KeyFile:    writeJWKS(b, dir, "private.json", joseJWK(b, private, "bench", "RSA-OAEP", "enc")),
-		IssuerKeys: writeJWKS(b, dir, "issuer.json", joseJWK(b, &issuer.PublicKey, "issuer", "ES256", "sig")),
+		KeyFile:    josetest.WriteJWKS(b, dir, "private.json", josetest.JWK(private, "bench", "RSA-OAEP", "enc")),
+		IssuerKeys: josetest.BenchIssuerKeys(b, dir, issuer),
 		Audience:   []string{"https://mcp.example.com"},
 		Scopes:     []string{"name", "email"},
 	}
 	if configure != nil {
 		configure(h)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		b.Fatal(err)
-	}
+	provisionHandler(b, h)
 	claims := map[string]any{"aud": "https://mcp.example.com"}
 	if len(h.OAuthScopes) > 0 { // an OAuth access token (SPEC 9)
 		claims["iss"], claims["scope"] = benchTokenIssuer, "openid "+strings.Join(h.OAuthScopes, " ")
 	}
-	nested := joseSign(b, benchClaims(b, claims), gojose.ES256, issuer, "issuer")
-	token := joseEncrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
-		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
+	token := josetest.BenchSignedToken(b, josetest.BenchClaims(b, claims), issuer, private)
 	return &benchHandler{Handler: h, token: token}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"go.uber.org/zap"
 )
@@ -26,8 +27,8 @@ import (
 // nil value removing one.
 func cacheVerifier(t *testing.T, now func() time.Time) (v *jose.Verifier, seal func(extra map[string]any) string) {
 	t.Helper()
-	key := testRSAKey(t, 0)
-	keys, err := jose.LoadDecryptionKeys(writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-a", "", "enc")), nil)
+	key := josetest.RSAKey(t, 0)
+	keys, err := jose.LoadDecryptionKeys(josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-a", "", "enc")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func cacheVerifier(t *testing.T, now func() time.Time) (v *jose.Verifier, seal f
 		for name, value := range extra {
 			claims[name] = value
 		}
-		return joseEncrypt(t, claimsJSON(t, testNow, claims), gojose.RSA_OAEP_256, gojose.A256GCM, &key.PublicKey, "rsa-a", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, testNow, claims), gojose.RSA_OAEP_256, gojose.A256GCM, &key.PublicKey, "rsa-a", nil)
 	}
 	return v, seal
 }
@@ -119,7 +120,7 @@ func TestCacheAuthenticate(t *testing.T) {
 	}
 
 	now = testNow
-	refused := mutatePart(t, token, 3, flipLastByte)
+	refused := josetest.MutatePart(t, token, 3, josetest.FlipLastByte)
 	for range 2 {
 		if _, _, err := h.authenticate(request(refused)); !errors.Is(err, jose.ErrDecryption) {
 			t.Fatalf("tampered token: got %v", err)
@@ -373,8 +374,8 @@ func TestCacheDropsTokensOfKeys(t *testing.T) {
 	tokenA, tokenB := f.token(t, f.keyA, "a", nil), f.token(t, f.keyB, "b", nil)
 	wantStatus(t, h, tokenA, http.StatusOK)
 	wantStatus(t, h, tokenB, http.StatusOK)
-	idA := "key-a#" + thumbprintKID(t, f.keyA.Public().Key)
-	idB := "key-b#" + thumbprintKID(t, f.keyB.Public().Key)
+	idA := "key-a#" + josetest.Thumbprint(t, f.keyA.Public().Key)
+	idB := "key-b#" + josetest.Thumbprint(t, f.keyB.Public().Key)
 	h.cache.dropKeys([]string{"other#x"})
 	if h.cache.len() != 2 {
 		t.Fatalf("%d entries after dropping an unused key; want 2", h.cache.len())

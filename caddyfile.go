@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
@@ -29,7 +28,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	mcp_jwe_auth [<matcher>] {
 //	    key_file        <path>                # private JWK or JWKS; default {env.MCP_KEY_FILE_PATH}
-//	    scopes          <claim> [<claim>...]  # required, at least one; repeatable; duplicates are an error
+//	    scopes          <claim> [<claim>...]  # required unless oauth_scopes is set; repeatable; duplicates are an error
 //	    issuer_keys     <path|https-url>      # issuer's public JWKS: tokens must be signed, then encrypted
 //	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
 //	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
@@ -53,8 +52,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    token_issuers   <iss>...              # the iss claim must be one of these (section 9.3)
 //	    mcp_tool        <pattern> <scope>...  # per-operation rules (section 10); also mcp_prompt,
 //	    mcp_resource    <pattern> <scope>...  #   mcp_resource, mcp_method; repeatable, in order
+//	    mcp_argument    <tool> <path> <value> <scope>...  # a tools/call by an argument's value; repeatable
 //	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
 //	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
+//	    oauth_scope_implies <scope> <scope>...# a granted scope also grants these; repeatable
 //	    dpop            off|allowed|required  # DPoP-bound tokens (RFC 9449); default allowed
 //	    dpop_algs       <alg>...              # DPoP proof algorithms; default ES256 ES384 EdDSA PS256 RS256
 //	    dpop_nonce                            # proofs must carry a nonce the module issued
@@ -84,7 +85,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if err := h.checkSettings(); err != nil {
 		// The settings are fine line by line, so the block as a whole is
 		// wrong: report it at the directive's line, not at its closing brace.
-		return errAt(directive, fmt.Errorf("mcp_jwe_auth: %v", err))
+		// Caddy names the directive itself ("... for 'mcp_jwe_auth': ...").
+		return errAt(directive, err)
 	}
 	return nil
 }
@@ -93,6 +95,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 var repeatable = map[string]bool{
 	"scopes": true, "claim_header": true,
 	"mcp_tool": true, "mcp_prompt": true, "mcp_resource": true, "mcp_method": true,
+	"mcp_argument": true, "oauth_scope_implies": true,
 }
 
 // errAt adds the file and line of tok to err, as d.Err does for the current token.
@@ -194,6 +197,10 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return checked(d, checkTokenIssuers(h.TokenIssuers))
 	case "mcp_tool", "mcp_prompt", "mcp_resource", "mcp_method":
 		return h.unmarshalMCPRule(d, name)
+	case "mcp_argument":
+		return h.unmarshalMCPArgument(d)
+	case "oauth_scope_implies":
+		return h.unmarshalScopeImplies(d)
 	case "max_mcp_body_bytes":
 		size, err := intArg(d, name, 1)
 		h.MaxMCPBodyBytes = int64(size)
@@ -201,7 +208,7 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 	case "dpop", "dpop_algs", "dpop_nonce":
 		return h.unmarshalDPoP(d, name)
 	default:
-		return d.Errf("unrecognized subdirective '%s'", name)
+		return d.Errf("unrecognized subdirective '%s'%s", name, didYouMean(name))
 	}
 	return nil
 }
@@ -243,6 +250,18 @@ func (h *Handler) unmarshalMCPRule(d *caddyfile.Dispenser, name string) error {
 	default: // mcp_method
 		h.MCPMethod = append(h.MCPMethod, rule)
 	}
+	return checked(d, h.checkMCPRules())
+}
+
+// unmarshalMCPArgument reads `mcp_argument <tool> <path> <value> <scope>...`
+// and adds the rule after the other argument rules, refusing a bad rule at
+// its line.
+func (h *Handler) unmarshalMCPArgument(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) < 4 {
+		return d.ArgErr()
+	}
+	h.MCPArgument = append(h.MCPArgument, MCPArgumentRule{Tool: args[0], Path: args[1], Value: args[2], Scopes: args[3:]})
 	return checked(d, h.checkMCPRules())
 }
 

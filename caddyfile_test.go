@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -213,7 +213,7 @@ func TestCaddyfileErrors(t *testing.T) {
 
 	tests := []caddyfileError{
 		// scopes
-		{"no scopes", block("allow_unsigned"), 1, []string{"mcp_jwe_auth", "scopes", "at least one scope is required"}},
+		{"no scopes", block("allow_unsigned"), 1, []string{"scopes", "at least one scope is required"}},
 		{"no scopes and no block", "mcp_jwe_auth\n", 1, []string{"at least one scope is required"}},
 		{"no scopes, empty block", "mcp_jwe_auth {\n}\n", 1, []string{"at least one scope is required"}},
 		{"scopes without arguments", block("scopes", "allow_unsigned"), 2, []string{wrongArgs, "'scopes'"}},
@@ -227,7 +227,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"scope with a space on a later line", block("scopes name", "allow_unsigned", `scopes "a b"`), 4, []string{"'a b'", "space"}},
 
 		// token mode
-		{"neither issuer_keys nor allow_unsigned", block("scopes name"), 1, []string{"mcp_jwe_auth", "neither issuer_keys nor allow_unsigned"}},
+		{"neither issuer_keys nor allow_unsigned", block("scopes name"), 1, []string{"neither issuer_keys nor allow_unsigned"}},
 		{"both issuer_keys and allow_unsigned", block("scopes name", "allow_unsigned", "issuer_keys /etc/issuer.json", "audience a"), 1, []string{"issuer_keys and allow_unsigned exclude each other"}},
 		{"issuer_keys without audience", block("scopes name", "issuer_keys /etc/issuer.json"), 1, []string{"issuer_keys requires audience"}},
 
@@ -402,6 +402,10 @@ func TestCaddyfileErrorLinesInSite(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not contain %q", err, tc.want)
 			}
+			// Caddy names the directive; the module does not repeat it.
+			if strings.Count(err.Error(), "mcp_jwe_auth") != 1 {
+				t.Errorf("error %q does not name mcp_jwe_auth exactly once", err)
+			}
 			if where := fmt.Sprintf(", at Sitefile:%d", tc.line); !strings.HasSuffix(err.Error(), where) {
 				t.Errorf("error %q does not end with %q", err, where)
 			}
@@ -416,11 +420,11 @@ func TestCaddyfileErrorLinesInSite(t *testing.T) {
 // same cases through `caddy validate`.
 func TestCaddyfileLoadErrors(t *testing.T) {
 	dir := t.TempDir()
-	rsa0, rsa1 := testRSAKey(t, 0), testRSAKey(t, 1)
+	rsa0, rsa1 := josetest.RSAKey(t, 0), josetest.RSAKey(t, 1)
 	symmetric := make([]byte, 32)
-	private := writeJWKS(t, dir, "private.json", joseJWK(t, rsa0, "k1", "", "enc"))
-	file := func(name, data string) string { return writeFile(t, dir, name, []byte(data)) }
-	jwks := func(name string, keys ...gojose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
+	private := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(rsa0, "k1", "", "enc"))
+	file := func(name, data string) string { return josetest.WriteFile(t, dir, name, []byte(data)) }
+	jwks := func(name string, keys ...gojose.JSONWebKey) string { return josetest.WriteJWKS(t, dir, name, keys...) }
 	unsigned := func(keyFile string, extra ...string) []string {
 		return append([]string{"key_file " + keyFile, "scopes name", "allow_unsigned"}, extra...)
 	}
@@ -442,26 +446,26 @@ func TestCaddyfileLoadErrors(t *testing.T) {
 		{"unreadable key file (a directory)", unsigned(directory), []string{directory, "is a directory"}},
 		{"key file not JSON", unsigned(file("garbage.json", "this is not JSON\n")), []string{filepath.Join(dir, "garbage.json"), "not a JSON object"}},
 		{"key file an empty key set", unsigned(file("empty.json", `{"keys":[]}`)), []string{filepath.Join(dir, "empty.json"), "holds no key"}},
-		{"public-only key", unsigned(jwks("public.json", joseJWK(t, &rsa0.PublicKey, "pub1", "", "enc"))),
+		{"public-only key", unsigned(jwks("public.json", josetest.JWK(&rsa0.PublicKey, "pub1", "", "enc"))),
 			[]string{filepath.Join(dir, "public.json"), "'pub1'", "not a private key"}},
-		{"public key beside a private one", unsigned(jwks("mixed.json", joseJWK(t, rsa0, "k1", "", "enc"), joseJWK(t, &rsa1.PublicKey, "pub2", "", "enc"))),
+		{"public key beside a private one", unsigned(jwks("mixed.json", josetest.JWK(rsa0, "k1", "", "enc"), josetest.JWK(&rsa1.PublicKey, "pub2", "", "enc"))),
 			[]string{filepath.Join(dir, "mixed.json"), "'pub2'", "not a private key"}},
-		{"symmetric key", unsigned(jwks("symmetric.json", joseJWK(t, symmetric, "sym1", "", "enc"))),
+		{"symmetric key", unsigned(jwks("symmetric.json", josetest.JWK(symmetric, "sym1", "", "enc"))),
 			[]string{filepath.Join(dir, "symmetric.json"), "'sym1'", "symmetric"}},
-		{"two keys with one kid", unsigned(jwks("twins.json", joseJWK(t, rsa0, "same", "", "enc"), joseJWK(t, rsa1, "same", "", "enc"))),
+		{"two keys with one kid", unsigned(jwks("twins.json", josetest.JWK(rsa0, "same", "", "enc"), josetest.JWK(rsa1, "same", "", "enc"))),
 			[]string{filepath.Join(dir, "twins.json"), "two keys have the kid 'same'"}},
-		{"use sig", unsigned(jwks("sig.json", joseJWK(t, rsa0, "signer", "", "sig"))),
+		{"use sig", unsigned(jwks("sig.json", josetest.JWK(rsa0, "signer", "", "sig"))),
 			[]string{filepath.Join(dir, "sig.json"), "'signer'", "use is 'sig'"}},
-		{"key alg RSA1_5", unsigned(jwks("rsa15.json", joseJWK(t, rsa0, "legacy", "RSA1_5", "enc"))),
+		{"key alg RSA1_5", unsigned(jwks("rsa15.json", josetest.JWK(rsa0, "legacy", "RSA1_5", "enc"))),
 			[]string{filepath.Join(dir, "rsa15.json"), "'legacy'", "'RSA1_5'"}},
 		{"algorithms leave the key nothing", unsigned(private, "algorithms ECDH-ES"),
 			[]string{private, "'k1'", "algorithms leaves it no algorithm"}},
 		{"issuer_keys missing", signed(missing), []string{missing, "issuer_keys", "no such file"}},
 		{"issuer_keys a directory", signed(directory), []string{directory, "issuer_keys", "is a directory"}},
 		{"issuer_keys not JSON", signed(file("issuer-garbage.json", "<html>")), []string{filepath.Join(dir, "issuer-garbage.json"), "issuer_keys", "not a JSON object"}},
-		{"issuer_keys only an encryption key", signed(jwks("issuer-enc.json", joseJWK(t, &rsa1.PublicKey, "e1", "", "enc"))),
+		{"issuer_keys only an encryption key", signed(jwks("issuer-enc.json", josetest.JWK(&rsa1.PublicKey, "e1", "", "enc"))),
 			[]string{filepath.Join(dir, "issuer-enc.json"), "issuer_keys", "no public signature key"}},
-		{"issuer_keys only a symmetric key", signed(jwks("issuer-oct.json", joseJWK(t, symmetric, "h1", "HS256", "sig"))),
+		{"issuer_keys only a symmetric key", signed(jwks("issuer-oct.json", josetest.JWK(symmetric, "h1", "HS256", "sig"))),
 			[]string{filepath.Join(dir, "issuer-oct.json"), "issuer_keys", "no public signature key"}},
 		{"no key_file and MCP_KEY_FILE_PATH unset", []string{"scopes name", "allow_unsigned"}, []string{"MCP_KEY_FILE_PATH", "no key_file"}},
 		{"key_file empty after its placeholders", []string{"key_file {env.MCP_JWE_AUTH_TEST_UNSET}", "scopes name", "allow_unsigned"},
@@ -474,10 +478,7 @@ func TestCaddyfileLoadErrors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("UnmarshalCaddyfile: %v (the mistake is one found at load time)", err)
 			}
-			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-			defer cancel()
-			err = h.Provision(ctx)
-			if err == nil {
+			if _, err = tryProvision(t, h); err == nil {
 				t.Fatal("Provision succeeded")
 			}
 			for _, want := range tc.want {

@@ -36,8 +36,10 @@ for a verb's flags.
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.NoArgs
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
-			cmd.AddCommand(generateCommand(), rotateCommand(), k8sCommand(), cleanCommand(), tokenCommand(),
-				dpopKeyCommand(), dpopProofCommand())
+			for _, verb := range []*cobra.Command{generateCommand(), rotateCommand(), k8sCommand(), cleanCommand(), tokenCommand(),
+				dpopKeyCommand(), dpopProofCommand()} {
+				cmd.AddCommand(pointToHelp(verb))
+			}
 		},
 	})
 }
@@ -58,6 +60,25 @@ func runVerb(verb func(console, caddycmd.Flags) error) func(*cobra.Command, []st
 		c := console{out: cmd.OutOrStdout(), hints: cmd.ErrOrStderr()}
 		return verb(c, caddycmd.Flags{FlagSet: cmd.Flags()})
 	}
+}
+
+// pointToHelp ends the error of a verb's usage mistakes with where its
+// flags are described: a flag that is unknown or whose value does not
+// parse, a required flag left out, and an argument where none is taken.
+// Mistakes found in a flag's value later name their fix themselves.
+func pointToHelp(verb *cobra.Command) *cobra.Command {
+	hint := func(cmd *cobra.Command, err error) error {
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%w (see 'caddy mcp-keys %s --help')", err, cmd.Name())
+	}
+	verb.SetFlagErrorFunc(hint)
+	args := verb.Args
+	verb.Args = func(cmd *cobra.Command, a []string) error { return hint(cmd, args(cmd, a)) }
+	// PreRunE runs before cobra checks the required flags itself.
+	verb.PreRunE = func(cmd *cobra.Command, _ []string) error { return hint(cmd, cmd.ValidateRequiredFlags()) }
+	return verb
 }
 
 // addDirFlag adds the -o/--output flag, the key directory.

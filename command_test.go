@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
 
@@ -483,23 +484,23 @@ func TestCommandHelp(t *testing.T) {
 // Each kind is refused by the other site, so the sites tell them apart.
 func TestCommandTokenThroughCaddy(t *testing.T) {
 	tmp := t.TempDir()
-	rsaIssuer, ecIssuer, edIssuer := testRSAKey(t, 2), testECKey(t, 1), testEd25519Key(t)
+	rsaIssuer, ecIssuer, edIssuer := josetest.RSAKey(t, 2), josetest.ECKey(t, 1), josetest.Ed25519Key(t)
 	singleJWK := func(name string, key gojose.JSONWebKey) string {
 		data, err := json.Marshal(key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return writeFile(t, tmp, name, data)
+		return josetest.WriteFile(t, tmp, name, data)
 	}
 	signKeys := map[string]string{
-		"RS256": writeJWKS(t, tmp, "rs256.json", joseJWK(t, rsaIssuer, "iss-rsa", "", "sig")),
-		"ES256": singleJWK("es256.json", joseJWK(t, ecIssuer, "iss-ec", "", "sig")),
-		"EdDSA": singleJWK("eddsa.json", joseJWK(t, edIssuer, "iss-ed", "", "")),
+		"RS256": josetest.WriteJWKS(t, tmp, "rs256.json", josetest.JWK(rsaIssuer, "iss-rsa", "", "sig")),
+		"ES256": singleJWK("es256.json", josetest.JWK(ecIssuer, "iss-ec", "", "sig")),
+		"EdDSA": singleJWK("eddsa.json", josetest.JWK(edIssuer, "iss-ed", "", "")),
 	}
-	issuerKeys := writeJWKS(t, tmp, "issuer-public.json",
-		joseJWK(t, &rsaIssuer.PublicKey, "iss-rsa", "", "sig"),
-		joseJWK(t, &ecIssuer.PublicKey, "iss-ec", "", "sig"),
-		joseJWK(t, edIssuer.Public(), "iss-ed", "", "sig"))
+	issuerKeys := josetest.WriteJWKS(t, tmp, "issuer-public.json",
+		josetest.JWK(&rsaIssuer.PublicKey, "iss-rsa", "", "sig"),
+		josetest.JWK(&ecIssuer.PublicKey, "iss-ec", "", "sig"),
+		josetest.JWK(edIssuer.Public(), "iss-ed", "", "sig"))
 
 	type pair struct {
 		name       string
@@ -661,7 +662,7 @@ func TestCommandBinary(t *testing.T) {
 		}
 	}
 
-	file := writeFile(t, tmp, "file", []byte("x"))
+	file := josetest.WriteFile(t, tmp, "file", []byte("x"))
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -704,11 +705,11 @@ func TestCommandBinary(t *testing.T) {
 func TestCommandTokenOAuthClaims(t *testing.T) {
 	p := generateCommandKeys(t)
 	dir := t.TempDir()
-	signKey := testECKey(t, 1)
-	signFile := writeJWKS(t, dir, "issuer-private.json", joseJWK(t, signKey, "iss-ec", "", "sig"))
+	signKey := josetest.ECKey(t, 1)
+	signFile := josetest.WriteJWKS(t, dir, "issuer-private.json", josetest.JWK(signKey, "iss-ec", "", "sig"))
 	rs := newResourceServer(t, func(h *Handler) {
 		h.KeyFile = p.Private
-		h.IssuerKeys = writeJWKS(t, dir, "issuer.json", joseJWK(t, &signKey.PublicKey, "iss-ec", "", "sig"))
+		h.IssuerKeys = josetest.WriteJWKS(t, dir, "issuer.json", josetest.JWK(&signKey.PublicKey, "iss-ec", "", "sig"))
 	})
 	mint := func(t *testing.T, flags ...string) string {
 		t.Helper()

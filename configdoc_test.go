@@ -98,10 +98,20 @@ func configFields(st *ast.StructType) (fields []configField, problems []string) 
 			if field.jsonName == "" || field.jsonName == "-" {
 				problems = append(problems, fmt.Sprintf("field %s has no json tag", name.Name))
 			}
+			if typ, ok := jsonTypeOverrides[field.jsonName]; ok {
+				field.typ = typ
+			}
 			fields = append(fields, field)
 		}
 	}
 	return fields, problems
+}
+
+// jsonTypeOverrides describe the fields whose Go type does not say how they
+// are written in JSON: a string that holds a duration (never a number of
+// nanoseconds, which a duration field also takes) or "off".
+var jsonTypeOverrides = map[string]string{
+	"key_reload": "string: a duration such as `\"10s\"`, or `\"off\"`",
 }
 
 // jsonType describes how a field of Go type expr is written in JSON.

@@ -25,7 +25,7 @@ type discovery struct {
 
 	issuer               string // base URL without trailing '/'; "" means from the request
 	scopes               []string
-	oauthScopes          []string // OAuth scopes: scopes_supported of the resource metadata
+	scopesSupported      []string // the scopes_supported of the resource metadata
 	authorizationServers []string
 	dpopAlgs             []string // nil when dpop is off
 	dpopRequired         bool
@@ -73,7 +73,7 @@ func newDiscovery(h *Handler, publicJWKS func() []byte) *discovery {
 		resourcePath:         routePath(h.ResourceMetadataPath, defaultResourceMetadataPath),
 		issuer:               strings.TrimRight(h.Issuer, "/"),
 		scopes:               h.Scopes,
-		oauthScopes:          h.oauthScopes,
+		scopesSupported:      h.supportedScopes,
 		authorizationServers: h.AuthorizationServers,
 		resource:             h.Resource,
 		publicJWKS:           publicJWKS,
@@ -155,7 +155,7 @@ func (d *discovery) resourceDocument(base, resource string) []byte {
 	return mustJSON(protectedResourceMetadata{
 		Resource:               resource,
 		JWKSURI:                d.jwksURI(base),
-		ScopesSupported:        d.oauthScopes,
+		ScopesSupported:        d.scopesSupported,
 		BearerMethodsSupported: []string{"header"},
 		AuthorizationServers:   d.authorizationServers,
 

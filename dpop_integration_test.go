@@ -137,8 +137,8 @@ func checkBinding(t *testing.T, token, privateKeys, dpopKey string) {
 // one, without one, and over plain HTTP.
 func TestCertificateBoundTokenThroughCaddy(t *testing.T) {
 	tmp := t.TempDir()
-	encKey := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, tmp, "private.json", joseJWK(t, encKey, "enc-1", "", "enc"))
+	encKey := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, tmp, "private.json", josetest.JWK(encKey, "enc-1", "", "enc"))
 	serverCert, serverKey := writeServerCertificate(t, tmp)
 	secure, plain := freePort(t), site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`
@@ -168,7 +168,7 @@ https://localhost:%d {
 `, secure, serverCert, serverKey, keyFile, plain.url(""), keyFile))
 
 	bound, other := newClientCertificate(t, "client-a"), newClientCertificate(t, "client-b")
-	token := joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{
+	token := josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{
 		"sub": "ada", "cnf": map[string]any{"x5t#S256": certificateThumbprint(bound.Leaf)},
 	}), gojose.RSA_OAEP_256, gojose.A256GCM, &encKey.PublicKey, "enc-1", nil)
 

@@ -36,7 +36,7 @@ type dpopClient struct {
 
 func newDPoPClient(t *testing.T, i int) dpopClient {
 	t.Helper()
-	key := testECKey(t, i)
+	key := josetest.ECKey(t, i)
 	return dpopClient{key: key, jkt: josetest.Thumbprint(t, &key.PublicKey)}
 }
 
@@ -399,7 +399,7 @@ func TestCaddyfileDPoP(t *testing.T) {
 // testCertificate makes a self-signed client certificate for name.
 func testCertificate(t *testing.T, name string) *x509.Certificate {
 	t.Helper()
-	key := newECKey(t)
+	key := josetest.NewECKey(t)
 	template := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: name},
@@ -421,5 +421,5 @@ func testCertificate(t *testing.T, name string) *x509.Certificate {
 // certificateThumbprint is a certificate's x5t#S256 (RFC 8705 section 3.1).
 func certificateThumbprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
-	return base64URL(sum[:])
+	return josetest.B64(sum[:])
 }

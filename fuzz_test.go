@@ -1,29 +1,19 @@
 package mcpjweauth
 
 import (
-	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/ecdsa"
-	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
-	gojose "github.com/go-jose/go-jose/v4"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"go.uber.org/zap"
 )
 
@@ -34,49 +24,17 @@ import (
 // tokens.
 //
 // Fuzz workers are separate processes, so everything a seed depends on is
-// fixed: the keys are the public ones of RFC 7520 (section 5.1's 2048-bit
-// RSA key, section 5.4's P-384 key) and the clock stands still at fuzzNow.
-
-// fuzzNow is the fixed clock of the fuzz targets.
-var fuzzNow = time.Date(2030, time.January, 1, 0, 0, 0, 0, time.UTC)
+// fixed: the keys, the clock and the seed tokens are josetest's fuzz
+// fixtures.
 
 // updateFuzzSeeds rewrites testdata/fuzz from the seeds below.
 var updateFuzzSeeds = flag.Bool("update-fuzz-seeds", false, "rewrite the seed corpora in testdata/fuzz")
 
-// fuzzKeys are the fixed decryption keys of the fuzz targets.
-type fuzzKeys struct {
-	rsa     *rsa.PrivateKey
-	rsaKID  string
-	ec      *ecdsa.PrivateKey
-	ecKID   string
-	keyFile string
-}
-
-// loadFuzzKeys reads the RFC 7520 keys and writes them as one key file.
-func loadFuzzKeys(t testing.TB) *fuzzKeys {
-	t.Helper()
-	rsaJWK, ecJWK := fuzzRFCKey(t, "5_1"), fuzzRFCKey(t, "5_4")
-	k := &fuzzKeys{rsa: rsaJWK.Key.(*rsa.PrivateKey), rsaKID: rsaJWK.KeyID, ec: ecJWK.Key.(*ecdsa.PrivateKey), ecKID: ecJWK.KeyID}
-	k.keyFile = writeJWKS(t, t.TempDir(), "fuzz-keys.json", rsaJWK, ecJWK)
-	return k
-}
-
-// fuzzRFCKey is the private key of the RFC 7520 JWE vector of section.
-func fuzzRFCKey(t testing.TB, section string) gojose.JSONWebKey {
-	t.Helper()
-	raw, _, _ := readRFC7520Keys(t, section)
-	var key gojose.JSONWebKey
-	if err := key.UnmarshalJSON(raw); err != nil {
-		t.Fatalf("RFC 7520 %s key: %v", section, err)
-	}
-	return key
-}
-
 // fuzzHandler is the in-process handler of FuzzServeHTTP.
-func fuzzHandler(t testing.TB, k *fuzzKeys) *Handler {
+func fuzzHandler(t testing.TB, k *josetest.FuzzKeys) *Handler {
 	t.Helper()
 	h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+k.keyFile+`
+	key_file `+k.KeyFile+`
 	scopes name email
 	allow_unsigned
 	claim_header name X-User-Name
@@ -85,51 +43,8 @@ func fuzzHandler(t testing.TB, k *fuzzKeys) *Handler {
 	cache_size 64
 }`)
 	h.logger = zap.NewNop()
-	h.clock = func() time.Time { return fuzzNow }
+	h.clock = func() time.Time { return josetest.FuzzNow }
 	return h
-}
-
-// fuzzPayload is a claims object valid at fuzzNow, with extra members.
-func fuzzPayload(extra string) []byte {
-	return []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"sub":"fuzz-user","name":"Fuzz Tester","email":"fuzz@example.com"%s}`,
-		fuzzNow.Add(-time.Minute).Unix(), fuzzNow.Add(time.Hour).Unix(), extra))
-}
-
-// fuzzTokens are tokens for the fixed keys, named by what they are.
-func fuzzTokens(t testing.TB, k *fuzzKeys) map[string]string {
-	t.Helper()
-	iat, exp := fuzzNow.Add(-time.Minute).Unix(), fuzzNow.Add(time.Hour).Unix()
-	rsaPub, ecPub := &k.rsa.PublicKey, &k.ec.PublicKey
-	return map[string]string{
-		"valid-rsa-oaep-a256gcm":        joseEncrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"valid-rsa-oaep-256-no-kid":     joseEncrypt(t, fuzzPayload(`,"roles":["a","b"],"n":12.50`), gojose.RSA_OAEP_256, gojose.A128GCM, rsaPub, "", nil),
-		"valid-ecdh-es-a128kw":          joseEncrypt(t, fuzzPayload(""), gojose.ECDH_ES_A128KW, gojose.A192GCM, ecPub, k.ecKID, nil),
-		"valid-ecdh-es-direct":          joseEncrypt(t, fuzzPayload(`,"nbf":1`), gojose.ECDH_ES, gojose.A256GCM, ecPub, "", nil),
-		"valid-data-member":             joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"data":{"name":"D","email":"d@example.com"}}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"valid-control-characters":      joseEncrypt(t, fuzzPayload(`,"name2":"a\r\nX-Evil: 1\u0000 Zoë"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"missing-scope":                 joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N"}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"null-scope":                    joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":null}`, iat, exp)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"expired":                       joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"N","email":"E"}`, iat-7200, iat-3600)), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"duplicate-member":              joseEncrypt(t, fuzzPayload(`,"email":"again"`), gojose.RSA_OAEP, gojose.A256GCM, rsaPub, k.rsaKID, nil),
-		"cbc-not-allowed":               joseEncrypt(t, fuzzPayload(""), gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, k.rsaKID, nil),
-		"rsa1_5":                        joseEncrypt(t, fuzzPayload(""), gojose.RSA1_5, gojose.A128GCM, rsaPub, k.rsaKID, nil),
-		"zip":                           hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","zip":"DEF"}`), fuzzPayload(""), rsaPub, 32),
-		"crit":                          hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A256GCM","crit":["x"],"x":1}`), fuzzPayload(""), rsaPub, 32),
-		"hand-built-valid":              hardJWE(t, []byte(`{"alg":"RSA-OAEP","enc":"A128GCM","jku":"http://127.0.0.1:1/"}`), fuzzPayload(""), rsaPub, 16),
-		"alg-none":                      hardWithHeader(`{"alg":"none","enc":"A256GCM"}`),
-		"pbes2":                         hardWithHeader(`{"alg":"PBES2-HS256+A128KW","enc":"A256GCM","p2c":2000000000,"p2s":"c2FsdA"}`),
-		"off-curve-epk":                 hardWithHeader(`{"alg":"ECDH-ES","enc":"A256GCM","epk":{"kty":"EC","crv":"P-384","x":"AQ","y":"AQ"}}`),
-		"json-serialisation":            `{"protected":"eyJlbmMiOiJBMjU2R0NNIn0","recipients":[{"header":{"alg":"RSA-OAEP"},"encrypted_key":"AA"}],"iv":"AA","ciphertext":"AA","tag":"AA"}`,
-		"three-parts":                   "eyJhbGciOiJub25lIn0.e30.",
-		"empty-parts":                   "....",
-		"header-not-json":               hardB64([]byte("{")) + "." + hardRandomParts(),
-		"header-array":                  hardB64([]byte(`[{"alg":"RSA-OAEP"}]`)) + "." + hardRandomParts(),
-		"header-duplicate-alg":          hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","alg":"dir"}`),
-		"header-kid-not-string":         hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":7}`),
-		"header-unknown-kid":            hardWithHeader(`{"alg":"RSA-OAEP","enc":"A256GCM","kid":"nobody"}`),
-		"header-escaped-alg":            hardWithHeader(`{"alg":"RSA\u002dOAEP","enc":"A256GCM"}`),
-		"header-case-folded-duplicates": hardWithHeader(`{"alg":"RSA-OAEP","ALG":"none","enc":"A256GCM"}`),
-	}
 }
 
 // fuzzBearer takes the token from one Authorization value the way SPEC 3.1
@@ -144,131 +59,6 @@ func fuzzBearer(value string) string {
 		return ""
 	}
 	return strings.TrimSpace(rest)
-}
-
-// fuzzOracle opens a token the module accepted with independent code and
-// applies the payload rules of SPEC 3.3 and the scopes name and email
-// itself, returning the compact JSON
-// of the claims the module must have used. RSA-OAEP tokens are opened here
-// with crypto/rsa and crypto/cipher; ECDH-ES tokens with go-jose. It
-// returns nil when go-jose refuses a header member the module ignores by
-// design (an embedded jwk or x5c: SPEC 3.2 never uses them).
-func fuzzOracle(t *testing.T, k *fuzzKeys, token string) []byte {
-	t.Helper()
-	var payload []byte
-	if strings.HasPrefix(fuzzHeaderAlg(t, token), "RSA-OAEP") {
-		payload = fuzzOpenRSA(t, k, token)
-	} else {
-		obj, err := gojose.ParseEncryptedCompact(token,
-			[]gojose.KeyAlgorithm{gojose.ECDH_ES, gojose.ECDH_ES_A128KW, gojose.ECDH_ES_A192KW, gojose.ECDH_ES_A256KW},
-			[]gojose.ContentEncryption{gojose.A128GCM, gojose.A192GCM, gojose.A256GCM})
-		if err != nil && strings.Contains(err.Error(), "sanitize") {
-			return nil
-		}
-		if err != nil {
-			t.Fatalf("the module accepted a token go-jose cannot parse (%v): %q", err, token)
-		}
-		if payload, err = obj.Decrypt(k.ec); err != nil {
-			t.Fatalf("the module accepted a token go-jose cannot decrypt (%v): %q", err, token)
-		}
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &members); err != nil {
-		t.Fatalf("the module accepted a payload that is not a JSON object: %q", payload)
-	}
-	number := func(name string) float64 {
-		raw, ok := members[name]
-		if !ok {
-			t.Fatalf("the module accepted a payload without %s: %q", name, payload)
-		}
-		f, err := strconv.ParseFloat(string(raw), 64)
-		if err != nil {
-			t.Fatalf("the module accepted a payload whose %s is %s", name, raw)
-		}
-		return f
-	}
-	now, skew := float64(fuzzNow.Unix()), jose.DefaultLeeway.Seconds()
-	iat, exp := number("iat"), number("exp")
-	if iat > now+skew || exp <= iat || exp <= now-skew {
-		t.Fatalf("the module accepted iat %v exp %v at %v", iat, exp, now)
-	}
-	if _, ok := members["nbf"]; ok && number("nbf") > now+skew {
-		t.Fatalf("the module accepted an nbf in the future: %q", payload)
-	}
-	claims := payload
-	if data, ok := members["data"]; ok {
-		claims = data
-		members = nil
-		if err := json.Unmarshal(data, &members); err != nil || members == nil {
-			t.Fatalf("the module accepted a data member that is not an object: %s", data)
-		}
-	}
-	for _, scope := range []string{"name", "email"} {
-		if raw, ok := members[scope]; !ok || string(raw) == "null" {
-			t.Fatalf("the module let a token without %s through: %q", scope, payload)
-		}
-	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, claims); err != nil {
-		t.Fatal(err)
-	}
-	return compact.Bytes()
-}
-
-// fuzzHeaderAlg reads the alg of a token's protected header.
-func fuzzHeaderAlg(t *testing.T, token string) string {
-	t.Helper()
-	encoded, _, _ := strings.Cut(token, ".")
-	raw, err := base64.RawURLEncoding.DecodeString(encoded)
-	if err != nil {
-		t.Fatalf("the module accepted a header that is not base64url: %q", encoded)
-	}
-	var h struct {
-		Alg string `json:"alg"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		t.Fatalf("the module accepted a header that is not JSON: %q", raw)
-	}
-	return h.Alg
-}
-
-// fuzzOpenRSA decrypts an RSA-OAEP / AES-GCM compact JWE (RFC 7516 5.2)
-// with the standard library alone.
-func fuzzOpenRSA(t *testing.T, k *fuzzKeys, token string) []byte {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 5 {
-		t.Fatalf("the module accepted a token of %d parts", len(parts))
-	}
-	decoded := make([][]byte, 5)
-	for i, part := range parts {
-		b, err := base64.RawURLEncoding.DecodeString(part)
-		if err != nil {
-			t.Fatalf("the module accepted part %d that is not base64url: %q", i+1, part)
-		}
-		decoded[i] = b
-	}
-	hash := sha1.New()
-	if fuzzHeaderAlg(t, token) == "RSA-OAEP-256" {
-		hash = sha256.New()
-	}
-	cek, err := rsa.DecryptOAEP(hash, nil, k.rsa, decoded[1], nil)
-	if err != nil {
-		t.Fatalf("the module accepted a token whose key does not unwrap: %v", err)
-	}
-	block, err := aes.NewCipher(cek)
-	if err != nil {
-		t.Fatalf("the module accepted a CEK of %d bytes", len(cek))
-	}
-	gcm, err := cipher.NewGCMWithNonceSize(block, len(decoded[2]))
-	if err != nil {
-		t.Fatalf("the module accepted an IV of %d bytes", len(decoded[2]))
-	}
-	plaintext, err := gcm.Open(nil, decoded[2], append(decoded[3], decoded[4]...), []byte(parts[0]))
-	if err != nil {
-		t.Fatalf("the module accepted a token whose tag does not verify: %v", err)
-	}
-	return plaintext
 }
 
 // fuzzClaimText is a claim as text, written independently of token.go.
@@ -286,12 +76,12 @@ func fuzzClaimText(raw json.RawMessage) string {
 // token, or a request whose token an independent implementation does not
 // find valid.
 func FuzzServeHTTP(f *testing.F) {
-	k := loadFuzzKeys(f)
+	k := josetest.LoadFuzzKeys(f, rfc7520Dir)
 	h := fuzzHandler(f, k)
-	for _, token := range fuzzTokens(f, k) {
+	for _, token := range josetest.FuzzTokens(f, k) {
 		f.Add("Bearer "+token, "", false, "X-User-Name", "spoofed")
 	}
-	f.Add("bearer   "+fuzzTokens(f, k)["valid-ecdh-es-a128kw"]+"  ", "Bearer x", true, "x_user_email", "spoofed")
+	f.Add("bearer   "+josetest.FuzzTokens(f, k)["valid-ecdh-es-a128kw"]+"  ", "Bearer x", true, "x_user_email", "spoofed")
 	f.Add("Basic YWRhOnB3", "", false, "X-User-Claims", "e30")
 	f.Add("Bearer a b", "", false, "", "")
 	f.Add("Bearer", "", false, "Authorization", "Bearer x")
@@ -345,13 +135,18 @@ func FuzzServeHTTP(f *testing.F) {
 				t.Fatalf("%s missing on an accepted request", name)
 			}
 		}
-		claims := fuzzOracle(t, k, token)
+		claims := josetest.FuzzOracle(t, k, token, jose.DefaultLeeway)
 		if claims == nil {
 			return
 		}
 		var members map[string]json.RawMessage
 		if err := json.Unmarshal(claims, &members); err != nil {
 			t.Fatal(err)
+		}
+		for _, scope := range []string{"name", "email"} {
+			if raw, ok := members[scope]; !ok || string(raw) == "null" {
+				t.Fatalf("the module let a token without %s through: %s", scope, claims)
+			}
 		}
 		// And their values are the token's claims, not the spoofed ones.
 		if got, want := res.seen.Get("X-User-Claims"), base64.RawURLEncoding.EncodeToString(claims); got != want {
@@ -456,45 +251,24 @@ var fuzzCaddyfileSeeds = []string{
 	"{\n\tscopes 名前\n\tallow_unsigned\n\tclaim_header 名前 X-Namae\n}",
 }
 
-// fuzzCorpusDir is where `go test` reads a target's seed corpus from.
-func fuzzCorpusDir(target string) string {
-	return filepath.Join("testdata", "fuzz", target)
-}
-
 // TestFuzzSeedCorpus keeps testdata/fuzz in step with the seeds: with
 // -update-fuzz-seeds it rewrites the corpus files; without, it checks they
 // exist, parse, and that the requests with a valid token among them are
 // still let through (the keys and the clock of the fuzz targets are fixed,
 // so they never expire).
 func TestFuzzSeedCorpus(t *testing.T) {
-	k := loadFuzzKeys(t)
+	k := josetest.LoadFuzzKeys(t, rfc7520Dir)
 	if *updateFuzzSeeds {
 		writeFuzzSeeds(t, k)
 	}
 	h := fuzzHandler(t, k)
 	for _, target := range []string{"FuzzServeHTTP", "FuzzCaddyfile"} {
-		entries, err := os.ReadDir(fuzzCorpusDir(target))
-		if err != nil || len(entries) == 0 {
-			t.Errorf("%s: no seed corpus (%v); run go test -run TestFuzzSeedCorpus -update-fuzz-seeds .", target, err)
-			continue
-		}
-		for _, entry := range entries {
-			data, err := os.ReadFile(filepath.Join(fuzzCorpusDir(target), entry.Name()))
-			if err != nil || !bytes.HasPrefix(data, []byte("go test fuzz v1\n")) {
-				t.Errorf("%s/%s is not a corpus file (%v)", target, entry.Name(), err)
-				continue
-			}
-			if target != "FuzzServeHTTP" || !strings.HasPrefix(entry.Name(), "valid-") {
-				continue
-			}
-			lines := strings.SplitN(strings.TrimSpace(string(data)), "\n", 3)
-			authorization, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "string("), ")"))
-			if err != nil {
-				t.Errorf("%s: %v", entry.Name(), err)
+		for name, authorization := range josetest.ReadCorpus(t, target) {
+			if target != "FuzzServeHTTP" || !strings.HasPrefix(name, "valid-") {
 				continue
 			}
 			if res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {authorization}}); res.status != http.StatusOK {
-				t.Errorf("%s is no longer let through: %d %s", entry.Name(), res.status, res.body)
+				t.Errorf("%s is no longer let through: %d %s", name, res.status, res.body)
 			}
 		}
 	}
@@ -502,40 +276,18 @@ func TestFuzzSeedCorpus(t *testing.T) {
 
 // writeFuzzSeeds writes the seed corpora in Go's corpus file format. Files
 // it does not write (regression inputs found by fuzzing) are kept.
-func writeFuzzSeeds(t *testing.T, k *fuzzKeys) {
+func writeFuzzSeeds(t *testing.T, k *josetest.FuzzKeys) {
 	t.Helper()
-	write := func(target, name string, values ...any) {
-		var b strings.Builder
-		b.WriteString("go test fuzz v1\n")
-		for _, v := range values {
-			switch v := v.(type) {
-			case string:
-				b.WriteString("string(" + strconv.Quote(v) + ")\n")
-			case []byte:
-				b.WriteString("[]byte(" + strconv.Quote(string(v)) + ")\n")
-			case bool:
-				b.WriteString("bool(" + strconv.FormatBool(v) + ")\n")
-			default:
-				t.Fatalf("unsupported corpus value %T", v)
-			}
-		}
-		dir := fuzzCorpusDir(target)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	write := josetest.WriteCorpusFile
+	for name, token := range josetest.FuzzTokens(t, k) {
+		write(t, "FuzzServeHTTP", name, "Bearer "+token, "", false, "X-User-Name", "spoofed")
 	}
-	for name, token := range fuzzTokens(t, k) {
-		write("FuzzServeHTTP", name, "Bearer "+token, "", false, "X-User-Name", "spoofed")
-	}
-	tokens := fuzzTokens(t, k)
-	write("FuzzServeHTTP", "two-authorization-headers", "Bearer "+tokens["valid-rsa-oaep-a256gcm"], "Bearer "+tokens["valid-ecdh-es-a128kw"], true, "x_user_email", "spoofed")
-	write("FuzzServeHTTP", "spoofed-claims-header", "bEaReR   "+tokens["valid-data-member"]+"   ", "", false, "x-user_claims", "e30")
-	write("FuzzServeHTTP", "basic-scheme", "Basic YWRhOnB3", "", false, "X-User-Name", "spoofed")
-	write("FuzzServeHTTP", "bearer-a-b", "Bearer a b", "", false, "", "")
+	tokens := josetest.FuzzTokens(t, k)
+	write(t, "FuzzServeHTTP", "two-authorization-headers", "Bearer "+tokens["valid-rsa-oaep-a256gcm"], "Bearer "+tokens["valid-ecdh-es-a128kw"], true, "x_user_email", "spoofed")
+	write(t, "FuzzServeHTTP", "spoofed-claims-header", "bEaReR   "+tokens["valid-data-member"]+"   ", "", false, "x-user_claims", "e30")
+	write(t, "FuzzServeHTTP", "basic-scheme", "Basic YWRhOnB3", "", false, "X-User-Name", "spoofed")
+	write(t, "FuzzServeHTTP", "bearer-a-b", "Bearer a b", "", false, "", "")
 	for i, seed := range fuzzCaddyfileSeeds {
-		write("FuzzCaddyfile", fmt.Sprintf("block-%02d", i), seed)
+		write(t, "FuzzCaddyfile", fmt.Sprintf("block-%02d", i), seed)
 	}
 }

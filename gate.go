@@ -19,11 +19,13 @@ const (
 )
 
 // keyOperationGate admits private-key operations by source (see
-// internal/admission): a client whose tokens recently failed decryption or
-// verification shares with every other such client one operation at a
-// time and an eighth of a core, and is answered 503 first; everyone else
-// may use every core. Requests whose token is cached never pass through
-// it. The docs/benchmarks.md section on admission explains the trade.
+// internal/admission): a client whose failed tokens recently outnumbered
+// its accepted ones by a few shares with every other such client one
+// operation at a time and an eighth of a core, and is answered 503 first;
+// a client that had a token accepted in the last ten minutes gets the next
+// free slot before anyone else; everyone else may use every core. Requests
+// whose token is cached never wait for it; they only mark their source as
+// known. The docs/benchmarks.md section on admission explains the trade.
 type keyOperationGate struct {
 	admission *admission.Gate
 }
@@ -57,6 +59,18 @@ func (g *keyOperationGate) acquire(ctx context.Context, src admission.Source) (f
 // failed records that a token from src failed decryption or verification.
 func (g *keyOperationGate) failed(src admission.Source) {
 	g.admission.Failed(src)
+}
+
+// verified records that a token from src passed decryption and
+// verification: src is known, and its new tokens keep a lane under a flood.
+func (g *keyOperationGate) verified(src admission.Source) {
+	g.admission.Verified(src)
+}
+
+// accepted records that a cached token from src was accepted; it allocates
+// nothing.
+func (g *keyOperationGate) accepted(src admission.Source) {
+	g.admission.Accepted(src)
 }
 
 // requestSource is the client a request comes from, as Caddy determined

@@ -18,6 +18,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/admission"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -91,8 +92,8 @@ func TestRequestSource(t *testing.T) {
 // token is decrypted at once, though the gate has one slot only.
 func TestAdmissionSlowIssuerHoldsNoSlot(t *testing.T) {
 	const audience = "https://mcp.example.com"
-	enc, signer := testRSAKey(t, 0), testECKey(t, 0)
-	jwks, err := json.Marshal(map[string]any{"keys": []jose.JSONWebKey{joseJWK(t, &signer.PublicKey, "iss-1", "ES256", "sig")}})
+	enc, signer := josetest.RSAKey(t, 0), josetest.ECKey(t, 0)
+	jwks, err := json.Marshal(map[string]any{"keys": []jose.JSONWebKey{josetest.JWK(&signer.PublicKey, "iss-1", "ES256", "sig")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,22 +112,17 @@ func TestAdmissionSlowIssuerHoldsNoSlot(t *testing.T) {
 	}))
 	defer issuer.Close()
 	h := &Handler{
-		KeyFile:    writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, enc, "enc-1", "RSA-OAEP", "enc")),
+		KeyFile:    josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(enc, "enc-1", "RSA-OAEP", "enc")),
 		Scopes:     []string{"name"},
 		IssuerKeys: issuer.URL + "/jwks",
 		Audience:   []string{audience},
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = h.Cleanup() }()
+	provisionHandler(t, h)
 	h.gate = &keyOperationGate{admission: admission.New(admission.Config{Slots: 1, MaxWait: time.Second, SuspectWait: time.Second})}
 	token := func(kid string) string {
-		claims := claimsJSON(t, time.Now(), map[string]any{"aud": audience, "sub": "ada", "name": "Ada"})
-		nested := joseSign(t, claims, jose.ES256, signer, kid)
-		return joseEncrypt(t, []byte(nested), jose.RSA_OAEP, jose.A256GCM, &enc.PublicKey, "enc-1", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
+		claims := josetest.Claims(t, time.Now(), map[string]any{"aud": audience, "sub": "ada", "name": "Ada"})
+		nested := josetest.Sign(t, claims, jose.ES256, signer, kid)
+		return josetest.Encrypt(t, []byte(nested), jose.RSA_OAEP, jose.A256GCM, &enc.PublicKey, "enc-1", map[jose.HeaderKey]any{jose.HeaderContentType: "JWT"})
 	}
 	unknown := make(chan int, 1)
 	go func() { unknown <- serveToken(t, h, token("iss-unknown"), "192.0.2.10:4000") }()
@@ -169,9 +165,9 @@ func bogusToken(t *testing.T, kid string) string {
 	part := func(n int) string {
 		b := make([]byte, n)
 		_, _ = rand.Read(b)
-		return base64URL(b)
+		return josetest.B64(b)
 	}
-	return strings.Join([]string{base64URL(header), part(256), part(12), part(32), part(16)}, ".")
+	return strings.Join([]string{josetest.B64(header), part(256), part(12), part(32), part(16)}, ".")
 }
 
 // TestAdmissionSuspectSourceBusyFirst, through the real Caddy with
@@ -179,9 +175,9 @@ func bogusToken(t *testing.T, kid string) string {
 // token failed decryption, its requests share the small suspect lane and
 // are answered 503 first, while a client without failures is admitted.
 func TestAdmissionSuspectSourceBusyFirst(t *testing.T) {
-	key := testRSAKey(t, 0)
+	key := josetest.RSAKey(t, 0)
 	port := freePort(t)
-	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	newCaddyWithGlobal(t, "\tservers {\n\t\ttrusted_proxies static 127.0.0.1/32\n\t}\n", fmt.Sprintf(`
 http://127.0.0.1:%d {
 	bind 127.0.0.1
@@ -198,8 +194,12 @@ http://127.0.0.1:%d {
 		return http.Header{"Authorization": {"Bearer " + token}, "X-Forwarded-For": {client}}
 	}
 	const suspect, clean = "203.0.113.66", "198.51.100.7"
-	if resp, body := send(t, http.MethodPost, url, from(suspect, bogusToken(t, "rsa-1"))); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("bogus token: %d %s, want 401", resp.StatusCode, body)
+	// One refused token slows nobody down; failures that lead by
+	// SuspectAfter make the client suspect.
+	for range admission.SuspectAfter {
+		if resp, body := send(t, http.MethodPost, url, from(suspect, bogusToken(t, "rsa-1"))); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("bogus token: %d %s, want 401", resp.StatusCode, body)
+		}
 	}
 	// More requests than the lane can admit within the 5 s a suspect
 	// request waits (one per 50 ms at most: 101), all at once.
@@ -235,7 +235,7 @@ http://127.0.0.1:%d {
 	close(start)
 	// While the suspect client's requests wait, a client without failures
 	// gets its new token decrypted.
-	valid := joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": "ada", "name": "Ada"}), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
+	valid := josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "ada", "name": "Ada"}), jose.RSA_OAEP, jose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	if resp, body := send(t, http.MethodPost, url, from(clean, valid)); resp.StatusCode != http.StatusOK {
 		t.Errorf("clean client: %d %s, want 200", resp.StatusCode, body)
 	}

@@ -56,8 +56,9 @@ type identity struct {
 	token        *jose.VerifiedToken
 	placeholders []placeholder
 	headers      []field
-	// granted are the OAuth scopes the token grants (SPEC 9.2) among those
-	// the configuration names; nil when no OAuth scope is configured.
+	// granted are the OAuth scopes the token grants (SPEC 9.2), itself or
+	// through oauth_scope_implies, among those the configuration names;
+	// nil when no OAuth scope is configured.
 	granted []string
 }
 

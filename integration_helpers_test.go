@@ -54,7 +54,9 @@ func newCaddyWithGlobal(t *testing.T, extraGlobal, caddyfile string) *caddytest.
 }
 
 // echoBackend is a real HTTP backend on 127.0.0.1 that answers every request
-// with the request headers it received, as JSON, and counts the requests.
+// with the request headers it received, as the result of a JSON-RPC
+// response (so that a route with rules passes the answer on), and counts the
+// requests.
 type echoBackend struct {
 	*httptest.Server
 	requests atomic.Int64
@@ -67,7 +69,7 @@ func newEchoBackend(t *testing.T) *echoBackend {
 	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.requests.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(r.Header)
+		_ = json.NewEncoder(w).Encode(echoAnswer{JSONRPC: "2.0", ID: 0, Result: r.Header})
 	}))
 	t.Cleanup(b.Close)
 	return b
@@ -76,4 +78,21 @@ func newEchoBackend(t *testing.T) *echoBackend {
 // port is the backend's port.
 func (b *echoBackend) port() int {
 	return b.Listener.Addr().(*net.TCPAddr).Port
+}
+
+// echoAnswer is the echo backend's answer: a JSON-RPC response whose result
+// is the request headers the backend received.
+type echoAnswer struct {
+	JSONRPC string      `json:"jsonrpc"`
+	ID      int         `json:"id"`
+	Result  http.Header `json:"result"`
+}
+
+// echoedHeaders reads the request headers out of an echo backend's answer.
+func echoedHeaders(body string) (http.Header, error) {
+	var answer echoAnswer
+	if err := json.Unmarshal([]byte(body), &answer); err != nil {
+		return nil, err
+	}
+	return answer.Result, nil
 }

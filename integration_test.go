@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/x25519"
@@ -61,9 +62,9 @@ func startIntegration(t *testing.T) *integration {
 		signed:    site{freePort(t)},
 		bare:      site{freePort(t)},
 		lenient:   site{freePort(t)},
-		rsaKey:    testRSAKey(t, 0),
-		ecKey:     testECKey(t, 0),
-		issuerKey: testRSAKey(t, 1),
+		rsaKey:    josetest.RSAKey(t, 0),
+		ecKey:     josetest.ECKey(t, 0),
+		issuerKey: josetest.RSAKey(t, 1),
 	}
 	_, okp, err := x25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -71,7 +72,7 @@ func startIntegration(t *testing.T) *integration {
 	}
 	in.okpKey = okp
 	keyFile := in.writeKeyFile(t, dir)
-	issuerFile := writeJWKS(t, dir, "issuer.json", joseJWK(t, &in.issuerKey.PublicKey, "issuer-1", "RS256", "sig"))
+	issuerFile := josetest.WriteJWKS(t, dir, "issuer.json", josetest.JWK(&in.issuerKey.PublicKey, "issuer-1", "RS256", "sig"))
 	global := fmt.Sprintf("\tservers 127.0.0.1:%d {\n\t\texpected_underscore_headers %s\n\t\texpected_dot_headers %s\n\t}\n",
 		in.lenient.port, strings.Join(lenientHeaders.underscore, " "), strings.Join(lenientHeaders.dot, " "))
 	newCaddyWithGlobal(t, global, fmt.Sprintf(`
@@ -152,8 +153,8 @@ func (in *integration) writeKeyFile(t *testing.T, dir string) string {
 	t.Helper()
 	var keys []map[string]any
 	for _, jk := range []gojose.JSONWebKey{
-		joseJWK(t, in.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
-		joseJWK(t, in.ecKey, "ec-1", "", "enc"),
+		josetest.JWK(in.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
+		josetest.JWK(in.ecKey, "ec-1", "", "enc"),
 	} {
 		keys = append(keys, asMap(t, jk))
 	}
@@ -178,7 +179,7 @@ func (in *integration) writeKeyFile(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, dir, "private.json", data)
+	return josetest.WriteFile(t, dir, "private.json", data)
 }
 
 // asMap turns a JSON-marshalable key into its member map.
@@ -198,14 +199,14 @@ func asMap(t *testing.T, v any) map[string]any {
 // unsignedToken encrypts claims (with iat and exp) to the RSA key with go-jose.
 func (in *integration) unsignedToken(t *testing.T, claims map[string]any) string {
 	t.Helper()
-	return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
+	return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
 }
 
 // signedToken signs claims with the issuer key, then encrypts to the EC key.
 func (in *integration) signedToken(t *testing.T, signer *rsa.PrivateKey, claims map[string]any) string {
 	t.Helper()
-	jws := joseSign(t, claimsJSON(t, time.Now(), claims), gojose.RS256, signer, "issuer-1")
-	return joseEncrypt(t, []byte(jws), gojose.ECDH_ES_A256KW, gojose.A128GCM, &in.ecKey.PublicKey, "ec-1",
+	jws := josetest.Sign(t, josetest.Claims(t, time.Now(), claims), gojose.RS256, signer, "issuer-1")
+	return josetest.Encrypt(t, []byte(jws), gojose.ECDH_ES_A256KW, gojose.A128GCM, &in.ecKey.PublicKey, "ec-1",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
@@ -333,7 +334,7 @@ func (in *integration) testMissingScopes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			token := in.unsignedToken(t, tc.claims)
 			if tc.name == "email null" {
-				token = joseEncrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"Ada","email":null}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix())),
+				token = josetest.Encrypt(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"Ada","email":null}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix())),
 					gojose.RSA_OAEP, gojose.A256GCM, &in.rsaKey.PublicKey, "rsa-1", nil)
 			}
 			resp, body := send(t, http.MethodGet, in.unsigned.url("/mcp"), bearer(token))
@@ -444,8 +445,8 @@ func backendHeaders(t *testing.T, method, target string, header http.Header) htt
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s %s: status %d: %s", method, target, resp.StatusCode, body)
 	}
-	var got http.Header
-	if err := json.Unmarshal([]byte(body), &got); err != nil {
+	got, err := echoedHeaders(body)
+	if err != nil {
 		t.Fatalf("%s %s: the backend's answer %q: %v", method, target, body, err)
 	}
 	return got
@@ -504,7 +505,7 @@ func (in *integration) testSignedTokens(t *testing.T) {
 	// B is the configured issuer, without its trailing '/'.
 	metadata := `resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"`
 	for name, token := range map[string]string{
-		"untrusted signer": in.signedToken(t, testRSAKey(t, 2), map[string]any{"email": "a@b", "aud": "other"}),
+		"untrusted signer": in.signedToken(t, josetest.RSAKey(t, 2), map[string]any{"email": "a@b", "aud": "other"}),
 		"wrong audience":   in.signedToken(t, in.issuerKey, map[string]any{"email": "a@b", "aud": "https://elsewhere.example.com"}),
 		"no audience":      in.signedToken(t, in.issuerKey, map[string]any{"email": "a@b"}),
 		"encrypted only":   in.unsignedToken(t, map[string]any{"email": "a@b", "aud": "other"}),
@@ -599,7 +600,7 @@ func (in *integration) testDiscovery(t *testing.T) {
 				t.Errorf("a private value of the key file was published")
 			}
 		}
-		if set.Keys[0]["n"] != base64URL(in.rsaKey.N.Bytes()) || set.Keys[1]["crv"] != "P-256" || set.Keys[2]["crv"] != "X25519" {
+		if set.Keys[0]["n"] != josetest.B64(in.rsaKey.N.Bytes()) || set.Keys[1]["crv"] != "P-256" || set.Keys[2]["crv"] != "X25519" {
 			t.Errorf("unexpected public keys: %s", body)
 		}
 	})

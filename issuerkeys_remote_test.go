@@ -1,7 +1,6 @@
 package mcpjweauth
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -21,25 +20,19 @@ import (
 
 const remoteAudience = "https://mcp.example.com"
 
-// jwksServer is the test issuer: josetest.IssuerServer.
-type jwksServer = josetest.IssuerServer
-
-// newJWKSServer starts an issuer that serves keys and stops with the test.
-var newJWKSServer = josetest.NewIssuerServer
-
 // sigKey is the public JWK of an ES256 issuer key.
 func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) gojose.JSONWebKey {
 	t.Helper()
-	return joseJWK(t, &key.PublicKey, kid, "ES256", "sig")
+	return josetest.JWK(&key.PublicKey, kid, "ES256", "sig")
 }
 
 // issuerToken is a token signed by key under kid, then encrypted to the
-// server's key enc-1 (testRSAKey 0).
+// server's key enc-1 (josetest.RSAKey 0).
 func issuerToken(t testing.TB, key *ecdsa.PrivateKey, kid string) string {
 	t.Helper()
-	claims := claimsJSON(t, time.Now(), map[string]any{"aud": remoteAudience, "sub": "ada", "name": "Ada", "email": "ada@example.com"})
-	nested := joseSign(t, claims, gojose.ES256, key, kid)
-	return joseEncrypt(t, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &testRSAKey(t, 0).PublicKey, "enc-1",
+	claims := josetest.Claims(t, time.Now(), map[string]any{"aud": remoteAudience, "sub": "ada", "name": "Ada", "email": "ada@example.com"})
+	nested := josetest.Sign(t, claims, gojose.ES256, key, kid)
+	return josetest.Encrypt(t, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &josetest.RSAKey(t, 0).PublicKey, "enc-1",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
@@ -48,26 +41,21 @@ func provisionRemote(t *testing.T, configure func(*Handler)) (*Handler, error) {
 	t.Helper()
 	dir := t.TempDir()
 	h := &Handler{
-		KeyFile:  writeJWKS(t, dir, "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "RSA-OAEP", "enc")),
+		KeyFile:  josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(josetest.RSAKey(t, 0), "enc-1", "RSA-OAEP", "enc")),
 		Audience: []string{remoteAudience},
 		Scopes:   []string{"email"},
 	}
 	configure(h)
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	err := h.Provision(ctx)
-	if err == nil {
-		t.Cleanup(func() { _ = h.Cleanup() })
-	}
+	_, err := tryProvision(t, h)
 	return h, err
 }
 
 // TestRemoteIssuerKeysFirstFetchFails: Caddy does not start when the keys
 // cannot be fetched at start, and the error names the URL.
 func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
-	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	ca := srv.CAFile(t)
-	down := newJWKSServer(t)
+	down := josetest.NewIssuerServer(t)
 	downURL := down.JWKSURL()
 	down.Close()
 	tests := []struct {
@@ -110,10 +98,10 @@ func TestRemoteIssuerKeysFirstFetchFails(t *testing.T) {
 // non-zero, naming the URL once, when the first fetch fails.
 func TestRemoteIssuerKeysStopsCaddy(t *testing.T) {
 	bin := cliCaddy(t)
-	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	dir := t.TempDir()
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
-	caddyfile := writeFile(t, dir, "Caddyfile", []byte(fmt.Sprintf(`{
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(josetest.RSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
+	caddyfile := josetest.WriteFile(t, dir, "Caddyfile", []byte(fmt.Sprintf(`{
 	admin off
 	auto_https off
 }
@@ -156,8 +144,8 @@ http://127.0.0.1:%d {
 // while the config runs). How the keys stop is TestRemoteIssuerKeysClose
 // in internal/jose.
 func TestRemoteIssuerKeysCleanup(t *testing.T) {
-	key := testECKey(t, 0)
-	srv := newJWKSServer(t, sigKey(t, key, "old"))
+	key := josetest.ECKey(t, 0)
+	srv := josetest.NewIssuerServer(t, sigKey(t, key, "old"))
 	h, err := provisionRemote(t, func(h *Handler) {
 		h.IssuerKeys, h.IssuerKeysCA = srv.JWKSURL(), srv.CAFile(t)
 	})
@@ -170,7 +158,7 @@ func TestRemoteIssuerKeysCleanup(t *testing.T) {
 	if err := h.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.verifier.Verify(issuerToken(t, newECKey(t), "after-cleanup")); !errors.Is(err, jose.ErrUnknownKeyID) {
+	if _, err := h.verifier.Verify(issuerToken(t, josetest.NewECKey(t), "after-cleanup")); !errors.Is(err, jose.ErrUnknownKeyID) {
 		t.Errorf("unknown kid after Cleanup: got %v, want jose.ErrUnknownKeyID", err)
 	}
 	if got := srv.Hits.Load(); got != 1 {
@@ -294,9 +282,9 @@ func unmarshalIssuerKeysBlock(lines ...string) (*Handler, error) {
 // from an https URL signed by a private CA, accepts the issuer's tokens,
 // picks up a new key by its kid, and counts the refreshes.
 func TestRemoteIssuerKeysThroughCaddy(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
-	keyFile := writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
+	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(josetest.RSAKey(t, 0), "enc-1", "RSA-OAEP", "enc"))
 	s := site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`%s {
 	bind 127.0.0.1
@@ -330,7 +318,7 @@ func TestRemoteIssuerKeysThroughCaddy(t *testing.T) {
 	// More unknown kids within 30 s: refused without asking the issuer.
 	hits := srv.Hits.Load()
 	for i := 0; i < 5; i++ {
-		resp, _ = send(t, http.MethodPost, s.url("/mcp"), bearer(issuerToken(t, newECKey(t), fmt.Sprintf("stranger-%d", i))))
+		resp, _ = send(t, http.MethodPost, s.url("/mcp"), bearer(issuerToken(t, josetest.NewECKey(t), fmt.Sprintf("stranger-%d", i))))
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("token of a key the issuer does not publish: %d, want 401", resp.StatusCode)
 		}

@@ -109,8 +109,8 @@ func checkBatteryHTTP(t *testing.T, s *hardSites, tc batteryCase, client *http.C
 		t.Errorf("%s: status %d, want 200 (body %.200s)", tc.name, resp.StatusCode, body)
 		return nil
 	}
-	var seen http.Header
-	if err := json.Unmarshal([]byte(body), &seen); err != nil {
+	seen, err := echoedHeaders(body)
+	if err != nil {
 		t.Errorf("%s: the backend's answer: %v", tc.name, err)
 		return nil
 	}

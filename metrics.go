@@ -30,6 +30,12 @@ const (
 	outcomePreflight         = "preflight"          // CORS preflight passed on unauthenticated
 	outcomeRequestTooLarge   = "request_too_large"  // 413: a JSON-RPC body over max_mcp_body_bytes
 	outcomeParseError        = "parse_error"        // 400: a JSON-RPC body that is not strict JSON
+
+	// Requests a route with rules does not understand.
+	outcomeMethodNotAllowed     = mcpauthz.ReasonMethodNotAllowed     // 405: not GET, POST or DELETE
+	outcomeUnsupportedMediaType = mcpauthz.ReasonUnsupportedMediaType // 415: not a plain application/json POST
+	outcomeInvalidRequest       = mcpauthz.ReasonInvalidRequest       // 400: not a JSON-RPC message, bad params, a GET or DELETE with a body
+	outcomeHeaderMismatch       = mcpauthz.ReasonHeaderMismatch       // 400: MCP metadata headers that disagree with the body
 )
 
 // reasonOther is the reason class of an error that is none of the sentinels.
@@ -141,7 +147,7 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	var err error
 	if m.requests, err = registerOrReuse(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "requests_total",
-		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, insufficient_scope, busy, discovery, preflight, request_too_large, parse_error) and, for invalid_token, the reason class.",
+		Help: "Requests handled, by outcome (accepted, invalid_token, missing_scopes, insufficient_scope, busy, discovery, preflight, request_too_large, parse_error, method_not_allowed, unsupported_media_type, invalid_request, header_mismatch) and, for invalid_token, the reason class.",
 	}, []string{"outcome", "reason"})); err != nil {
 		return nil, err
 	}
@@ -159,7 +165,7 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	}
 	if m.keyOperation, err = registerOrReuse(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "key_operation_duration_seconds",
-		Help:    "Time to open a token that was not cached: the private-key decryption, the nested signature check and the claim checks.",
+		Help:    "Time of the private-key decryption of a token that was not cached (the nested signature and the claims are checked after it, outside this time).",
 		Buckets: keyOperationBuckets,
 	})); err != nil {
 		return nil, err
@@ -220,7 +226,7 @@ func registerCacheGauges(reg prometheus.Registerer) error {
 func (m *metrics) initSeries() {
 	m.outcomes = make(map[string]prometheus.Counter)
 	for _, outcome := range []string{outcomeAccepted, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight,
-		outcomeRequestTooLarge, outcomeParseError} {
+		outcomeRequestTooLarge, outcomeParseError, outcomeMethodNotAllowed, outcomeUnsupportedMediaType, outcomeInvalidRequest, outcomeHeaderMismatch} {
 		m.outcomes[outcome] = m.requests.WithLabelValues(outcome, "")
 	}
 	m.invalidTokens = map[string]prometheus.Counter{

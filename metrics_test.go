@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -119,8 +120,8 @@ func outcome(name, reason string) map[string]string {
 // config (so the collectors are shared) and reads the admin /metrics.
 func TestMetricsThroughCaddy(t *testing.T) {
 	dir := t.TempDir()
-	key := testRSAKey(t, 0)
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc"))
+	key := josetest.RSAKey(t, 0)
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
 	first, second := site{freePort(t)}, site{freePort(t)}
 	block := `
 	bind 127.0.0.1
@@ -134,7 +135,7 @@ func TestMetricsThroughCaddy(t *testing.T) {
 		first.url(""), fmt.Sprintf(block, keyFile), second.url(""), fmt.Sprintf(block, keyFile)))
 
 	seal := func(claims map[string]any, now time.Time) string {
-		return joseEncrypt(t, claimsJSON(t, now, claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, now, claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	good := seal(map[string]any{"sub": "ada", "name": "Ada", "email": "ada@example.com"}, time.Now())
 	noEmail := seal(map[string]any{"sub": "bob", "name": "Bob"}, time.Now())
@@ -188,19 +189,15 @@ func TestMetricsThroughCaddy(t *testing.T) {
 // taken is answered 503 and counted as busy in the config's registry; a
 // cached token is not held up and counts as accepted.
 func TestMetricsBusy(t *testing.T) {
-	key := testRSAKey(t, 0)
+	key := josetest.RSAKey(t, 0)
 	h := &Handler{
-		KeyFile:       writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, key, "rsa-1", "RSA-OAEP", "enc")),
+		KeyFile:       josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc")),
 		Scopes:        []string{"name"},
 		AllowUnsigned: true,
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx := provisionHandler(t, h)
 	seal := func(name string) string {
-		return joseEncrypt(t, claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": name, "name": name}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
 	}
 	serve := func(token string) int {
 		t.Helper()
@@ -270,7 +267,8 @@ func checkLabelsBounded(t *testing.T, samples []metricSample) {
 	t.Helper()
 	allowed := map[string]map[string]bool{
 		"outcome": setOf(outcomeAccepted, outcomeInvalidToken, outcomeMissingScopes, outcomeInsufficientScope, outcomeBusy, outcomeDiscovery, outcomePreflight,
-			outcomeRequestTooLarge, outcomeParseError, "allowed", "refused"),
+			outcomeRequestTooLarge, outcomeParseError, outcomeMethodNotAllowed, outcomeUnsupportedMediaType, outcomeInvalidRequest,
+			outcomeHeaderMismatch, "allowed", "refused"),
 		"kind":    setOf("mcp_tool", "mcp_prompt", "mcp_resource", "mcp_method"),
 		"reason":  setOf(""),
 		"trigger": setOf("start", "scheduled", "unknown_kid"),

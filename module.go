@@ -33,11 +33,12 @@ const (
 // OAuth scope (403) with JSON answers of its own. It also answers the
 // discovery routes (the public JWKS, the supported scopes, an OpenID
 // configuration and the OAuth protected-resource metadata of RFC 9728)
-// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource` or
-// `mcp_method` rules it also decides per JSON-RPC message which OAuth
-// scopes the token needs (403 insufficient_scope, so a client can step up)
-// and removes from tools/list, prompts/list and resources/list answers what
-// the token may not use.
+// without authentication. With `mcp_tool`, `mcp_prompt`, `mcp_resource`,
+// `mcp_method` or `mcp_argument` rules it also decides per JSON-RPC message
+// which OAuth scopes the token needs (403 insufficient_scope, so a client
+// can step up), refuses every request it cannot read with certainty (405,
+// 415, 400), and removes from tools/list, prompts/list and resources/list
+// answers what the token may not use.
 //
 // A request whose token passes gets these placeholders:
 //
@@ -58,8 +59,9 @@ type Handler struct {
 	// others can read is accepted with a warning.
 	KeyFile string `json:"key_file,omitempty"`
 
-	// Claims every token must carry (not null). Required, at least one;
-	// each unique and without a space, `"` or `\`.
+	// Claims every token must carry (not null). Required, at least one,
+	// unless `oauth_scopes` is set; each unique and without a space, `"`
+	// or `\`.
 	// A token that lacks any of them is answered with 403 missing_scopes.
 	Scopes []string `json:"scopes,omitempty"`
 
@@ -193,12 +195,18 @@ type Handler struct {
 	Resource string `json:"resource,omitempty"`
 
 	// OAuth scope values every token must grant, in its scope claim (a
-	// space-separated string, RFC 9068) or, without one, its scp claim (an
-	// array of strings or a space-separated string). A token that lacks one
+	// string of values separated by spaces, RFC 9068) or, without one, its
+	// scp claim (an array of strings or such a string). Both are read from
+	// the payload's top level only, never from inside `data`; values are
+	// separated by the space character alone, and a token whose scope or
+	// scp holds any other character outside RFC 6749's scope-token (a tab,
+	// a non-ASCII space, `"`, `\`) is refused with 401. A token that lacks one
 	// is answered with 403 insufficient_scope naming the scopes to ask for;
 	// a 401 names them too, and they are the protected-resource metadata's
 	// scopes_supported. Each is a scope-token of RFC 6749 (printable ASCII
-	// without space, `"` or `\`). Default: none.
+	// without space, `"` or `\`), and not `offline_access`, which asks an
+	// authorization server for refresh tokens and grants nothing here (nor
+	// may a rule or `oauth_scope_implies` name it). Default: none.
 	OAuthScopes []string `json:"oauth_scopes,omitempty"`
 
 	// Accepted token issuers: the top-level iss claim must equal one of
@@ -233,10 +241,31 @@ type Handler struct {
 	// and those of the first matching rule of its own kind. Default: none.
 	MCPMethod []MCPRule `json:"mcp_method,omitempty"`
 
+	// Rules for tools/call by the value of one argument, each an object
+	// with `tool`, `path`, `value` and `scopes`; every rule that matches
+	// a call adds its scopes to those of the other rules. They do not
+	// change listings. Default: none.
+	MCPArgument []MCPArgumentRule `json:"mcp_argument,omitempty"`
+
+	// Scope hierarchy: each OAuth scope maps to the scopes it implies. A
+	// token that grants a scope also grants the scopes it implies, and the
+	// ones those imply in turn, for every check: `oauth_scopes`, the
+	// per-operation rules and the filtered listings. Challenges still name
+	// the scopes an operation requires. Every value is a scope as in
+	// `oauth_scopes`; a scope may not imply itself through any chain (a
+	// cycle). Example: `{"mcp:admin": ["mcp:tools", "mcp:read"]}`.
+	// Default: none.
+	OAuthScopeImplies map[string][]string `json:"oauth_scope_implies,omitempty"`
+
 	// Largest request body, in bytes, read to apply the rules above; a
-	// larger JSON-RPC POST is answered with 413. Bodies are read only when
-	// a rule is configured, and only of POST requests with a JSON media
-	// type. Default: 4194304 (4 MiB).
+	// larger JSON-RPC POST is answered with 413. With any rule configured,
+	// every request on the route is read and checked: only GET, POST and
+	// DELETE, a POST only as application/json (charset utf-8 at most) of
+	// one JSON-RPC message (or a 2025-era batch), with MCP request headers
+	// that agree with the body; anything else is refused before it
+	// reaches the next handler. One entry of a listing in an answer may be
+	// four times as large; a larger one ends the answer. Default: 4194304
+	// (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
 	// Sender-constrained tokens with DPoP (RFC 9449): off, allowed or
@@ -274,16 +303,17 @@ type Handler struct {
 	gate      *keyOperationGate
 	discovery *discovery
 	injector  *injector
-	logger    *zap.Logger
+	logger    *zap.Logger // ctx.Logger() unless a test set one before Provision
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
+	implied   map[string][]string    // every scope each scope implies, transitively
 	dpop      *senderConstraint      // nil when dpop is off
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
-	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
+	// supportedScopes are the OAuth scopes any check may ask for,
 	// in configured order without duplicates; nil when none are configured.
-	oauthScopes []string
+	supportedScopes []string
 }
 
 // CaddyModule returns the Caddy module information.
@@ -296,7 +326,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision loads the keys and prepares everything the request path needs.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+	if h.logger == nil {
+		h.logger = ctx.Logger()
+	}
 	keyFile, err := h.keyFilePath()
 	if err != nil {
 		return err
@@ -322,7 +354,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.rules, err = h.newRuleSet(); err != nil {
 		return err
 	}
-	h.oauthScopes = h.oauthScopesSupported()
+	h.supportedScopes = h.oauthScopesSupported()
+	h.implied = impliedScopes(h.OAuthScopeImplies)
 	if h.dpop, err = h.newSenderConstraint(); err != nil {
 		return err
 	}
@@ -409,10 +442,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
 	}
-	if h.inspectsBody(r) {
+	if h.readsRequests() {
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
+	if h.rules.HasRules() {
+		return h.passOn(w, r, id, next, nil)
+	}
 	h.injector.apply(r, id)
 	return next.ServeHTTP(w, r)
 }

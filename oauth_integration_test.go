@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -36,12 +37,12 @@ const oauthIssuer = "https://as.example.com"
 func startOAuthSite(t *testing.T) *oauthSite {
 	t.Helper()
 	dir := t.TempDir()
-	s := &oauthSite{backend: newEchoBackend(t), signKey: testECKey(t, 1), logFile: filepath.Join(dir, "caddy.log")}
-	s.encKey = joseJWK(t, &testRSAKey(t, 0).PublicKey, "enc-1", "", "enc")
-	keyFile := writeJWKS(t, dir, "private.json", joseJWK(t, testRSAKey(t, 0), "enc-1", "", "enc"))
+	s := &oauthSite{backend: newEchoBackend(t), signKey: josetest.ECKey(t, 1), logFile: filepath.Join(dir, "caddy.log")}
+	s.encKey = josetest.JWK(&josetest.RSAKey(t, 0).PublicKey, "enc-1", "", "enc")
+	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(josetest.RSAKey(t, 0), "enc-1", "", "enc"))
 	issuerKeys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(gojose.JSONWebKeySet{Keys: []gojose.JSONWebKey{joseJWK(t, &s.signKey.PublicKey, "sig-1", "ES256", "sig")}})
+		_ = json.NewEncoder(w).Encode(gojose.JSONWebKeySet{Keys: []gojose.JSONWebKey{josetest.JWK(&s.signKey.PublicKey, "sig-1", "ES256", "sig")}})
 	}))
 	t.Cleanup(issuerKeys.Close)
 
@@ -85,9 +86,9 @@ func (s *oauthSite) token(t *testing.T, claims map[string]any) string {
 	for name, value := range claims {
 		full[name] = value
 	}
-	signed := joseSignOpts(t, claimsJSON(t, time.Now(), full), gojose.ES256, s.signKey, "sig-1",
+	signed := josetest.SignOpts(t, josetest.Claims(t, time.Now(), full), gojose.ES256, s.signKey, "sig-1",
 		(&gojose.SignerOptions{}).WithType("at+jwt"))
-	return joseEncryptOpts(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, s.encKey.Key, s.encKey.KeyID,
+	return josetest.EncryptOpts(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, s.encKey.Key, s.encKey.KeyID,
 		(&gojose.EncrypterOptions{}).WithContentType("at+jwt"))
 }
 
@@ -130,8 +131,8 @@ func TestOAuthResourceServerThroughCaddy(t *testing.T) {
 	t.Run("AccessTokenAccepted", func(t *testing.T) {
 		before := s.backend.requests.Load()
 		resp, body := send(t, http.MethodPost, s.resource, bearer(s.token(t, nil)))
-		var got http.Header
-		if err := json.Unmarshal([]byte(body), &got); err != nil || resp.StatusCode != http.StatusOK {
+		got, err := echoedHeaders(body)
+		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, body)
 		}
 		if got.Get("X-User-Scope") != "openid mcp:tools" || s.backend.requests.Load() != before+1 {

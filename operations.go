@@ -1,10 +1,8 @@
 package mcpjweauth
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -21,12 +19,6 @@ const defaultMaxMCPBodyBytes = 4 << 20
 // come from the request, which may be megabytes long.
 const maxLoggedName = 256
 
-// Bodies of the answers to request bodies the rules cannot be applied to.
-var (
-	requestTooLargeBody = []byte(`{"error":"request_too_large"}`)
-	parseErrorBody      = []byte(mcpauthz.ParseErrorBody)
-)
-
 // MCPRule is one per-operation rule (SPEC section 10): the JSON-RPC
 // messages whose name matches Pattern need Scopes, besides the route's
 // oauth_scopes.
@@ -42,8 +34,35 @@ type MCPRule struct {
 	Scopes []string `json:"scopes"`
 }
 
+// MCPArgumentRule is one argument rule: a tools/call of a tool whose name
+// matches Tool, with an argument at Path whose value matches Value, needs
+// Scopes besides those of the other rules.
+type MCPArgumentRule struct {
+	// The tool name the rule applies to: exact, or with `*` standing for
+	// any run of characters. Required, not empty.
+	Tool string `json:"tool"`
+
+	// The argument: member names of `params.arguments` joined by `.`
+	// (`region`, `target.env`); objects only, no array indexes. Required.
+	// A call without a value there is not matched; a value there that is
+	// not a string, an integer or a boolean is refused with 400 (JSON-RPC
+	// -32602). An `Mcp-Param-<Name>` request header whose name is the last
+	// member of the path must agree with the value (400, -32020).
+	Path string `json:"path"`
+
+	// The value pattern, exact or with `*`: strings are matched as they
+	// are, integers in decimal (`-7`), booleans as `true` or `false`.
+	// Required, not empty.
+	Value string `json:"value"`
+
+	// OAuth scope values a token must grant to make such a call, each an
+	// RFC 6749 scope-token. Required, at least one.
+	Scopes []string `json:"scopes"`
+}
+
 // mcpRules lists the configured rules by kind, each kind in configured
-// order: mcp_tool, mcp_prompt, mcp_resource, then mcp_method.
+// order: mcp_tool, mcp_prompt, mcp_resource, mcp_method, then
+// mcp_argument.
 func (h *Handler) mcpRules() []mcpauthz.Rule {
 	var rules []mcpauthz.Rule
 	for _, kind := range []struct {
@@ -58,6 +77,9 @@ func (h *Handler) mcpRules() []mcpauthz.Rule {
 		for _, r := range kind.rules {
 			rules = append(rules, mcpauthz.Rule{Kind: kind.kind, Pattern: r.Pattern, Scopes: r.Scopes})
 		}
+	}
+	for _, r := range h.MCPArgument {
+		rules = append(rules, mcpauthz.Rule{Kind: mcpauthz.Argument, Pattern: r.Tool, Path: r.Path, Value: r.Value, Scopes: r.Scopes})
 	}
 	return rules
 }
@@ -86,75 +108,76 @@ func (h *Handler) maxMCPBodyBytes() int64 {
 	return defaultMaxMCPBodyBytes
 }
 
-// inspectsBody reports whether the rules apply to r: only when rules are
-// configured, and only to a POST of a JSON body. Everything else (the
-// event stream's GET, the DELETE of a session) passes as it is; an MCP
-// server refuses a message posted as any other media type.
-func (h *Handler) inspectsBody(r *http.Request) bool {
-	return h.rules.HasRules() && r.Method == http.MethodPost &&
-		mcpauthz.IsJSONMediaType(r.Header.Get("Content-Type"))
+// readsRequests reports whether every request that passes the token and
+// the route's scopes is read and decided by the rules (or refused) before
+// it may go on: whenever any rule is configured.
+func (h *Handler) readsRequests() bool {
+	return h.rules.HasRules()
 }
 
-// serveOperations applies the rules to the JSON-RPC body of r, whose token
-// id has passed every route-wide check: 413 for a body over
-// max_mcp_body_bytes, 400 for one that is not strict JSON, 403
-// insufficient_scope with the operation's scopes for the first message the
-// token may not send. A body that passes reaches next byte for byte, and
-// the listings in its answer lose the entries the token may not use.
+// serveOperations reads and decides r, whose token id has passed every
+// route-wide check, with the rules (mcpauthz.RuleSet.Authorize): a request
+// the rules do not understand, or an operation the token may not ask for,
+// is answered here and never reaches next; every other request goes on
+// through passOn.
 func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler) error {
-	body, err := mcpauthz.ReadBody(r.Body, h.maxMCPBodyBytes())
-	var tooLarge *http.MaxBytesError // a request_body limit in front of the module
+	req, err := h.rules.Authorize(r, h.maxMCPBodyBytes(), id.grants)
+	if req != nil {
+		for _, d := range req.Decisions {
+			h.logOperation(d)
+			h.metrics.operation(mcpauthz.KindOf(d.Message.Method), d.Allowed)
+		}
+	}
+	var refusal *mcpauthz.Refusal
 	switch {
-	case errors.Is(err, mcpauthz.ErrTooLarge) || errors.As(err, &tooLarge):
-		h.logDebug("request body refused", err)
-		h.metrics.request(outcomeRequestTooLarge)
-		return writeJSON(w, http.StatusRequestEntityTooLarge, requestTooLargeBody)
+	case errors.As(err, &refusal):
+		h.metrics.request(refusal.Reason)
+		if refusal.Reason == mcpauthz.ReasonInsufficientScope {
+			return h.writeInsufficientScope(w, r, refusal.Scopes)
+		}
+		h.logDebug("request refused", err)
+		if refusal.Allow != "" {
+			w.Header().Set("Allow", refusal.Allow)
+		}
+		return writeJSON(w, refusal.Status, refusal.Body)
 	case err != nil:
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	msgs, err := mcpauthz.ParseRequestBody(body)
-	if err != nil {
-		h.logDebug("request body refused", err)
-		h.metrics.request(outcomeParseError)
-		return writeJSON(w, http.StatusBadRequest, parseErrorBody)
-	}
-	allowed := func(scopes []string) bool { return len(ungrantedScopes(id.granted, scopes)) == 0 }
-	for _, m := range msgs {
-		if !m.HasMethod {
-			continue // needs only the route's scopes, checked already
-		}
-		scopes := h.rules.Scopes(m)
-		ok := allowed(scopes)
-		h.logOperation(m, scopes, ok)
-		h.metrics.operation(mcpauthz.KindOf(m.Method), ok)
-		if !ok {
-			h.metrics.request(outcomeInsufficientScope)
-			return h.writeInsufficientScope(w, r, scopes)
-		}
-	}
 	h.metrics.request(outcomeAccepted)
+	return h.passOn(w, r, id, next, req.Messages)
+}
+
+// passOn hands a request that passed every check on a route with rules to
+// next, with the identity headers set, and filters the answer: listings
+// lose the entries the token may not use, and an answer that cannot be
+// read is refused (mcpauthz.RuleSet.Filter). msgs are the messages of a
+// POST (nil for GET and DELETE); the answer is read by its content, so
+// the filter does not need them. A refused answer is logged at warn
+// level, without its content; the client got a 502 or a cut stream, so
+// the error goes no further.
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, _ []mcpauthz.Message) error {
 	h.injector.apply(r, id)
-	filter := h.rules.NewListFilter(msgs, allowed)
-	if filter == nil {
-		return next.ServeHTTP(w, r)
-	}
-	// A compressed answer cannot be filtered: ask for none.
-	r.Header.Del("Accept-Encoding")
-	fw := mcpauthz.NewResponseWriter(w, filter)
-	err = next.ServeHTTP(fw, r)
-	if finishErr := fw.Finish(); err == nil {
-		err = finishErr
+	err := h.rules.Filter(w, r, id.grants, 4*int(h.maxMCPBodyBytes()), next.ServeHTTP)
+	if errors.Is(err, mcpauthz.ErrUnreadableAnswer) {
+		if ce := h.logger.Check(zapcore.WarnLevel, "answer refused"); ce != nil {
+			ce.Write(zap.Error(err))
+		}
+		return nil
 	}
 	return err
 }
 
+// grants reports whether the token grants every one of scopes.
+func (id *identity) grants(scopes []string) bool {
+	return len(ungrantedScopes(id.granted, scopes)) == 0
+}
+
 // logOperation logs the decision on one message at debug level: its method
 // and name (or uri) and the scopes it needs, never its arguments.
-func (h *Handler) logOperation(m mcpauthz.Message, scopes []string, allowed bool) {
+func (h *Handler) logOperation(d mcpauthz.Decision) {
 	if ce := h.logger.Check(zapcore.DebugLevel, "MCP operation decided"); ce != nil {
-		ce.Write(zap.String("method", clipped(m.Method)), zap.String("name", clipped(m.Target)),
-			zap.Strings("scopes", scopes), zap.Bool("allowed", allowed))
+		ce.Write(zap.String("method", clipped(d.Message.Method)), zap.String("name", clipped(d.Message.Target)),
+			zap.Strings("scopes", d.Scopes), zap.Bool("allowed", d.Allowed))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/filewatch"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -37,10 +38,10 @@ func newReloadFixture(t *testing.T) *reloadFixture {
 	dir := t.TempDir()
 	f := &reloadFixture{
 		dir:  dir,
-		keyA: joseJWK(t, testRSAKey(t, 0), "key-a", "RSA-OAEP", "enc"),
-		keyB: joseJWK(t, testRSAKey(t, 1), "key-b", "RSA-OAEP", "enc"),
+		keyA: josetest.JWK(josetest.RSAKey(t, 0), "key-a", "RSA-OAEP", "enc"),
+		keyB: josetest.JWK(josetest.RSAKey(t, 1), "key-b", "RSA-OAEP", "enc"),
 	}
-	f.keyFile = writeJWKS(t, dir, "keys.json", f.keyA)
+	f.keyFile = josetest.WriteJWKS(t, dir, "keys.json", f.keyA)
 	return f
 }
 
@@ -59,23 +60,15 @@ func (f *reloadFixture) handler(edit func(*Handler)) *Handler {
 // unless the test does so itself.
 func (f *reloadFixture) provision(t *testing.T, h *Handler) *Handler {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	ctx := provisionHandler(t, h)
 	f.registry = ctx.GetMetricsRegistry()
-	t.Cleanup(func() { _ = h.Cleanup() })
 	return h
 }
 
 // replace writes keys to a new file and renames it over the key file.
 func (f *reloadFixture) replace(t *testing.T, keys ...gojose.JSONWebKey) {
 	t.Helper()
-	tmp := writeJWKS(t, f.dir, "keys.json.tmp", keys...)
+	tmp := josetest.WriteJWKS(t, f.dir, "keys.json.tmp", keys...)
 	if err := os.Rename(tmp, f.keyFile); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +81,7 @@ func (f *reloadFixture) token(t *testing.T, key gojose.JSONWebKey, subject strin
 	for k, v := range extra {
 		claims[k] = v
 	}
-	return joseEncrypt(t, claimsJSON(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, key.Public().Key, key.KeyID, nil)
+	return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, key.Public().Key, key.KeyID, nil)
 }
 
 // serve sends one request with token through h and returns the status.
@@ -198,7 +191,7 @@ func TestKeyFileReloadKubernetesSymlinks(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(volume, name), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeJWKS(t, filepath.Join(volume, name), "mcp_jwks", keys...)
+		josetest.WriteJWKS(t, filepath.Join(volume, name), "mcp_jwks", keys...)
 	}
 	generation("..2026_12_04_10_00_00.1", f.keyA)
 	if err := os.Symlink("..2026_12_04_10_00_00.1", filepath.Join(volume, "..data")); err != nil {
@@ -242,7 +235,7 @@ func TestKeyFileReloadBrokenFileKeepsLastGoodKeys(t *testing.T) {
 		`{"keys":[{"kty":"RSA",`, // half written
 		string(mustJSON(map[string]any{"keys": []any{f.keyB.Public()}})), // public only
 	} {
-		tmp := writeFile(t, f.dir, "keys.json.tmp", []byte(content))
+		tmp := josetest.WriteFile(t, f.dir, "keys.json.tmp", []byte(content))
 		if err := os.Rename(tmp, f.keyFile); err != nil {
 			t.Fatal(err)
 		}
@@ -274,23 +267,23 @@ func TestKeyFileReloadBrokenFileKeepsLastGoodKeys(t *testing.T) {
 
 func TestIssuerKeysFileReload(t *testing.T) {
 	f := newReloadFixture(t)
-	issuer1, issuer2 := testECKey(t, 0), testECKey(t, 1)
-	jwk1 := joseJWK(t, &issuer1.PublicKey, "iss-1", "ES256", "sig")
-	jwk2 := joseJWK(t, &issuer2.PublicKey, "iss-2", "ES256", "sig")
-	issuerFile := writeJWKS(t, f.dir, "issuer.json", jwk1, jwk2)
+	issuer1, issuer2 := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	jwk1 := josetest.JWK(&issuer1.PublicKey, "iss-1", "ES256", "sig")
+	jwk2 := josetest.JWK(&issuer2.PublicKey, "iss-2", "ES256", "sig")
+	issuerFile := josetest.WriteJWKS(t, f.dir, "issuer.json", jwk1, jwk2)
 	h := f.provision(t, f.handler(func(h *Handler) {
 		h.AllowUnsigned, h.IssuerKeys, h.Audience = false, issuerFile, []string{"mcp"}
 	}))
 	signed := func(key any, kid string) string {
-		payload := claimsJSON(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
-		return joseEncrypt(t, []byte(joseSign(t, payload, gojose.ES256, key, kid)), gojose.RSA_OAEP, gojose.A256GCM,
+		payload := josetest.Claims(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
+		return josetest.Encrypt(t, []byte(josetest.Sign(t, payload, gojose.ES256, key, kid)), gojose.RSA_OAEP, gojose.A256GCM,
 			f.keyA.Public().Key, "key-a", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	}
 	token1, token2 := signed(issuer1, "iss-1"), signed(issuer2, "iss-2")
 	wantStatus(t, h, token1, http.StatusOK)
 	wantStatus(t, h, token2, http.StatusOK)
 
-	tmp := writeJWKS(t, f.dir, "issuer.json.tmp", jwk2)
+	tmp := josetest.WriteJWKS(t, f.dir, "issuer.json.tmp", jwk2)
 	if err := os.Rename(tmp, issuerFile); err != nil {
 		t.Fatal(err)
 	}
@@ -382,8 +375,8 @@ func TestConfigReloadDropsTokensOfRemovedKeys(t *testing.T) {
 // returns only once the polling goroutine has finished.
 func TestCleanupStopsWatchers(t *testing.T) {
 	f := newReloadFixture(t)
-	issuer := testECKey(t, 0)
-	issuerFile := writeJWKS(t, f.dir, "issuer.json", joseJWK(t, &issuer.PublicKey, "iss", "ES256", "sig"))
+	issuer := josetest.ECKey(t, 0)
+	issuerFile := josetest.WriteJWKS(t, f.dir, "issuer.json", josetest.JWK(&issuer.PublicKey, "iss", "ES256", "sig"))
 	config := func(i int) *Handler {
 		return f.handler(func(h *Handler) {
 			h.AllowUnsigned, h.IssuerKeys, h.Audience = false, issuerFile, []string{"mcp", fmt.Sprint(i)}
@@ -553,9 +546,9 @@ func TestConfigReloadThroughCaddy(t *testing.T) {
 // that notices, as a changed file does.
 func TestRemoteIssuerKeyRemovedDropsCachedTokens(t *testing.T) {
 	f := newReloadFixture(t)
-	issuer1, issuer2 := testECKey(t, 0), testECKey(t, 1)
-	jwk1 := joseJWK(t, &issuer1.PublicKey, "iss-1", "ES256", "sig")
-	jwk2 := joseJWK(t, &issuer2.PublicKey, "iss-2", "ES256", "sig")
+	issuer1, issuer2 := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	jwk1 := josetest.JWK(&issuer1.PublicKey, "iss-1", "ES256", "sig")
+	jwk2 := josetest.JWK(&issuer2.PublicKey, "iss-2", "ES256", "sig")
 	var mu sync.Mutex
 	served := []gojose.JSONWebKey{jwk1}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -569,8 +562,8 @@ func TestRemoteIssuerKeyRemovedDropsCachedTokens(t *testing.T) {
 		h.AllowUnsigned, h.IssuerKeys, h.Audience = false, srv.URL+"/jwks.json", []string{"mcp"}
 	}))
 	signed := func(key any, kid string) string {
-		payload := claimsJSON(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
-		return joseEncrypt(t, []byte(joseSign(t, payload, gojose.ES256, key, kid)), gojose.RSA_OAEP, gojose.A256GCM,
+		payload := josetest.Claims(t, time.Now(), map[string]any{"sub": kid, "name": "n", "aud": "mcp"})
+		return josetest.Encrypt(t, []byte(josetest.Sign(t, payload, gojose.ES256, key, kid)), gojose.RSA_OAEP, gojose.A256GCM,
 			f.keyA.Public().Key, "key-a", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 	}
 	token1 := signed(issuer1, "iss-1")

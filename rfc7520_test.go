@@ -3,10 +3,9 @@ package mcpjweauth
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -19,14 +18,6 @@ const rfc7520Dir = "internal/jose/testdata/rfc7520"
 // nested vector (section 6) the signer's key.
 func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
 	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(rfc7520Dir, section+".*.json"))
-	if err != nil || len(matches) != 1 {
-		t.Fatalf("RFC 7520 vector %s: %v %v", section, matches, err)
-	}
-	data, err := os.ReadFile(matches[0])
-	if err != nil {
-		t.Fatal(err)
-	}
 	type jweVector struct {
 		Input struct {
 			Key json.RawMessage `json:"key"`
@@ -44,9 +35,7 @@ func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, 
 		} `json:"sign"`
 		Encrypt *jweVector `json:"encrypt"`
 	}
-	if err := json.Unmarshal(data, &vec); err != nil {
-		t.Fatalf("%s: %v", matches[0], err)
-	}
+	josetest.ReadRFC7520(t, rfc7520Dir, section, &vec)
 	if vec.Encrypt != nil {
 		return vec.Encrypt.Input.Key, vec.Encrypt.Output.Compact, vec.Sign.Input.Key
 	}
@@ -60,7 +49,7 @@ func TestRFC7520ThroughHandler(t *testing.T) {
 	t.Run("5_2", func(t *testing.T) {
 		key, compact, _ := readRFC7520Keys(t, "5_2")
 		h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+writeFile(t, t.TempDir(), "k.json", key)+`
+	key_file `+josetest.WriteFile(t, t.TempDir(), "k.json", key)+`
 	scopes name
 	allow_unsigned
 }`)
@@ -75,8 +64,8 @@ func TestRFC7520ThroughHandler(t *testing.T) {
 		}
 		dir := t.TempDir()
 		h, _ := hardHandler(t, `mcp_jwe_auth {
-	key_file `+writeFile(t, dir, "k.json", key)+`
-	issuer_keys `+writeJWKS(t, dir, "issuer.json", signer.Public())+`
+	key_file `+josetest.WriteFile(t, dir, "k.json", key)+`
+	issuer_keys `+josetest.WriteJWKS(t, dir, "issuer.json", signer.Public())+`
 	audience hobbiton.example
 	scopes iss
 }`)

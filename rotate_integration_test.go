@@ -15,6 +15,7 @@ import (
 
 	gojose "github.com/go-jose/go-jose/v4"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
 
@@ -25,7 +26,9 @@ const caddyStartLimit = 60 * time.Second
 // own, stopped when the test ends.
 type runningCaddy struct {
 	bin, caddyfile string
-	log            string // path of its stdout and stderr
+	log            string        // path of its stdout and stderr
+	process        *os.Process   // the running `caddy run`
+	exited         chan struct{} // closed once that process has exited
 }
 
 // startCaddy runs `caddy run --config caddyfile` with HOME and the XDG
@@ -51,6 +54,7 @@ func startCaddy(t *testing.T, bin, caddyfile, ready string) *runningCaddy {
 		t.Fatalf("starting caddy: %v", err)
 	}
 	exited := make(chan struct{})
+	c.process, c.exited = cmd.Process, exited
 	go func() {
 		_ = cmd.Wait()
 		logFile.Close()
@@ -141,8 +145,8 @@ func mintForFirstKey(t *testing.T, path, name string) string {
 		t.Fatalf("go-jose cannot read a key from %s: %v", path, err)
 	}
 	first := set.Keys[0]
-	claims := claimsJSON(t, time.Now(), map[string]any{"sub": name, "name": name})
-	return joseEncrypt(t, claims, gojose.KeyAlgorithm(first.Algorithm), gojose.A256GCM, first.Key, first.KeyID, nil)
+	claims := josetest.Claims(t, time.Now(), map[string]any{"sub": name, "name": name})
+	return josetest.Encrypt(t, claims, gojose.KeyAlgorithm(first.Algorithm), gojose.A256GCM, first.Key, first.KeyID, nil)
 }
 
 // publishedKIDs returns the kids of the JWKS the running Caddy publishes.
@@ -168,7 +172,7 @@ func publishedKIDs(t *testing.T, url string) []string {
 // site on s with the key file of p, key_reload as given.
 func rotationCaddyfile(t *testing.T, s site, p keys.Pair, keyReload string) string {
 	t.Helper()
-	return writeFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
+	return josetest.WriteFile(t, t.TempDir(), "Caddyfile", []byte(fmt.Sprintf(`{
 	admin 127.0.0.1:%d
 	auto_https off
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -31,14 +32,14 @@ const (
 // serving.
 func TestKeyRotationUnderLoad(t *testing.T) {
 	dir := t.TempDir()
-	keyA, keyB := testRSAKey(t, 0), testRSAKey(t, 1)
-	jwkA := joseJWK(t, keyA, "key-a", "RSA-OAEP", "enc")
-	jwkB := joseJWK(t, keyB, "key-b", "RSA-OAEP", "enc")
-	fileA := writeJWKS(t, dir, "a.json", jwkA)
-	fileBA := writeJWKS(t, dir, "ba.json", jwkB, jwkA)
-	fileB := writeJWKS(t, dir, "b.json", jwkB)
-	broken := writeFile(t, dir, "broken.json", []byte(`{"keys":[{"kty":"RSA",`))
-	publicOnly := writeJWKS(t, dir, "public.json", joseJWK(t, &keyB.PublicKey, "key-b", "RSA-OAEP", "enc"))
+	keyA, keyB := josetest.RSAKey(t, 0), josetest.RSAKey(t, 1)
+	jwkA := josetest.JWK(keyA, "key-a", "RSA-OAEP", "enc")
+	jwkB := josetest.JWK(keyB, "key-b", "RSA-OAEP", "enc")
+	fileA := josetest.WriteJWKS(t, dir, "a.json", jwkA)
+	fileBA := josetest.WriteJWKS(t, dir, "ba.json", jwkB, jwkA)
+	fileB := josetest.WriteJWKS(t, dir, "b.json", jwkB)
+	broken := josetest.WriteFile(t, dir, "broken.json", []byte(`{"keys":[{"kty":"RSA",`))
+	publicOnly := josetest.WriteJWKS(t, dir, "public.json", josetest.JWK(&keyB.PublicKey, "key-b", "RSA-OAEP", "enc"))
 	missing := filepath.Join(dir, "missing.json")
 
 	port := freePort(t)
@@ -79,8 +80,8 @@ func TestKeyRotationUnderLoad(t *testing.T) {
 	mint := func(key *gojose.JSONWebKey, owner string) []string {
 		tokens := make([]string, poolSize)
 		for i := range tokens {
-			claims := claimsJSON(t, time.Now(), map[string]any{"sub": fmt.Sprintf("%s-%d", owner, i), "name": owner})
-			tokens[i] = joseEncrypt(t, claims, gojose.RSA_OAEP, gojose.A256GCM, key.Public().Key, key.KeyID, nil)
+			claims := josetest.Claims(t, time.Now(), map[string]any{"sub": fmt.Sprintf("%s-%d", owner, i), "name": owner})
+			tokens[i] = josetest.Encrypt(t, claims, gojose.RSA_OAEP, gojose.A256GCM, key.Public().Key, key.KeyID, nil)
 		}
 		return tokens
 	}

@@ -19,8 +19,8 @@ const routeOff = "off"
 // checkSettings reports the first setting that is wrong. It is shared by the
 // Caddyfile parser and Validate, so a JSON config is held to the same rules.
 func (h *Handler) checkSettings() error {
-	if len(h.Scopes) == 0 {
-		return errors.New("scopes: at least one scope is required")
+	if len(h.Scopes) == 0 && len(h.OAuthScopes) == 0 {
+		return errors.New("scopes: at least one scope is required unless oauth_scopes is set: name the claims every token must carry, or the OAuth scopes it must grant with oauth_scopes")
 	}
 	if err := checkScopes(h.Scopes); err != nil {
 		return err
@@ -110,7 +110,7 @@ func checkBaseURL(raw string) error {
 }
 
 // checkResourceServer checks the OAuth resource-server settings: resource,
-// oauth_scopes and token_issuers.
+// oauth_scopes, oauth_scope_implies and token_issuers.
 func (h *Handler) checkResourceServer() error {
 	if h.Resource != "" {
 		if err := checkResource(h.Resource); err != nil {
@@ -118,6 +118,9 @@ func (h *Handler) checkResourceServer() error {
 		}
 	}
 	if err := checkOAuthScopes(h.OAuthScopes); err != nil {
+		return err
+	}
+	if err := checkScopeImplies(h.OAuthScopeImplies); err != nil {
 		return err
 	}
 	return checkTokenIssuers(h.TokenIssuers)

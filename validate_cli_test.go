@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -121,7 +122,7 @@ func cliAdapt(t *testing.T, bin, caddyfile string, extra ...string) cliResult {
 func cliSite(t *testing.T, dir string, body ...string) string {
 	t.Helper()
 	text := ":8080 {\n\tmcp_jwe_auth {\n\t\t" + strings.Join(body, "\n\t\t") + "\n\t}\n\treverse_proxy 127.0.0.1:9000\n}\n"
-	return writeFile(t, dir, "Caddyfile", []byte(text))
+	return josetest.WriteFile(t, dir, "Caddyfile", []byte(text))
 }
 
 // cliKeys are the key files shared by the load-time cases.
@@ -136,8 +137,8 @@ func newCLIKeys(t *testing.T) cliKeys {
 	dir := t.TempDir()
 	return cliKeys{
 		dir:     dir,
-		private: writeJWKS(t, dir, "private.json", joseJWK(t, testRSAKey(t, 0), "k1", "", "enc")),
-		issuer:  writeJWKS(t, dir, "issuer.json", joseJWK(t, &testRSAKey(t, 1).PublicKey, "iss1", "RS256", "sig")),
+		private: josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(josetest.RSAKey(t, 0), "k1", "", "enc")),
+		issuer:  josetest.WriteJWKS(t, dir, "issuer.json", josetest.JWK(&josetest.RSAKey(t, 1).PublicKey, "iss1", "RS256", "sig")),
 	}
 }
 
@@ -269,10 +270,10 @@ func testCLICaddyfileErrors(t *testing.T, bin string, keys cliKeys) {
 // stop validate, naming the file.
 func testCLILoadErrors(t *testing.T, bin string, keys cliKeys) {
 	dir := t.TempDir()
-	rsa0, rsa1 := testRSAKey(t, 0), testRSAKey(t, 1)
+	rsa0, rsa1 := josetest.RSAKey(t, 0), josetest.RSAKey(t, 1)
 	symmetric := bytes.Repeat([]byte{7}, 32)
-	file := func(name string, data string) string { return writeFile(t, dir, name, []byte(data)) }
-	jwks := func(name string, keys ...gojose.JSONWebKey) string { return writeJWKS(t, dir, name, keys...) }
+	file := func(name string, data string) string { return josetest.WriteFile(t, dir, name, []byte(data)) }
+	jwks := func(name string, keys ...gojose.JSONWebKey) string { return josetest.WriteJWKS(t, dir, name, keys...) }
 	unsigned := func(keyFile string, extra ...string) []string {
 		return append([]string{"key_file " + keyFile, "scopes name", "allow_unsigned"}, extra...)
 	}
@@ -295,18 +296,18 @@ func testCLILoadErrors(t *testing.T, bin string, keys cliKeys) {
 		{"unreadable key file (a directory)", unsigned(directory), directory, []string{"is a directory"}},
 		{"key file not JSON", unsigned(file("garbage.json", "this is not JSON\n")), filepath.Join(dir, "garbage.json"), []string{"not a JSON object"}},
 		{"key file an empty key set", unsigned(file("empty.json", `{"keys":[]}`)), filepath.Join(dir, "empty.json"), []string{"holds no key"}},
-		{"public-only key", unsigned(jwks("public.json", joseJWK(t, &rsa0.PublicKey, "pub1", "", "enc"))), filepath.Join(dir, "public.json"), []string{"'pub1'", "not a private key"}},
-		{"public key beside a private one", unsigned(jwks("mixed.json", joseJWK(t, rsa0, "k1", "", "enc"), joseJWK(t, &rsa1.PublicKey, "pub2", "", "enc"))), filepath.Join(dir, "mixed.json"), []string{"'pub2'", "not a private key"}},
-		{"symmetric key", unsigned(jwks("symmetric.json", joseJWK(t, symmetric, "sym1", "", "enc"))), filepath.Join(dir, "symmetric.json"), []string{"'sym1'", "symmetric"}},
-		{"two keys with one kid", unsigned(jwks("twins.json", joseJWK(t, rsa0, "same", "", "enc"), joseJWK(t, rsa1, "same", "", "enc"))), filepath.Join(dir, "twins.json"), []string{"two keys have the kid 'same'"}},
-		{"use sig", unsigned(jwks("sig.json", joseJWK(t, rsa0, "signer", "", "sig"))), filepath.Join(dir, "sig.json"), []string{"'signer'", "use is 'sig'"}},
-		{"key alg RSA1_5", unsigned(jwks("rsa15.json", joseJWK(t, rsa0, "legacy", "RSA1_5", "enc"))), filepath.Join(dir, "rsa15.json"), []string{"'legacy'", "'RSA1_5'"}},
+		{"public-only key", unsigned(jwks("public.json", josetest.JWK(&rsa0.PublicKey, "pub1", "", "enc"))), filepath.Join(dir, "public.json"), []string{"'pub1'", "not a private key"}},
+		{"public key beside a private one", unsigned(jwks("mixed.json", josetest.JWK(rsa0, "k1", "", "enc"), josetest.JWK(&rsa1.PublicKey, "pub2", "", "enc"))), filepath.Join(dir, "mixed.json"), []string{"'pub2'", "not a private key"}},
+		{"symmetric key", unsigned(jwks("symmetric.json", josetest.JWK(symmetric, "sym1", "", "enc"))), filepath.Join(dir, "symmetric.json"), []string{"'sym1'", "symmetric"}},
+		{"two keys with one kid", unsigned(jwks("twins.json", josetest.JWK(rsa0, "same", "", "enc"), josetest.JWK(rsa1, "same", "", "enc"))), filepath.Join(dir, "twins.json"), []string{"two keys have the kid 'same'"}},
+		{"use sig", unsigned(jwks("sig.json", josetest.JWK(rsa0, "signer", "", "sig"))), filepath.Join(dir, "sig.json"), []string{"'signer'", "use is 'sig'"}},
+		{"key alg RSA1_5", unsigned(jwks("rsa15.json", josetest.JWK(rsa0, "legacy", "RSA1_5", "enc"))), filepath.Join(dir, "rsa15.json"), []string{"'legacy'", "'RSA1_5'"}},
 		{"algorithms leave the key nothing", unsigned(keys.private, "algorithms ECDH-ES"), keys.private, []string{"'k1'", "algorithms leaves it no algorithm"}},
 		{"issuer_keys missing", signed(missing), missing, []string{"issuer_keys", "no such file"}},
 		{"issuer_keys a directory", signed(directory), directory, []string{"issuer_keys", "is a directory"}},
 		{"issuer_keys not JSON", signed(file("issuer-garbage.json", "<html>")), filepath.Join(dir, "issuer-garbage.json"), []string{"issuer_keys", "not a JSON object"}},
-		{"issuer_keys only an encryption key", signed(jwks("issuer-enc.json", joseJWK(t, &rsa1.PublicKey, "e1", "", "enc"))), filepath.Join(dir, "issuer-enc.json"), []string{"issuer_keys", "no public signature key"}},
-		{"issuer_keys only a symmetric key", signed(jwks("issuer-oct.json", joseJWK(t, symmetric, "h1", "HS256", "sig"))), filepath.Join(dir, "issuer-oct.json"), []string{"issuer_keys", "no public signature key"}},
+		{"issuer_keys only an encryption key", signed(jwks("issuer-enc.json", josetest.JWK(&rsa1.PublicKey, "e1", "", "enc"))), filepath.Join(dir, "issuer-enc.json"), []string{"issuer_keys", "no public signature key"}},
+		{"issuer_keys only a symmetric key", signed(jwks("issuer-oct.json", josetest.JWK(symmetric, "h1", "HS256", "sig"))), filepath.Join(dir, "issuer-oct.json"), []string{"issuer_keys", "no public signature key"}},
 	}
 	if os.Geteuid() != 0 {
 		noRead := file("no-read.json", "{}")
@@ -393,7 +394,7 @@ func testCLIKeyFileEnv(t *testing.T, bin string, keys cliKeys) {
 // Kubernetes mounts Secrets) is accepted with a warning that names it.
 func testCLISharedKeyFile(t *testing.T, bin string) {
 	dir := t.TempDir()
-	path := writeJWKS(t, dir, "shared.json", joseJWK(t, testRSAKey(t, 2), "k2", "", "enc"))
+	path := josetest.WriteJWKS(t, dir, "shared.json", josetest.JWK(josetest.RSAKey(t, 2), "k2", "", "enc"))
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}

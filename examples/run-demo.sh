@@ -9,8 +9,11 @@
 #   KEYS_DIR       the key pair made by `caddy mcp-keys generate` (default .keys)
 #   PORT           Caddy's port on 127.0.0.1 (default 8080)
 #   MCP_PORT       the demo MCP server's port on 127.0.0.1 (default 9000)
-#   CADDY_ADMIN    Caddy's admin API address, or off (default off: the demo
-#                  needs none, and another Caddy may hold localhost:2019)
+#   CADDY_ADMIN    Caddy's admin API address, which also serves /metrics, or
+#                  off (default localhost:2019; off when another Caddy holds it)
+#
+# Caddy's autosave and storage go to bin/demo-home beside the binaries, not
+# to the user's ~/.config/caddy and ~/.local/share/caddy.
 #
 # Exits 0 when stopped with Ctrl-C (SIGINT) or SIGTERM, and 1 when a server
 # cannot start or stops by itself. Written for bash 3.2 and later.
@@ -22,7 +25,9 @@ PORT=${PORT:-8080}
 MCP_PORT=${MCP_PORT:-9000}
 export PORT
 export MCP_UPSTREAM="127.0.0.1:$MCP_PORT"
-export CADDY_ADMIN=${CADDY_ADMIN:-off}
+# Caddy's autosave.json and storage, inside the repository's ignored bin/.
+DEMO_HOME="$(cd "$(dirname "$CADDY")" && pwd)/demo-home"
+export XDG_CONFIG_HOME="$DEMO_HOME/config" XDG_DATA_HOME="$DEMO_HOME/data"
 
 if [ ! -f "$KEYS_DIR/mcp-private.json" ]; then
 	echo "run-demo: no key pair in $KEYS_DIR; make one with: $CADDY mcp-keys generate -o $KEYS_DIR" >&2
@@ -65,6 +70,22 @@ listening() {
 listening "$MCP_PORT" && fail "127.0.0.1:$MCP_PORT is in use; pick another port for the demo MCP server with MCP_PORT=..."
 listening "$PORT" && fail "127.0.0.1:$PORT is in use; pick another port for Caddy with PORT=..."
 
+# The admin API serves /metrics. When another Caddy holds its default
+# address, the demo starts without it rather than not at all.
+admin_note=""
+if [ -z "${CADDY_ADMIN:-}" ]; then
+	CADDY_ADMIN=localhost:2019
+	if listening 2019; then
+		CADDY_ADMIN=off
+		admin_note="localhost:2019 is in use (another Caddy?), so the admin API and /metrics are off; choose another address with CADDY_ADMIN=localhost:2020"
+	fi
+fi
+export CADDY_ADMIN
+case $CADDY_ADMIN in
+off | unix/*) metrics_line="  metrics:             not served (${admin_note:-CADDY_ADMIN=$CADDY_ADMIN})" metrics_url="" ;;
+*) metrics_url="http://$CADDY_ADMIN/metrics" metrics_line="  metrics:             $metrics_url" ;;
+esac
+
 "$WHOAMI" -listen "127.0.0.1:$MCP_PORT" &
 pids+=($!)
 "$CADDY" run --config Caddyfile.example --adapter caddyfile &
@@ -90,6 +111,7 @@ The demo MCP server is running behind Caddy.
   MCP endpoint:        http://localhost:$PORT/mcp
   public key (JWKS):   http://localhost:$PORT/.well-known/jwks.json
   resource metadata:   http://localhost:$PORT/.well-known/oauth-protected-resource
+$metrics_line
 
 In another terminal, mint a token and call the whoami tool:
 
@@ -100,8 +122,15 @@ In another terminal, mint a token and call the whoami tool:
     -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
 
 Without the Authorization header the answer is 401 {"error":"invalid_token"}.
-Press Ctrl-C to stop.
 MSG
+[ -z "$metrics_url" ] || cat <<MSG
+
+Caddy's metrics include the module's (caddy_mcp_jwe_auth_*), such as the requests it accepted:
+
+  curl -s $metrics_url | grep 'caddy_mcp_jwe_auth_requests_total{outcome="accepted"'
+MSG
+echo "
+Press Ctrl-C to stop."
 
 # Sleep in the background so that the INT/TERM trap runs at once.
 while running; do

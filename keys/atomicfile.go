@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 )
 
 // stagedFile is data written and synced to a temporary file beside its final
@@ -70,7 +72,7 @@ func (s stagedFile) discard() {
 // effort: not every platform can sync a directory (Windows cannot), and the
 // files themselves have been synced already.
 func syncDir(dir string) {
-	d, err := os.Open(dir)
+	d, err := os.OpenFile(dir, os.O_RDONLY|regularfile.NonBlocking, 0)
 	if err != nil {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 )
 
 // Removed describes a file that Clean removed.
@@ -97,7 +99,7 @@ func removeKeyFile(path string, overwriting bool) (r Removed, ok bool, err error
 // overwrites it with random bytes. It leaves a file that other hard links
 // name as it is and reports false.
 func overwriteFile(path string, info fs.FileInfo) (bool, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|regularfile.NonBlocking, 0)
 	if err != nil {
 		return false, fmt.Errorf("opening key file to overwrite it: %v", err)
 	}

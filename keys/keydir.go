@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 )
 
 // privateDirPerm is the mode of a directory that holds a private key file.
@@ -57,7 +59,7 @@ func preparePrivateDir(dir string) error {
 // the one described by info, so a directory swapped for a link meanwhile is
 // left alone.
 func tighten(dir string, info fs.FileInfo) error {
-	d, err := os.Open(dir)
+	d, err := os.OpenFile(dir, os.O_RDONLY|regularfile.NonBlocking, 0)
 	if err != nil {
 		return fmt.Errorf("opening key directory: %v", err)
 	}

@@ -3,16 +3,16 @@ package keys
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 )
 
 // readKeySet reads a JWKS, or a single JWK, from path. It returns the keys
 // in file order and the file's bytes, or an error that names path when the
 // file is missing, unreadable, not a JWK or JWKS, or holds no keys.
 func readKeySet(path string) ([]*jose.Key, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := regularfile.Read(path, jose.MaxKeyFileBytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading key file: %v", err)
 	}

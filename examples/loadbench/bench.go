@@ -68,7 +68,10 @@ type bench struct {
 	stormRun   *stormPhase
 	rssRun     *memoryPhase
 	fillRun    *memoryPhase
-	dpopRun    *dpopPhase
+	bigList    *bigListRun // scenario (12)
+
+	admissionRun *admissionPhase // (8) and (9)
+	dpopRun      *dpopPhase      // (10)
 }
 
 // run sets everything up, runs the rounds and the phases after them, each
@@ -80,17 +83,16 @@ func (b *bench) run(ctx context.Context) error {
 	b.printf("loadbench: %s, key %s (%s), %s; %d rounds of %s per scenario; %d connections, %d flooding\n",
 		b.cfg.caddy, b.key.kind.label, b.key.kind.alg, b.tokenMode(), b.cfg.rounds, b.cfg.duration, b.cfg.conns, b.cfg.floodConns)
 	b.loadBefore = loadAverage()
-	for r := range b.cfg.rounds {
-		if err := b.runRound(ctx, r); err != nil {
+	phases := []func(context.Context) error{b.runStormPhase, b.runRSSPhase, b.runFillPhase, b.runAdmissionPhase, b.runDPoPPhase, b.runBigListPhase}
+	if b.cfg.runsRounds() {
+		if err := b.runRounds(ctx); err != nil {
 			return err
 		}
-		b.printf("%s\n", b.roundLine(r))
 	}
-	var err error
-	if b.mainPeak, _, err = b.caddy.memory(); err != nil {
-		return err
+	if len(b.cfg.only) > 0 {
+		phases = phases[3:]
 	}
-	for _, phase := range []func(context.Context) error{b.runStormPhase, b.runRSSPhase, b.runFillPhase, b.runDPoPPhase} {
+	for _, phase := range phases {
 		if err := phase(ctx); err != nil {
 			return err
 		}
@@ -99,6 +101,20 @@ func (b *bench) run(ctx context.Context) error {
 		b.report()
 	}
 	return nil
+}
+
+// runRounds runs the rounds of (1) to (7) and reads the peak RSS of their
+// Caddy.
+func (b *bench) runRounds(ctx context.Context) error {
+	for r := range b.cfg.rounds {
+		if err := b.runRound(ctx, r); err != nil {
+			return err
+		}
+		b.printf("%s\n", b.roundLine(r))
+	}
+	var err error
+	b.mainPeak, _, err = b.caddy.memory()
+	return err
 }
 
 // printf writes to the report unless in smoke mode, which prints one line.

@@ -15,6 +15,7 @@ type site struct {
 	// per-operation rules (SPEC 10), one Caddyfile line each.
 	oauthScopes string
 	rules       []string
+	upstream    string // host:port to reverse_proxy to; "": respond (toolsCallResult with oauthScopes, else "ok")
 }
 
 // url is the site's address.
@@ -54,7 +55,15 @@ func renderCaddyfile(sites ...site) string {
 			}
 			b.WriteString("\t\tclaim_header name X-User-Name\n\t\tclaim_header email X-User-Email\n\t\tclaims_header X-User-Claims\n\t}\n")
 		}
-		b.WriteString("\trespond \"ok\" 200\n}\n")
+		switch {
+		case s.upstream != "":
+			fmt.Fprintf(&b, "\treverse_proxy %s\n}\n", s.upstream)
+		case s.oauthScopes != "":
+			// An MCP answer: a route with rules passes only JSON-RPC.
+			fmt.Fprintf(&b, "\theader Content-Type application/json\n\trespond `%s` 200\n}\n", toolsCallResult)
+		default:
+			b.WriteString("\trespond \"ok\" 200\n}\n")
+		}
 	}
 	return b.String()
 }

@@ -19,6 +19,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
+// scenarioDPoP is (10), the DPoP phase.
+const scenarioDPoP = 10
+
 // dpopTarget is the target of (10): the medians of the per-round ratios of
 // (10) to the harmonic combination of (2) and the raw proof verification
 // rate, 1/(1/(2) + 1/raw): a DPoP request with a cached token costs what a
@@ -54,6 +57,9 @@ func (r dpopRound) ratio() float64 {
 // starts), in alternating order, and the raw ES256 verification rate in
 // process right before and after (10).
 func (b *bench) runDPoPPhase(ctx context.Context) error {
+	if !b.cfg.selected(scenarioDPoP) {
+		return nil
+	}
 	ports, err := freePorts(1)
 	if err != nil {
 		return err

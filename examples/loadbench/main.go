@@ -8,9 +8,11 @@
 //
 //	bare   respond "ok"
 //	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
-//	tools  the auth site's settings with oauth_scopes mcp:tools
-//	rules  the tools site's settings with two per-operation rules,
-//	       mcp_tool admin_* mcp:admin and mcp_tool * mcp:tools
+//	tools  the auth site's settings with oauth_scopes mcp:tools, answering
+//	       a JSON-RPC tools/call result (application/json)
+//	rules  the tools site's settings with three per-operation rules,
+//	       mcp_tool admin_* mcp:admin, mcp_tool * mcp:tools and
+//	       mcp_argument whoami region eu-* mcp:admin
 //	storm  the auth site's settings, in a Caddy of its own, started for the
 //	       start-up storm
 //	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
@@ -33,11 +35,19 @@
 //	    (127.0.0.1)
 //	(5) (4), but the flooding connections come from other source addresses
 //	    (127.0.0.2, 127.0.0.3, ..., one per connection)
-//	(6) tools/call without rules: a POST of one JSON-RPC tools/call
-//	    (application/json) to the tools site with one valid token that
-//	    grants mcp:tools in its scope claim (cached after its first use)
+//	(6) tools/call without rules: a POST of one MCP 2026-07-28 JSON-RPC
+//	    tools/call (application/json, with its Mcp-* request headers) to
+//	    the tools site with one valid token that grants mcp:tools in its
+//	    scope claim (cached after its first use)
 //	(7) tools/call with rules: (6) to the rules site, which reads and
-//	    parses the body and matches the call to its second rule
+//	    checks the request, its headers against the body, and matches the
+//	    call to its second rule and reads its region argument
+//	(8), (9) the admission's treatment of good clients (see admission.go),
+//	    after the rounds on a Caddy of their own: one bad token before 40
+//	    new valid ones from one address, and new valid tokens from a known
+//	    address under a flood of bad tokens from 4,096 addresses
+//
+// -only runs a subset: -only 8,9 runs (8) and (9) alone.
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
@@ -52,7 +62,7 @@
 // all rounds, with a verdict on each target (ratioDefs); the load average
 // before and after; and the peak RSS (VmHWM) of the scenarios' Caddy.
 //
-// After the rounds come four phases, each on a Caddy of its own:
+// After the rounds come these phases, each on a Caddy of its own:
 //
 //   - start-up storm: as soon as the Caddy answers (its cache empty),
 //     -storm-tokens distinct valid tokens arrive at once over -storm-conns
@@ -75,6 +85,12 @@
 //     (10). Its target: the median per-round ratio of (10) to the harmonic
 //     combination 1/(1/(2) + 1/raw) is at least 0.85 (a DPoP request costs
 //     a cached request plus one signature verification, and no more).
+//   - (12) big listings: the rules site in front of a backend in this
+//     process that answers tools/list with -biglist-mb MiB (every other
+//     tool admin_*, which the token may not use), half as application/json,
+//     half as an event stream; -biglist answers at once, each checked to
+//     arrive whole and filtered, then the peak RSS growth, judged against
+//     the 96 MiB target for 24 answers of 15 MiB (biglist.go).
 //
 // With -smoke it runs a few seconds with a small key and small counts, checks
 // that every answer to a valid token was 200 (the floods' answers must be 401
@@ -112,22 +128,25 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	caddy        string
-	smoke        bool
-	key          string
-	unsigned     bool
-	rounds       int
-	duration     time.Duration
-	rawDuration  time.Duration
-	conns        int
-	floodConns   int
-	maxRequests  int64
-	rssTokens    int
-	rssCacheSize int
-	stormTokens  int
-	stormConns   int
-	fillTokens   int
-	timeout      time.Duration
+	caddy          string
+	smoke          bool
+	key            string
+	unsigned       bool
+	rounds         int
+	duration       time.Duration
+	rawDuration    time.Duration
+	conns          int
+	floodConns     int
+	maxRequests    int64
+	rssTokens      int
+	rssCacheSize   int
+	stormTokens    int
+	stormConns     int
+	fillTokens     int
+	bigListAnswers int
+	bigListMB      int
+	timeout        time.Duration
+	only           []int // scenarios to run (-only); empty: all
 }
 
 // errUsage marks a command-line error the flag package has already reported.
@@ -154,7 +173,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.stormTokens, "storm-tokens", 500, "distinct valid tokens of the start-up storm; 0: no storm (smoke: 20)")
 	fs.IntVar(&c.stormConns, "storm-conns", 64, "connections of the start-up storm (smoke: 4)")
 	fs.IntVar(&c.fillTokens, "fill-tokens", 10_000, "distinct valid 16 KB tokens of the adversarial fill; 0: no fill (smoke: 300)")
+	fs.IntVar(&c.bigListAnswers, "biglist", 24, "concurrent tools/list answers of scenario (12); 0: none (smoke: 2)")
+	fs.IntVar(&c.bigListMB, "biglist-mb", 15, "size of each answer of scenario (12), in MiB (smoke: 1)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run (smoke: 90s)")
+	only := fs.String("only", "", "run only these scenarios, e.g. 8,9 (any of 1-7 runs the rounds; the start-up storm, RSS and fill phases run only without -only)")
 	if err := fs.Parse(args); err != nil {
 		return c, errUsage
 	}
@@ -165,6 +187,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.caddy == "" {
 		fmt.Fprintln(stderr, "-caddy is required")
 		return c, errUsage
+	}
+	if *only != "" {
+		var err error
+		if c.only, err = parseOnly(*only); err != nil {
+			fmt.Fprintln(stderr, err)
+			return c, errUsage
+		}
 	}
 	if c.smoke {
 		given := map[string]bool{}
@@ -181,6 +210,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			"storm-conns":  func() { c.stormConns = 4 },
 			"fill-tokens":  func() { c.fillTokens = 300 },
 			"timeout":      func() { c.timeout = 90 * time.Second },
+			"biglist":      func() { c.bigListAnswers = 2 },
+			"biglist-mb":   func() { c.bigListMB = 1 },
 		}
 		for name, apply := range smokeDefaults {
 			if !given[name] {
@@ -193,8 +224,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintln(stderr, "-rounds, -conns, -flood-conns, -storm-conns, -max-requests and the durations must be positive")
 		return c, errUsage
 	}
-	if c.rssTokens < 0 || c.stormTokens < 0 || c.fillTokens < 0 {
-		fmt.Fprintln(stderr, "-rss-tokens, -storm-tokens and -fill-tokens must not be negative")
+	if c.rssTokens < 0 || c.stormTokens < 0 || c.fillTokens < 0 || c.bigListAnswers < 0 || c.bigListMB < 1 {
+		fmt.Fprintln(stderr, "-rss-tokens, -storm-tokens, -fill-tokens and -biglist must not be negative, -biglist-mb must be positive")
 		return c, errUsage
 	}
 	if c.floodConns > maxFloodSources {

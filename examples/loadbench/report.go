@@ -187,8 +187,17 @@ func mib(bytes int64) float64 {
 	return float64(bytes) / (1 << 20)
 }
 
-// report prints the medians, the ratios and the phases after the rounds.
+// report prints the rounds and the phases that ran.
 func (b *bench) report() {
+	if len(b.rounds) > 0 {
+		b.reportRounds()
+	}
+	b.reportAdmission()
+}
+
+// reportRounds prints the medians, the ratios and the phases after the
+// rounds.
+func (b *bench) reportRounds() {
 	threshold := quietShare * b.bestProbe()
 	sq, sa := b.summarize(threshold), b.summarize(0)
 	b.printf("\nquiet: the raw probes right before and after reached %.0f%% of the best probe (%.0f/s)\n", 100*quietShare, b.bestProbe())
@@ -329,6 +338,8 @@ func (b *bench) problems() []problem {
 			out = append(out, problem{fmt.Sprintf("%s: %d answers for %d tokens", phase.name, t.total(), phase.tokens), false})
 		}
 	}
+	out = append(out, b.bigListProblems()...)
+	b.admissionProblems(expect)
 	out = append(out, b.dpopRun.problems()...)
 	slices.SortFunc(out, func(a, b problem) int { return strings.Compare(a.text, b.text) })
 	return out
@@ -379,6 +390,7 @@ func (b *bench) smokeSummary(problems []problem, took time.Duration) string {
 			valid.add(p.tally)
 		}
 	}
+	b.admissionTallies(&valid, &flood)
 	return fmt.Sprintf("loadbench smoke: ok: %d requests with valid tokens, all 200%s; flood %s; no transport errors; %s key; %s",
 		valid.total(), retried, statusList(&flood), b.key.kind.label, took.Round(100*time.Millisecond))
 }

@@ -42,6 +42,7 @@ func TestToolsCallRequests(t *testing.T) {
 		}
 		if req.Method != "POST" || req.URL.Path != "/" || req.Host != "127.0.0.1:1" ||
 			req.Header.Get("Content-Type") != "application/json" || req.Header.Get("Authorization") != "Bearer tok" ||
+			req.Header.Get("Mcp-Name") != "whoami" || req.Header.Get("Mcp-Param-Region") != "us-east" ||
 			req.ContentLength != int64(len(toolsCallBody)) || string(body) != toolsCallBody {
 			t.Fatalf("request %d: %s %s, host %q, headers %v, length %d, body %q", i+1, req.Method, req.URL, req.Host, req.Header, req.ContentLength, body)
 		}
@@ -51,47 +52,56 @@ func TestToolsCallRequests(t *testing.T) {
 	}
 }
 
-// TestToolRulesAllowTheCall: the module's own parser and rules see the body
-// as one tools/call of whoami, which the rules of (7) match (after trying a
-// rule that does not) and allow with the one scope the site of (6) also
-// requires, and which the token grants; a tool the first rule matches would
+// TestToolRulesAllowTheCall: the module reads the request as one 2026-07-28
+// tools/call of whoami whose headers agree with its body, which the rules
+// of (7) match (after trying a rule that does not) and allow with the one
+// scope the site of (6) also requires, and which the token grants; a tool
+// the first rule matches, or a region the argument rule matches, would
 // need more.
 func TestToolRulesAllowTheCall(t *testing.T) {
-	msgs, err := mcpauthz.ParseRequestBody([]byte(toolsCallBody))
-	if err != nil || len(msgs) != 1 || msgs[0].Method != "tools/call" || msgs[0].Target != "whoami" {
-		t.Fatalf("the body parses to %+v, %v; want one tools/call of whoami", msgs, err)
-	}
 	var rules []mcpauthz.Rule
 	for _, line := range toolRules {
 		fields := strings.Fields(line)
-		if len(fields) < 3 || fields[0] != "mcp_tool" {
-			t.Fatalf("rule %q: want mcp_tool <pattern> <scope>...", line)
+		switch {
+		case len(fields) >= 3 && fields[0] == "mcp_tool":
+			rules = append(rules, mcpauthz.Rule{Kind: mcpauthz.Tool, Pattern: fields[1], Scopes: fields[2:]})
+		case len(fields) >= 5 && fields[0] == "mcp_argument":
+			rules = append(rules, mcpauthz.Rule{Kind: mcpauthz.Argument, Pattern: fields[1], Path: fields[2], Value: fields[3], Scopes: fields[4:]})
+		default:
+			t.Fatalf("rule %q: want mcp_tool or mcp_argument", line)
 		}
-		rules = append(rules, mcpauthz.Rule{Kind: mcpauthz.Tool, Pattern: fields[1], Scopes: fields[2:]})
 	}
 	route := []string{toolsScope}
 	withRules, err := mcpauthz.NewRuleSet(route, rules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	without, err := mcpauthz.NewRuleSet(route, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, rs := range map[string]*mcpauthz.RuleSet{"with rules": withRules, "without rules": without} {
-		if got := rs.Scopes(msgs[0]); !slices.Equal(got, route) {
-			t.Errorf("%s: the call needs %v, want %v", name, got, route)
+	raw := newToolsCallRequests("127.0.0.1:1", "tok", 1)
+	buf, _ := raw.next(nil)
+	decide := func(raw string) ([]string, error) {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			t.Fatal(err)
 		}
+		var needed []string
+		read, err := withRules.Authorize(req, 1<<20, func(scopes []string) bool { needed = scopes; return slices.Equal(scopes, route) })
+		if err == nil && (len(read.Messages) != 1 || read.Messages[0].Method != "tools/call" || read.Messages[0].Target != "whoami") {
+			t.Fatalf("the body reads as %+v; want one tools/call of whoami", read.Messages)
+		}
+		return needed, err
+	}
+	if needed, err := decide(string(buf)); err != nil || !slices.Equal(needed, route) {
+		t.Errorf("the call needs %v (%v), want %v", needed, err, route)
+	}
+	// Same length: the Content-Length still holds.
+	if needed, _ := decide(strings.ReplaceAll(string(buf), "us-east", "eu-west")); len(needed) <= len(route) {
+		t.Errorf("eu-west needs only %v: the argument rule does not read the region", needed)
+	}
+	if _, err := decide(strings.Replace(string(buf), "Region: us-east", "Region: eu-west", 1)); err == nil {
+		t.Error("a Mcp-Param-Region that disagrees with the body is not refused")
 	}
 	if got := withRules.ScopesFor("tools/call", "admin_x"); len(got) <= len(route) {
 		t.Errorf("admin_x needs only %v: the first rule does not decide", got)
-	}
-	rulesAlone, err := mcpauthz.NewRuleSet(nil, rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := rulesAlone.Scopes(msgs[0]); !slices.Equal(got, []string{toolsScope}) {
-		t.Errorf("without the route's scopes the call needs %v: no rule matches it with %s", got, toolsScope)
 	}
 }
 

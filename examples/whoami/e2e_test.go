@@ -281,7 +281,7 @@ func useTools(t *testing.T, ctx context.Context, session *mcp.ClientSession) (wh
 		names = append(names, tool.Name)
 	}
 	slices.Sort(names)
-	if want := []string{adminToolName, "greet", "whoami"}; !slices.Equal(names, want) {
+	if want := []string{adminToolName, forecastToolName, "greet", "whoami"}; !slices.Equal(names, want) {
 		t.Errorf("tools %v, want %v", names, want)
 	}
 	whoami, _ = callText(t, ctx, session, "whoami", map[string]any{})

@@ -256,7 +256,7 @@ func TestPerToolStepUp(t *testing.T) {
 				!slices.Equal(got.Registrations, []string{"mcp:tools mcp:admin"}) {
 				t.Fatalf("the authorization server saw %+v, want one registration for scopes_supported and a token for mcp:tools", got)
 			}
-			if got, want := toolNames(t, ctx, session), []string{"greet", "whoami"}; !slices.Equal(got, want) {
+			if got, want := toolNames(t, ctx, session), []string{forecastToolName, "greet", "whoami"}; !slices.Equal(got, want) {
 				t.Errorf("with mcp:tools, tools/list shows %v, want %v", got, want)
 			}
 
@@ -294,7 +294,7 @@ func TestPerToolStepUp(t *testing.T) {
 				requests.Authorizations[1].Resource != s.resource || len(requests.Tokens) != 2 || !sameScopes(requests.Tokens[1].Scope, "mcp:tools mcp:admin") {
 				t.Errorf("the authorization server saw %+v, want a second authorization and token for mcp:tools mcp:admin", requests)
 			}
-			if got, want := toolNames(t, ctx, session), []string{adminToolName, "greet", "whoami"}; !slices.Equal(got, want) {
+			if got, want := toolNames(t, ctx, session), []string{adminToolName, forecastToolName, "greet", "whoami"}; !slices.Equal(got, want) {
 				t.Errorf("with mcp:tools mcp:admin, tools/list shows %v, want %v", got, want)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -150,7 +151,8 @@ func (d *demoRun) waitEOF(t *testing.T) {
 }
 
 // demoEnv is the environment run-demo.sh gets from `make run`, with fresh
-// development keys and the given ports.
+// development keys and the given ports, and Caddy's admin API on a free
+// port rather than on localhost:2019, which other Caddys may hold.
 func demoEnv(t *testing.T, port, mcpPort int) []string {
 	t.Helper()
 	dir := t.TempDir()
@@ -169,7 +171,7 @@ func demoEnv(t *testing.T, port, mcpPort int) []string {
 	return []string{
 		"CADDY=" + caddy, "WHOAMI=" + whoamiBinary(t), "KEYS_DIR=" + relKeys,
 		fmt.Sprintf("PORT=%d", port), fmt.Sprintf("MCP_PORT=%d", mcpPort),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "XDG_DATA_HOME=" + filepath.Join(dir, "data"),
+		fmt.Sprintf("CADDY_ADMIN=127.0.0.1:%d", freePort(t)),
 	}
 }
 
@@ -219,6 +221,10 @@ func TestRunDemo(t *testing.T) {
 	if want := fmt.Sprintf("  MCP endpoint:        http://localhost:%d/mcp\n", port); !strings.Contains(out, want) {
 		t.Errorf("run-demo.sh did not print %q", want)
 	}
+	metricsLine := regexp.MustCompile(`\n  metrics: +(http://127\.0\.0\.1:\d+/metrics)\n`).FindStringSubmatch(out)
+	if metricsLine == nil {
+		t.Fatal("run-demo.sh printed no metrics URL")
+	}
 
 	t.Run("the printed lines, pasted in another directory", func(t *testing.T) {
 		lines := printedLines(t, out)
@@ -245,6 +251,29 @@ func TestRunDemo(t *testing.T) {
 		}
 		if c := answer.Result.Content; len(c) != 1 || c[0].Text != "Authenticated as Ada Lovelace (email: ada@example.com)" {
 			t.Errorf("whoami answered %q", stdout.String())
+		}
+	})
+
+	t.Run("the printed metrics line counts the accepted request", func(t *testing.T) {
+		want := "  curl -s " + metricsLine[1] + ` | grep 'caddy_mcp_jwe_auth_requests_total{outcome="accepted"'` + "\n"
+		if !strings.Contains(out, want) {
+			t.Fatalf("run-demo.sh did not print %q", want)
+		}
+		grep := exec.Command("bash", "-c", strings.TrimSpace(want))
+		grep.Dir = t.TempDir()
+		counters, err := grep.Output()
+		if err != nil {
+			t.Fatalf("the printed metrics line failed: %v", err)
+		}
+		if string(counters) != `caddy_mcp_jwe_auth_requests_total{outcome="accepted",reason=""} 1`+"\n" {
+			t.Errorf("the metrics line printed %q, want the one accepted request counted", counters)
+		}
+	})
+
+	t.Run("Caddy's autosave stays beside the binaries", func(t *testing.T) {
+		autosave := filepath.Join(filepath.Dir(caddyBinary(t)), "demo-home", "config", "caddy", "autosave.json")
+		if _, err := os.Stat(autosave); err != nil {
+			t.Errorf("no autosave at %s: %v", autosave, err)
 		}
 	})
 

@@ -24,8 +24,8 @@ type greeting struct {
 // token without that scope.
 const adminToolName = "admin_stats"
 
-// newMCPServer returns the MCP server with the whoami, greet and admin_stats
-// tools. whoami and greet read the caller's identity from the HTTP request
+// newMCPServer returns the MCP server with the whoami, greet, forecast and
+// admin_stats tools. whoami and greet read the caller's identity from the HTTP request
 // headers named by names, as set by Caddy's mcp_jwe_auth module; admin_stats
 // reports stats, the counters of the requests that reached this server.
 func newMCPServer(names headerNames, stats *counters) *mcp.Server {
@@ -58,6 +58,7 @@ func newMCPServer(names headerNames, stats *counters) *mcp.Server {
 		counts := stats.snapshot()
 		return textResult(adminStatsText(counts)), counts, nil
 	})
+	addForecastTool(server)
 	return server
 }
 

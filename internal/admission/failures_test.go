@@ -21,17 +21,20 @@ func otherSource(t *testing.T, table *failureTable, s Source, shared bool) Sourc
 }
 
 func TestFailureTable(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
 	table := newFailureTable(64)
+	now := table.epoch.Add(time.Hour)
 	a := SourceOf("192.0.2.1")
-	if table.suspect(a, now) {
-		t.Fatal("suspect before any failure")
+	for i := range SuspectAfter - 1 {
+		table.failed(a, now)
+		if table.suspect(a, now) {
+			t.Fatalf("suspect after %d failures; want only after %d", i+1, SuspectAfter)
+		}
 	}
-	table.mark(a, now.Add(time.Minute))
-	if !table.suspect(a, now) || !table.suspect(a, now.Add(time.Minute-time.Nanosecond)) {
-		t.Error("not suspect within the minute after its failure")
+	table.failed(a, now)
+	if !table.suspect(a, now) || !table.suspect(a, now.Add(SuspectFor-time.Millisecond)) {
+		t.Error("not suspect within SuspectFor after its last failure")
 	}
-	if table.suspect(a, now.Add(time.Minute)) {
+	if table.suspect(a, now.Add(SuspectFor)) {
 		t.Error("still suspect when its time ran out")
 	}
 	if table.suspect(otherSource(t, table, a, false), now) {
@@ -40,14 +43,27 @@ func TestFailureTable(t *testing.T) {
 	if !table.suspect(otherSource(t, table, a, true), now) {
 		t.Error("a source in the same bucket is not suspect")
 	}
-	// An earlier mark never shortens a later one.
-	table.mark(a, now.Add(time.Second))
-	if !table.suspect(a, now.Add(time.Minute-time.Second)) {
-		t.Error("an earlier mark shortened the later one")
+	// A later failure extends the suspicion.
+	table.failed(a, now.Add(30*time.Second))
+	if !table.suspect(a, now.Add(SuspectFor+time.Second)) {
+		t.Error("a later failure did not extend it")
 	}
-	table.mark(a, now.Add(2*time.Minute))
-	if !table.suspect(a, now.Add(time.Minute+time.Second)) {
-		t.Error("a later mark did not extend it")
+	// An accepted token takes one failure back.
+	later := now.Add(40 * time.Second)
+	table.accepted(a, later)
+	table.accepted(a, later)
+	if table.suspect(a, later) {
+		t.Error("still suspect after accepted tokens took failures back")
+	}
+	table.failed(a, later)
+	if !table.suspect(a, later) {
+		t.Error("not suspect once the failures lead again")
+	}
+	// Failures older than SuspectFor are forgotten, not added to.
+	fresh := later.Add(SuspectFor)
+	table.failed(a, fresh)
+	if table.suspect(a, fresh) {
+		t.Error("suspect after one failure once the old ones were forgotten")
 	}
 }
 
@@ -70,8 +86,8 @@ func TestFailureTableSeed(t *testing.T) {
 // bucketIndex is the position of s's bucket in t.
 func bucketIndex(t *failureTable, s Source) int {
 	b := t.bucket(s)
-	for i := range t.until {
-		if &t.until[i] == b {
+	for i := range t.buckets {
+		if &t.buckets[i] == b {
 			return i
 		}
 	}

@@ -17,14 +17,16 @@ var (
 	failing = SourceOf("198.51.100.1")
 )
 
-// newTestGate is a gate whose failing source has failed once, and that
-// puts clean and failing in different buckets.
+// newTestGate is a gate whose failing source has failed SuspectAfter
+// times, and that puts clean and failing in different buckets.
 func newTestGate(t *testing.T, slots int, maxWait time.Duration) *Gate {
 	t.Helper()
 	for {
 		g := New(Config{Slots: slots, MaxWait: maxWait, SuspectWait: maxWait})
 		if g.failures.bucket(clean) != g.failures.bucket(failing) {
-			g.Failed(failing)
+			for range SuspectAfter {
+				g.Failed(failing)
+			}
 			return g
 		}
 	}
@@ -207,10 +209,10 @@ func TestSuspectCancelledContext(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	g := New(Config{Slots: 0, MaxWait: time.Second, Buckets: 100})
-	if g.Slots() != 1 || len(g.failures.until) != FailureBuckets {
-		t.Errorf("%d slots, %d buckets; want 1 and %d", g.Slots(), len(g.failures.until), FailureBuckets)
+	if g.Slots() != 1 || len(g.failures.buckets) != FailureBuckets {
+		t.Errorf("%d slots, %d buckets; want 1 and %d", g.Slots(), len(g.failures.buckets), FailureBuckets)
 	}
-	if g := New(Config{Slots: 3, Buckets: 16}); g.Slots() != 3 || len(g.failures.until) != 16 {
-		t.Errorf("%d slots, %d buckets; want 3 and 16", g.Slots(), len(g.failures.until))
+	if g := New(Config{Slots: 3, Buckets: 16}); g.Slots() != 3 || len(g.failures.buckets) != 16 {
+		t.Errorf("%d slots, %d buckets; want 3 and 16", g.Slots(), len(g.failures.buckets))
 	}
 }

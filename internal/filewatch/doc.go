@@ -6,6 +6,9 @@
 // like any other replacement) and compares the SHA-256 of what it read with
 // that of the content it last applied. Only a change of content counts; a new
 // modification time, inode or link target with the same bytes applies
-// nothing. A file that cannot be read, or whose content the callback refuses,
-// is reported and the last applied content stays in force.
+// nothing. Only a regular file is read: a named pipe, device or socket put in
+// its place is a read error found without blocking (see package
+// regularfile), so no file can hold up a check or Stop. A file that cannot
+// be read, or whose content the callback refuses, is reported and the last
+// applied content stays in force.
 package filewatch

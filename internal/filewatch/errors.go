@@ -1,7 +1,8 @@
 package filewatch
 
 // ReadError is a check's failure to read the file: it is missing (for
-// instance for a moment while it is replaced), unreadable, or too large.
+// instance for a moment while it is replaced), unreadable, not a regular
+// file, or too large.
 type ReadError struct {
 	Err error
 }

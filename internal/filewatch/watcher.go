@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 )
 
 // MaxFileBytes is the largest file content a Watcher reads. A larger file is
@@ -86,7 +86,7 @@ func (w *Watcher) Check() (applied bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	data, err := readLimited(w.opts.Path)
+	data, err := regularfile.Read(w.opts.Path, MaxFileBytes)
 	if err != nil {
 		rerr := &ReadError{Err: err}
 		w.report(rerr, "read\x00"+err.Error())
@@ -117,22 +117,4 @@ func (w *Watcher) report(err error, key string) {
 	if w.opts.OnError != nil {
 		w.opts.OnError(err)
 	}
-}
-
-// readLimited reads the file at path, following symlinks, and refuses a
-// content longer than MaxFileBytes.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxFileBytes)
-	}
-	return data, nil
 }

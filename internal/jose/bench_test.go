@@ -3,42 +3,20 @@ package jose
 import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
-// The verifier benchmarks of docs/benchmarks.md (`make bench`). Keys are
-// made once per benchmark binary; the 4096-bit RSA key only when a benchmark
-// needs it, never in the normal tests.
-
-// benchRSA4096 returns a 4096-bit RSA key, generated on first use (slow).
-var benchRSA4096 = sync.OnceValue(func() *rsa.PrivateKey {
-	key, err := rsa.GenerateKey(rand.Reader, 4096)
-	if err != nil {
-		panic(err)
-	}
-	return key
-})
-
-// benchClaims are the claims of every benchmark token: what an MCP client's
-// token typically carries.
-func benchClaims(b *testing.B, extra map[string]any) []byte {
-	b.Helper()
-	claims := map[string]any{"sub": "user-4711", "name": "Ada Lovelace", "email": "ada@example.com"}
-	for k, v := range extra {
-		claims[k] = v
-	}
-	return claimsJSON(b, time.Now(), claims)
-}
+// The verifier benchmarks of docs/benchmarks.md (`make bench`). Their keys
+// and tokens are josetest's bench fixtures.
 
 // coldCase is one key type of the cold-verify benchmark.
 type coldCase struct {
@@ -48,17 +26,17 @@ type coldCase struct {
 }
 
 var coldCases = []coldCase{
-	{"RSA-OAEP_RSA-4096", gojose.RSA_OAEP, func(b *testing.B) any { return benchRSA4096() }},
-	{"RSA-OAEP_RSA-2048", gojose.RSA_OAEP, func(b *testing.B) any { return testRSAKey(b, 0) }},
-	{"RSA-OAEP-256_RSA-4096", gojose.RSA_OAEP_256, func(b *testing.B) any { return benchRSA4096() }},
-	{"ECDH-ES+A256KW_P-256", gojose.ECDH_ES_A256KW, func(b *testing.B) any { return testECKey(b, 0) }},
+	{"RSA-OAEP_RSA-4096", gojose.RSA_OAEP, func(b *testing.B) any { return josetest.BenchRSA4096() }},
+	{"RSA-OAEP_RSA-2048", gojose.RSA_OAEP, func(b *testing.B) any { return josetest.RSAKey(b, 0) }},
+	{"RSA-OAEP-256_RSA-4096", gojose.RSA_OAEP_256, func(b *testing.B) any { return josetest.BenchRSA4096() }},
+	{"ECDH-ES+A256KW_P-256", gojose.ECDH_ES_A256KW, func(b *testing.B) any { return josetest.ECKey(b, 0) }},
 }
 
 // benchVerifier loads private as the server's only key (kid "bench", with
 // its alg) and returns an encrypted-only verifier and the loaded key.
 func benchVerifier(b *testing.B, private any, alg gojose.KeyAlgorithm) (*Verifier, *decryptionKey) {
 	b.Helper()
-	path := writeJWKS(b, b.TempDir(), "private.json", joseJWK(b, private, "bench", string(alg), "enc"))
+	path := josetest.WriteJWKS(b, b.TempDir(), "private.json", josetest.JWK(private, "bench", string(alg), "enc"))
 	keys, err := LoadDecryptionKeys(path, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -156,7 +134,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			private := c.key(b)
 			v, key := benchVerifier(b, private, c.alg)
-			token := joseEncrypt(b, benchClaims(b, nil), c.alg, gojose.A256GCM, publicOf(private), "bench", nil)
+			token := josetest.Encrypt(b, josetest.BenchClaims(b, nil), c.alg, gojose.A256GCM, publicOf(private), "bench", nil)
 			raw := rawKeyOperation(b, token, c.alg, key)
 			if _, err := v.Verify(token); err != nil {
 				b.Fatal(err)
@@ -204,17 +182,15 @@ func BenchmarkVerifyCold(b *testing.B) {
 // token (issuer_keys mode, ES256 inside RSA-OAEP with RSA-4096): the
 // decryption plus the signature check.
 func BenchmarkVerifyColdSigned(b *testing.B) {
-	private := benchRSA4096()
+	private := josetest.BenchRSA4096()
 	v, _ := benchVerifier(b, private, gojose.RSA_OAEP)
-	issuer := testECKey(b, 1)
-	issuers, err := LoadIssuerKeys(writeJWKS(b, b.TempDir(), "issuer.json", joseJWK(b, &issuer.PublicKey, "issuer", "ES256", "sig")))
+	issuer := josetest.ECKey(b, 1)
+	issuers, err := LoadIssuerKeys(josetest.BenchIssuerKeys(b, b.TempDir(), issuer))
 	if err != nil {
 		b.Fatal(err)
 	}
 	v.issuers = issuers
-	nested := joseSign(b, benchClaims(b, nil), gojose.ES256, issuer, "issuer")
-	token := joseEncrypt(b, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &private.PublicKey, "bench",
-		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
+	token := josetest.BenchSignedToken(b, josetest.BenchClaims(b, nil), issuer, private)
 	for b.Loop() {
 		if _, err := v.Verify(token); err != nil {
 			b.Fatal(err)

@@ -4,9 +4,9 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -50,7 +50,7 @@ type publicJWK struct {
 // restricts the key-management algorithms (empty: no restriction beyond the
 // defaults). Every error names the path.
 func LoadDecryptionKeys(path string, algorithms []string) (*DecryptionKeys, error) {
-	data, err := os.ReadFile(path)
+	data, err := regularfile.Read(path, MaxKeyFileBytes)
 	if err == nil {
 		var set *DecryptionKeys
 		if set, err = ParseDecryptionKeys(data, algorithms); err == nil {

@@ -4,13 +4,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 )
 
 func TestCompactSplit(t *testing.T) {
-	header := base64URL([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`))
-	part := base64URL([]byte("part"))  // "cGFydA"
-	odd := base64URL([]byte("partly")) // "cGFydGx5", whole groups
-	tag := base64URL(make([]byte, 16)) // 22 characters: 4 trailing bits
+	header := josetest.B64([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`))
+	part := josetest.B64([]byte("part"))  // "cGFydA"
+	odd := josetest.B64([]byte("partly")) // "cGFydGx5", whole groups
+	tag := josetest.B64(make([]byte, 16)) // 22 characters: 4 trailing bits
 	join := func(parts ...string) string { return strings.Join(parts, ".") }
 	for _, tc := range []struct {
 		name  string

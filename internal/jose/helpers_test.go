@@ -149,17 +149,8 @@ func writeKeySet(t testing.TB, dir, name string, keys ...json.RawMessage) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, dir, name, data)
+	return josetest.WriteFile(t, dir, name, data)
 }
-
-// joseEncryptOpts encrypts with go-jose and the given options.
-var joseEncryptOpts = josetest.EncryptOpts
-
-// joseEncryptTo encrypts plaintext to one go-jose recipient.
-var joseEncryptTo = josetest.EncryptTo
-
-// joseSignOpts signs payload with go-jose and the given options.
-var joseSignOpts = josetest.SignOpts
 
 // jwxEncrypt encrypts plaintext to the raw public key as a compact JWE with
 // jwx; a non-empty kid is put in the header, and cty when given.
@@ -206,7 +197,7 @@ func encodeHeader(t testing.TB, header map[string]any) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return base64URL(data)
+	return josetest.B64(data)
 }
 
 // handBuiltJWE is a five-part token with the given header and well-formed
@@ -216,10 +207,10 @@ func handBuiltJWE(t testing.TB, header map[string]any) string {
 	t.Helper()
 	return strings.Join([]string{
 		encodeHeader(t, header),
-		base64URL(make([]byte, 256)),
-		base64URL(make([]byte, 12)),
-		base64URL([]byte(`{"iat":1,"exp":2}`)),
-		base64URL(make([]byte, 16)),
+		josetest.B64(make([]byte, 256)),
+		josetest.B64(make([]byte, 12)),
+		josetest.B64([]byte(`{"iat":1,"exp":2}`)),
+		josetest.B64(make([]byte, 16)),
 	}, ".")
 }
 
@@ -228,7 +219,7 @@ func handBuiltJWE(t testing.TB, header map[string]any) string {
 func rawJWS(t testing.TB, header map[string]any, payloadPart string, sign func(input []byte) []byte) string {
 	t.Helper()
 	input := encodeHeader(t, header) + "." + payloadPart
-	return input + "." + base64URL(sign([]byte(input)))
+	return input + "." + josetest.B64(sign([]byte(input)))
 }
 
 // rsaSHA256Signer signs with RSASSA-PKCS1-v1_5 SHA-256 (RS256).
@@ -249,25 +240,16 @@ func signRS256(key *rsa.PrivateKey, input []byte) ([]byte, error) {
 	return rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
 }
 
-// newECKey returns a fresh key on curve (P-256 when none is given).
-var newECKey = josetest.NewECKey
-
 // tokenParts splits a compact token.
 func tokenParts(token string) []string {
 	return strings.Split(token, ".")
 }
 
-// mutatePart changes part i of a compact token with f.
-var mutatePart = josetest.MutatePart
-
-// flipLastByte flips the low bit of the last byte.
-var flipLastByte = josetest.FlipLastByte
-
 // rewriteHeader decodes a token's protected header, changes it with f and
 // encodes it again (member order may change; the token no longer decrypts).
 func rewriteHeader(t testing.TB, token string, f func(map[string]any)) string {
 	t.Helper()
-	return mutatePart(t, token, 0, func(data []byte) []byte {
+	return josetest.MutatePart(t, token, 0, func(data []byte) []byte {
 		var header map[string]any
 		if err := json.Unmarshal(data, &header); err != nil {
 			t.Fatal(err)
@@ -323,21 +305,21 @@ type verifyFixture struct {
 func newVerifyFixture(t testing.TB) *verifyFixture {
 	t.Helper()
 	f := &verifyFixture{
-		rsaA:        testRSAKey(t, 0),
-		rsaB:        testRSAKey(t, 1),
-		ec:          testECKey(t, 0),
-		issuerRSA:   testRSAKey(t, 2),
-		issuerRSAB:  testRSAKey(t, 1),
-		issuerEC:    testECKey(t, 1),
-		issuerEd:    testEd25519Key(t),
-		untrustedEC: newECKey(t),
+		rsaA:        josetest.RSAKey(t, 0),
+		rsaB:        josetest.RSAKey(t, 1),
+		ec:          josetest.ECKey(t, 0),
+		issuerRSA:   josetest.RSAKey(t, 2),
+		issuerRSAB:  josetest.RSAKey(t, 1),
+		issuerEC:    josetest.ECKey(t, 1),
+		issuerEd:    josetest.Ed25519Key(t),
+		untrustedEC: josetest.NewECKey(t),
 	}
 	f.xPub, f.xPriv = testX25519Key(t)
 	dir := t.TempDir()
 	path := writeKeySet(t, dir, "private.json",
-		keyJSON(t, joseJWK(t, f.rsaA, "rsa-a", "", "enc"), nil),
-		keyJSON(t, joseJWK(t, f.rsaB, "rsa-b", "", "enc"), nil),
-		keyJSON(t, joseJWK(t, f.ec, "ec-a", "", "enc"), nil),
+		keyJSON(t, josetest.JWK(f.rsaA, "rsa-a", "", "enc"), nil),
+		keyJSON(t, josetest.JWK(f.rsaB, "rsa-b", "", "enc"), nil),
+		keyJSON(t, josetest.JWK(f.ec, "ec-a", "", "enc"), nil),
 		keyJSON(t, jwxKey(t, f.xPriv, "x-a", "", "enc"), nil),
 	)
 	var err error
@@ -347,18 +329,18 @@ func newVerifyFixture(t testing.TB) *verifyFixture {
 	if f.keysLimited, err = LoadDecryptionKeys(path, []string{"RSA-OAEP-256", "ECDH-ES"}); err != nil {
 		t.Fatal(err)
 	}
-	ownAlgPath := writeJWKS(t, dir, "own-alg.json",
-		joseJWK(t, f.rsaA, "rsa-a", "RSA-OAEP", "enc"),
-		joseJWK(t, f.rsaB, "rsa-b", "RSA-OAEP-256", "enc"),
+	ownAlgPath := josetest.WriteJWKS(t, dir, "own-alg.json",
+		josetest.JWK(f.rsaA, "rsa-a", "RSA-OAEP", "enc"),
+		josetest.JWK(f.rsaB, "rsa-b", "RSA-OAEP-256", "enc"),
 	)
 	if f.keysOwnAlg, err = LoadDecryptionKeys(ownAlgPath, nil); err != nil {
 		t.Fatal(err)
 	}
-	issuerPath := writeJWKS(t, dir, "issuer.json",
-		joseJWK(t, &f.issuerRSA.PublicKey, "iss-rsa", "", "sig"),
-		joseJWK(t, &f.issuerRSAB.PublicKey, "iss-rsa-b", "", "sig"),
-		joseJWK(t, &f.issuerEC.PublicKey, "iss-ec", "", "sig"),
-		joseJWK(t, f.issuerEd.Public(), "iss-ed", "", "sig"),
+	issuerPath := josetest.WriteJWKS(t, dir, "issuer.json",
+		josetest.JWK(&f.issuerRSA.PublicKey, "iss-rsa", "", "sig"),
+		josetest.JWK(&f.issuerRSAB.PublicKey, "iss-rsa-b", "", "sig"),
+		josetest.JWK(&f.issuerEC.PublicKey, "iss-ec", "", "sig"),
+		josetest.JWK(f.issuerEd.Public(), "iss-ed", "", "sig"),
 	)
 	if f.issuers, err = LoadIssuerKeys(issuerPath); err != nil {
 		t.Fatal(err)
@@ -374,7 +356,7 @@ func (f *verifyFixture) claims(t testing.TB, extra map[string]any) []byte {
 	for k, v := range extra {
 		full[k] = v
 	}
-	return claimsJSON(t, testNow, full)
+	return josetest.Claims(t, testNow, full)
 }
 
 // signedClaims is a valid payload for issuer_keys mode (with aud).
@@ -390,74 +372,12 @@ func (f *verifyFixture) signedClaims(t testing.TB, extra map[string]any) []byte 
 // seal encrypts plaintext to rsa-a (RSA-OAEP-256, A256GCM) with go-jose.
 func (f *verifyFixture) seal(t testing.TB, plaintext []byte) string {
 	t.Helper()
-	return joseEncrypt(t, plaintext, gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a", nil)
+	return josetest.Encrypt(t, plaintext, gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a", nil)
 }
 
 // sealNested encrypts a compact JWS to rsa-a with cty JWT.
 func (f *verifyFixture) sealNested(t testing.TB, jwsToken string) string {
 	t.Helper()
-	return joseEncrypt(t, []byte(jwsToken), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
+	return josetest.Encrypt(t, []byte(jwsToken), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
-
-// testRSAKey returns one of three fixed 2048-bit RSA keys.
-func testRSAKey(t testing.TB, i int) *rsa.PrivateKey { t.Helper(); return josetest.RSAKey(t, i) }
-
-// testECKey returns one of two fixed P-256 keys.
-func testECKey(t testing.TB, i int) *ecdsa.PrivateKey { t.Helper(); return josetest.ECKey(t, i) }
-
-// testEd25519Key returns a fresh Ed25519 signing key.
-func testEd25519Key(t testing.TB) ed25519.PrivateKey { t.Helper(); return josetest.Ed25519Key(t) }
-
-// joseJWK wraps a key as a go-jose JWK with kid, alg and use.
-func joseJWK(_ testing.TB, key any, kid, alg, use string) gojose.JSONWebKey {
-	return josetest.JWK(key, kid, alg, use)
-}
-
-// thumbprintKID is the RFC 7638 thumbprint of a key, computed by go-jose.
-func thumbprintKID(t testing.TB, key any) string { t.Helper(); return josetest.Thumbprint(t, key) }
-
-// writeJWKS writes the keys as a JWKS file (serialised by go-jose).
-func writeJWKS(t testing.TB, dir, name string, keys ...gojose.JSONWebKey) string {
-	t.Helper()
-	return josetest.WriteJWKS(t, dir, name, keys...)
-}
-
-// writeFile writes data with mode 0600 and returns the path.
-func writeFile(t testing.TB, dir, name string, data []byte) string {
-	t.Helper()
-	return josetest.WriteFile(t, dir, name, data)
-}
-
-// joseEncrypt encrypts plaintext to key as a compact JWE with go-jose.
-var joseEncrypt = josetest.Encrypt
-
-// joseSign signs payload as a compact JWS with go-jose, with typ JWT.
-var joseSign = josetest.Sign
-
-// claimsJSON encodes claims, adding iat and exp around now unless given.
-var claimsJSON = josetest.Claims
-
-// base64URL encodes without padding.
-var base64URL = josetest.B64
-
-// Hand-built JOSE objects: any protected header, byte for byte, around real
-// cryptography, so a refusal can only come from the header's content.
-
-// hardB64 encodes unpadded base64url.
-var hardB64 = josetest.B64
-
-// hardJSON marshals v or fails the test.
-var hardJSON = josetest.JSON
-
-// hardJWE builds a compact JWE whose protected header is exactly header.
-var hardJWE = josetest.HandJWE
-
-// hardSign builds a compact RS256 JWS with any header members.
-var hardSign = josetest.HandSign
-
-// hardRandomParts are random parts after the header.
-var hardRandomParts = josetest.RandomParts
-
-// hardWithHeader is a token with the given header JSON and random other parts.
-var hardWithHeader = josetest.WithHeader

@@ -3,8 +3,8 @@ package jose
 import (
 	"crypto/ed25519"
 	"fmt"
-	"os"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -28,7 +28,7 @@ type IssuerKeySet struct {
 // LoadIssuerKeys reads the issuer's public JWKS from a local file (a URL is
 // fetched by newRemoteIssuerKeys). Every error names the location.
 func LoadIssuerKeys(location string) (*IssuerKeySet, error) {
-	data, err := os.ReadFile(location)
+	data, err := regularfile.Read(location, MaxKeyFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys %s: %v", location, err)
 	}

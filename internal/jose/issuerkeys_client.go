@@ -12,11 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
@@ -59,7 +59,7 @@ func newIssuerKeysClient(caFile string) (*issuerKeysClient, error) {
 
 // issuerKeysRootCAs is the system pool plus the certificates of caFile.
 func issuerKeysRootCAs(caFile string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(caFile)
+	pem, err := regularfile.Read(caFile, maxCAFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("issuer_keys_ca %s: %v", caFile, err)
 	}

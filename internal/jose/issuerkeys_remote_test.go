@@ -26,16 +26,10 @@ import (
 
 const remoteAudience = "https://mcp.example.com"
 
-// jwksServer is the test issuer: josetest.IssuerServer.
-type jwksServer = josetest.IssuerServer
-
-// newJWKSServer starts an issuer that serves keys and stops with the test.
-var newJWKSServer = josetest.NewIssuerServer
-
 // sigKey is the public JWK of an ES256 issuer key.
 func sigKey(t testing.TB, key *ecdsa.PrivateKey, kid string) gojose.JSONWebKey {
 	t.Helper()
-	return joseJWK(t, &key.PublicKey, kid, "ES256", "sig")
+	return josetest.JWK(&key.PublicKey, kid, "ES256", "sig")
 }
 
 // refreshLog counts the refreshes a remoteIssuerKeys reports.
@@ -64,9 +58,9 @@ func (l *refreshLog) count(key string) int {
 }
 
 // remoteFixture is a verifier in issuer_keys mode whose issuer keys come
-// from a jwksServer.
+// from a josetest.IssuerServer.
 type remoteFixture struct {
-	srv       *jwksServer
+	srv       *josetest.IssuerServer
 	remote    *RemoteIssuerKeys
 	v         *Verifier
 	logs      *observer.ObservedLogs
@@ -79,13 +73,13 @@ type remoteFixture struct {
 
 // newRemoteFixture fetches the server's keys (trusting its certificate
 // through a CA file) with the given scheduled refresh interval.
-func newRemoteFixture(t *testing.T, srv *jwksServer, refresh time.Duration) *remoteFixture {
+func newRemoteFixture(t *testing.T, srv *josetest.IssuerServer, refresh time.Duration) *remoteFixture {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	f := &remoteFixture{srv: srv, logs: logs, refreshes: &refreshLog{}}
-	enc := testRSAKey(t, 0)
+	enc := josetest.RSAKey(t, 0)
 	f.encKey = &enc.PublicKey
-	keys, err := LoadDecryptionKeys(writeJWKS(t, t.TempDir(), "private.json", joseJWK(t, enc, "enc-1", "RSA-OAEP", "enc")), nil)
+	keys, err := LoadDecryptionKeys(josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(enc, "enc-1", "RSA-OAEP", "enc")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +108,9 @@ func newRemoteFixture(t *testing.T, srv *jwksServer, refresh time.Duration) *rem
 // token is a token signed by key under kid, then encrypted to the server.
 func (f *remoteFixture) token(t testing.TB, key *ecdsa.PrivateKey, kid string) string {
 	t.Helper()
-	claims := claimsJSON(t, time.Now(), map[string]any{"aud": remoteAudience, "sub": "ada", "name": "Ada", "email": "ada@example.com"})
-	nested := joseSign(t, claims, gojose.ES256, key, kid)
-	return joseEncrypt(t, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, f.encKey, "enc-1",
+	claims := josetest.Claims(t, time.Now(), map[string]any{"aud": remoteAudience, "sub": "ada", "name": "Ada", "email": "ada@example.com"})
+	nested := josetest.Sign(t, claims, gojose.ES256, key, kid)
+	return josetest.Encrypt(t, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, f.encKey, "enc-1",
 		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
@@ -177,8 +171,8 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // TestRemoteIssuerKeysNewKID: a key the issuer adds is picked up without a
 // reload, by the refresh that a token with its unknown kid triggers.
 func TestRemoteIssuerKeysNewKID(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("start fetched %d times, want 1", got)
@@ -209,15 +203,15 @@ func TestRemoteIssuerKeysNewKID(t *testing.T) {
 // TestRemoteIssuerKeysReportRemovedKeys: a refresh that drops a key tells
 // OnRemoved which one, so the tokens it verified can be forgotten.
 func TestRemoteIssuerKeysReportRemovedKeys(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	verified, err := f.v.Verify(f.token(t, oldKey, "old"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, oldID := verified.KeyIDs()
-	if want := "old#" + thumbprintKID(t, &oldKey.PublicKey); oldID != want {
+	if want := "old#" + josetest.Thumbprint(t, &oldKey.PublicKey); oldID != want {
 		t.Fatalf("issuer key %q; want %q", oldID, want)
 	}
 
@@ -237,8 +231,8 @@ func TestRemoteIssuerKeysReportRemovedKeys(t *testing.T) {
 // TestRemoteIssuerKeysScheduledRefresh: the keys are fetched again on the
 // schedule, so a new key works before any token asks for it.
 func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	f.remote.refreshEvery = time.Hour // no unknown-kid refresh may help
 	f.remote.lastForced = time.Now()
@@ -253,8 +247,8 @@ func TestRemoteIssuerKeysScheduledRefresh(t *testing.T) {
 // TestRemoteIssuerKeysIssuerDown: when the issuer cannot be reached, the
 // last good keys keep working and every failed refresh is logged.
 func TestRemoteIssuerKeysIssuerDown(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	srv.Close() // the issuer goes down
 
@@ -273,8 +267,8 @@ func TestRemoteIssuerKeysIssuerDown(t *testing.T) {
 // TestRemoteIssuerKeysBadAnswers: an answer that is not a usable key set
 // leaves the old keys in use, and is logged with the URL and the reason.
 func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
-	encOnly, err := json.Marshal(gojose.JSONWebKeySet{Keys: []gojose.JSONWebKey{joseJWK(t, &testRSAKey(t, 1).PublicKey, "e", "RSA-OAEP", "enc")}})
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
+	encOnly, err := json.Marshal(gojose.JSONWebKeySet{Keys: []gojose.JSONWebKey{josetest.JWK(&josetest.RSAKey(t, 1).PublicKey, "e", "RSA-OAEP", "enc")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +287,7 @@ func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+			srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 			f := newRemoteFixture(t, srv, time.Hour)
 			srv.ServeRaw(tc.status, tc.body)
 			if _, err := f.v.Verify(f.token(t, newKey, "new")); !errors.Is(err, ErrUnknownKeyID) {
@@ -314,8 +308,8 @@ func TestRemoteIssuerKeysBadAnswers(t *testing.T) {
 // TestRemoteIssuerKeysBadScheduledAnswer: a garbage answer to a scheduled
 // refresh keeps the old keys too.
 func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
-	oldKey := testECKey(t, 0)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	oldKey := josetest.ECKey(t, 0)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Second)
 	srv.ServeRaw(http.StatusOK, []byte(`{"keys":[{"kty":"EC"}]}`))
 	waitFor(t, refreshWaitLimit, "a failed scheduled refresh", func() bool { return f.refreshes.count("scheduled/failure") > 0 })
@@ -326,9 +320,9 @@ func TestRemoteIssuerKeysBadScheduledAnswer(t *testing.T) {
 // TestRemoteIssuerKeysLogsNoKeyMaterial: the logs of refreshes name the
 // URL and the error but no key parameter.
 func TestRemoteIssuerKeysLogsNoKeyMaterial(t *testing.T) {
-	oldKey, newKey := testECKey(t, 0), testECKey(t, 1)
+	oldKey, newKey := josetest.ECKey(t, 0), josetest.ECKey(t, 1)
 	served := sigKey(t, oldKey, "old")
-	srv := newJWKSServer(t, served)
+	srv := josetest.NewIssuerServer(t, served)
 	f := newRemoteFixture(t, srv, time.Hour)
 	// A set the conversion refuses after parsing: an HMAC-only alg on an EC key.
 	bad := keyJSONMap(t, sigKey(t, newKey, "bad"))
@@ -370,7 +364,7 @@ func keyJSONMap(t testing.TB, key gojose.JSONWebKey) map[string]any {
 // TestRemoteIssuerKeysRateLimit: however many tokens name unknown kids, the
 // issuer is asked at most once per refresh interval.
 func TestRemoteIssuerKeysRateLimit(t *testing.T) {
-	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
@@ -430,12 +424,12 @@ func TestRemoteIssuerKeysRateLimit(t *testing.T) {
 // its new keys in the cache and one more schedule behind; the cache still
 // holding the keys of the start shows that no such call was made.
 func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
-	oldKey := testECKey(t, 0)
-	srv := newJWKSServer(t, sigKey(t, oldKey, "old"))
+	oldKey := josetest.ECKey(t, 0)
+	srv := josetest.NewIssuerServer(t, sigKey(t, oldKey, "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	f.remote.refreshEvery = 0 // every unknown kid fetches
 	for i := 0; i < 5; i++ {
-		srv.Serve(t, sigKey(t, oldKey, "old"), sigKey(t, testECKey(t, 1), fmt.Sprintf("k%d", i)))
+		srv.Serve(t, sigKey(t, oldKey, "old"), sigKey(t, josetest.ECKey(t, 1), fmt.Sprintf("k%d", i)))
 		h, err := parseJOSEHeader([]byte(fmt.Sprintf(`{"alg":"ES256","kid":"k%d"}`, i)))
 		if err != nil {
 			t.Fatal(err)
@@ -463,7 +457,7 @@ func TestRemoteIssuerKeysSingleSchedule(t *testing.T) {
 // Every fetch, scheduled or for an unknown kid, goes through the client,
 // whose context Close ends.
 func TestRemoteIssuerKeysClose(t *testing.T) {
-	srv := newJWKSServer(t, sigKey(t, testECKey(t, 0), "old"))
+	srv := josetest.NewIssuerServer(t, sigKey(t, josetest.ECKey(t, 0), "old"))
 	f := newRemoteFixture(t, srv, time.Hour)
 	if got := srv.Hits.Load(); got != 1 {
 		t.Fatalf("start fetched %d times, want 1", got)

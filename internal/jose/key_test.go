@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -12,7 +13,7 @@ import (
 // that go-jose computes independently, and a file that MarshalKeySet
 // writes reads back through ParseKeySet and the handler's own rules.
 func TestNewEncryptionKey(t *testing.T) {
-	rsaKey := testRSAKey(t, 0)
+	rsaKey := josetest.RSAKey(t, 0)
 	key, err := NewEncryptionKey(rsaKey, "RSA-OAEP-256")
 	if err != nil {
 		t.Fatal(err)
@@ -20,7 +21,7 @@ func TestNewEncryptionKey(t *testing.T) {
 	if key.Algorithm() != "RSA-OAEP-256" || key.KeyType() != "RSA" || !key.IsPrivate() {
 		t.Errorf("alg %q kty %q private %v", key.Algorithm(), key.KeyType(), key.IsPrivate())
 	}
-	if want := thumbprintKID(t, &rsaKey.PublicKey); key.KeyID() != want {
+	if want := josetest.Thumbprint(t, &rsaKey.PublicKey); key.KeyID() != want {
 		t.Errorf("kid %q, want the thumbprint %q", key.KeyID(), want)
 	}
 	if bits, err := key.RSABits(); err != nil || bits != 2048 {
@@ -52,7 +53,7 @@ func TestNewEncryptionKey(t *testing.T) {
 // TestKeyPublic: the public half keeps the kid and thumbprint and holds no
 // private parameter.
 func TestKeyPublic(t *testing.T) {
-	key, err := NewEncryptionKey(testECKey(t, 0), "ECDH-ES+A256KW")
+	key, err := NewEncryptionKey(josetest.ECKey(t, 0), "ECDH-ES+A256KW")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,12 +90,12 @@ func TestKeyAlgorithms(t *testing.T) {
 		key      gojose.JSONWebKey
 		enc, sig string // "" when refused
 	}{
-		{"RSA without alg", joseJWK(t, testRSAKey(t, 0), "r", "", ""), "RSA-OAEP", "RS256"},
-		{"RSA for encryption", joseJWK(t, testRSAKey(t, 0), "r", "RSA-OAEP-256", "enc"), "RSA-OAEP-256", ""},
-		{"P-256", joseJWK(t, testECKey(t, 0), "e", "", ""), "ECDH-ES+A256KW", "ES256"},
-		{"Ed25519", joseJWK(t, testEd25519Key(t), "o", "", ""), "", "EdDSA"},
-		{"RSA public", joseJWK(t, &testRSAKey(t, 0).PublicKey, "p", "", ""), "RSA-OAEP", ""},
-		{"signature key", joseJWK(t, testECKey(t, 0), "s", "ES256", "sig"), "", "ES256"},
+		{"RSA without alg", josetest.JWK(josetest.RSAKey(t, 0), "r", "", ""), "RSA-OAEP", "RS256"},
+		{"RSA for encryption", josetest.JWK(josetest.RSAKey(t, 0), "r", "RSA-OAEP-256", "enc"), "RSA-OAEP-256", ""},
+		{"P-256", josetest.JWK(josetest.ECKey(t, 0), "e", "", ""), "ECDH-ES+A256KW", "ES256"},
+		{"Ed25519", josetest.JWK(josetest.Ed25519Key(t), "o", "", ""), "", "EdDSA"},
+		{"RSA public", josetest.JWK(&josetest.RSAKey(t, 0).PublicKey, "p", "", ""), "RSA-OAEP", ""},
+		{"signature key", josetest.JWK(josetest.ECKey(t, 0), "s", "ES256", "sig"), "", "ES256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := parse(t, tc.key)
@@ -120,15 +121,15 @@ func TestKeyAlgorithms(t *testing.T) {
 // TestEncryptAndSign: a nested token made by Sign and Encrypt opens with
 // go-jose, an independent implementation, and passes the Verifier.
 func TestEncryptAndSign(t *testing.T) {
-	server, err := NewEncryptionKey(testRSAKey(t, 1), "RSA-OAEP-256")
+	server, err := NewEncryptionKey(josetest.RSAKey(t, 1), "RSA-OAEP-256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuerKeys, err := ParseKeySet(mustJSON(t, joseJWK(t, testECKey(t, 1), "iss", "", "")))
+	issuerKeys, err := ParseKeySet(mustJSON(t, josetest.JWK(josetest.ECKey(t, 1), "iss", "", "")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload := claimsJSON(t, testNow, map[string]any{"sub": "ada", "aud": testAudience})
+	payload := josetest.Claims(t, testNow, map[string]any{"sub": "ada", "aud": testAudience})
 	signed, err := Sign(payload, issuerKeys[0], "JWT")
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func TestEncryptAndSign(t *testing.T) {
 	if parsed.Header.KeyID != server.KeyID() || parsed.Header.ExtraHeaders["cty"] != "JWT" {
 		t.Errorf("JWE header kid %q cty %v", parsed.Header.KeyID, parsed.Header.ExtraHeaders["cty"])
 	}
-	inner, err := parsed.Decrypt(testRSAKey(t, 1))
+	inner, err := parsed.Decrypt(josetest.RSAKey(t, 1))
 	if err != nil {
 		t.Fatalf("go-jose cannot decrypt: %v", err)
 	}
@@ -153,16 +154,16 @@ func TestEncryptAndSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jws.Verify(&testECKey(t, 1).PublicKey); err != nil {
+	if _, err := jws.Verify(&josetest.ECKey(t, 1).PublicKey); err != nil {
 		t.Errorf("go-jose cannot verify the inner JWS: %v", err)
 	}
 
 	dir := t.TempDir()
-	keys, err := LoadDecryptionKeys(writeFile(t, dir, "server.json", mustJSON(t, server)), nil)
+	keys, err := LoadDecryptionKeys(josetest.WriteFile(t, dir, "server.json", mustJSON(t, server)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuers, err := LoadIssuerKeys(writeJWKS(t, dir, "issuer.json", joseJWK(t, &testECKey(t, 1).PublicKey, "iss", "", "")))
+	issuers, err := LoadIssuerKeys(josetest.WriteJWKS(t, dir, "issuer.json", josetest.JWK(&josetest.ECKey(t, 1).PublicKey, "iss", "", "")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,15 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
+// MaxKeyFileBytes is the largest key file (private key set or issuer_keys
+// file) read: a larger one is refused, so a key file cannot bloat the
+// process.
+const MaxKeyFileBytes = 1 << 20
+
+// maxCAFileBytes is the largest issuer_keys_ca PEM file read (a full
+// public CA bundle is a few hundred kilobytes).
+const maxCAFileBytes = 4 << 20
+
 // parseJWKs parses the content of a JSON Web Key file, which holds either
 // one JWK or a JWKS ({"keys":[...]}), once its member names passed
 // checkKeyMemberNames, and returns its keys in file order.

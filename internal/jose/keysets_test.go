@@ -14,12 +14,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
 func TestKeyFileErrors(t *testing.T) {
-	rsaKey, ecKey := testRSAKey(t, 0), testECKey(t, 0)
+	rsaKey, ecKey := josetest.RSAKey(t, 0), josetest.ECKey(t, 0)
 	_, xPriv := testX25519Key(t)
 	type keyFileCase struct {
 		name    string
@@ -28,10 +29,10 @@ func TestKeyFileErrors(t *testing.T) {
 		want    []string // besides the path
 	}
 	jwks := func(keys ...gojose.JSONWebKey) func(string) string {
-		return func(dir string) string { return writeJWKS(t, dir, "keys.json", keys...) }
+		return func(dir string) string { return josetest.WriteJWKS(t, dir, "keys.json", keys...) }
 	}
 	text := func(content string) func(string) string {
-		return func(dir string) string { return writeFile(t, dir, "keys.json", []byte(content)) }
+		return func(dir string) string { return josetest.WriteFile(t, dir, "keys.json", []byte(content)) }
 	}
 	cases := []keyFileCase{
 		{name: "missing", write: func(dir string) string { return filepath.Join(dir, "missing.json") },
@@ -47,34 +48,34 @@ func TestKeyFileErrors(t *testing.T) {
 		{name: "JSON array", write: text(`[{"kty":"RSA"}]`), want: []string{"not a JSON object"}},
 		{name: "JSON but no key", write: text(`{"hello":"world"}`), want: []string{"not a valid JWK"}},
 		{name: "empty set", write: text(`{"keys":[]}`), want: []string{"holds no key"}},
-		{name: "public-only key", write: jwks(joseJWK(t, &rsaKey.PublicKey, "pub", "RSA-OAEP", "enc")),
+		{name: "public-only key", write: jwks(josetest.JWK(&rsaKey.PublicKey, "pub", "RSA-OAEP", "enc")),
 			want: []string{"key 'pub'", "not a private key"}},
 		{name: "public-only X25519 key", write: func(dir string) string {
 			pub, _ := testX25519Key(t)
 			return writeKeySet(t, dir, "keys.json", keyJSON(t, jwxKey(t, pub, "xpub", "", "enc"), nil))
 		}, want: []string{"key 'xpub'", "not a private key"}},
-		{name: "symmetric key", write: jwks(joseJWK(t, make([]byte, 32), "sym", "", "enc")),
+		{name: "symmetric key", write: jwks(josetest.JWK(make([]byte, 32), "sym", "", "enc")),
 			want: []string{"key 'sym'", "symmetric"}},
-		{name: "two keys with one kid", write: jwks(joseJWK(t, rsaKey, "dup", "", "enc"), joseJWK(t, ecKey, "dup", "", "enc")),
+		{name: "two keys with one kid", write: jwks(josetest.JWK(rsaKey, "dup", "", "enc"), josetest.JWK(ecKey, "dup", "", "enc")),
 			want: []string{"two keys have the kid 'dup'"}},
-		{name: "use sig", write: jwks(joseJWK(t, rsaKey, "signing", "", "sig")),
+		{name: "use sig", write: jwks(josetest.JWK(rsaKey, "signing", "", "sig")),
 			want: []string{"key 'signing'", "use is 'sig'"}},
-		{name: "alg RSA1_5", write: jwks(joseJWK(t, rsaKey, "legacy", "RSA1_5", "enc")),
+		{name: "alg RSA1_5", write: jwks(josetest.JWK(rsaKey, "legacy", "RSA1_5", "enc")),
 			want: []string{"key 'legacy'", "RSA1_5"}},
-		{name: "alg A256KW", write: jwks(joseJWK(t, rsaKey, "wrap", "A256KW", "enc")),
+		{name: "alg A256KW", write: jwks(josetest.JWK(rsaKey, "wrap", "A256KW", "enc")),
 			want: []string{"key 'wrap'", "A256KW"}},
-		{name: "alg for another key type", write: jwks(joseJWK(t, rsaKey, "mixed", "ECDH-ES", "enc")),
+		{name: "alg for another key type", write: jwks(josetest.JWK(rsaKey, "mixed", "ECDH-ES", "enc")),
 			want: []string{"key 'mixed'", "ECDH-ES", "does not fit"}},
-		{name: "algorithms leaves a key none", write: jwks(joseJWK(t, ecKey, "ec", "", "enc"), joseJWK(t, rsaKey, "rsa", "", "enc")),
+		{name: "algorithms leaves a key none", write: jwks(josetest.JWK(ecKey, "ec", "", "enc"), josetest.JWK(rsaKey, "rsa", "", "enc")),
 			allowed: []string{"ECDH-ES"}, want: []string{"key 'rsa'", "no algorithm"}},
-		{name: "algorithms leaves a key with its own alg none", write: jwks(joseJWK(t, rsaKey, "rsa", "RSA-OAEP", "enc")),
+		{name: "algorithms leaves a key with its own alg none", write: jwks(josetest.JWK(rsaKey, "rsa", "RSA-OAEP", "enc")),
 			allowed: []string{"RSA-OAEP-256"}, want: []string{"key 'rsa'", "no algorithm"}},
-		{name: "Ed25519 private key", write: jwks(joseJWK(t, testEd25519Key(t), "ed", "", "enc")),
+		{name: "Ed25519 private key", write: jwks(josetest.JWK(josetest.Ed25519Key(t), "ed", "", "enc")),
 			want: []string{"key 'ed'", "Ed25519", "cannot decrypt"}},
 		{name: "a key without kid is named by position", write: func(dir string) string {
 			return writeKeySet(t, dir, "keys.json",
 				keyJSON(t, jwxKey(t, xPriv, "", "", "enc"), nil),
-				keyJSON(t, joseJWK(t, &rsaKey.PublicKey, "", "", ""), nil))
+				keyJSON(t, josetest.JWK(&rsaKey.PublicKey, "", "", ""), nil))
 		}, want: []string{"key #2 (no kid)", "not a private key"}},
 	}
 	for _, tc := range cases {
@@ -94,12 +95,12 @@ func TestKeyFileErrors(t *testing.T) {
 }
 
 func TestKeyFileSingleJWK(t *testing.T) {
-	key := testRSAKey(t, 0)
-	data, err := json.Marshal(joseJWK(t, key, "single", "RSA-OAEP-256", "enc"))
+	key := josetest.RSAKey(t, 0)
+	data, err := json.Marshal(josetest.JWK(key, "single", "RSA-OAEP-256", "enc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := LoadDecryptionKeys(writeFile(t, t.TempDir(), "key.json", data), nil)
+	keys, err := LoadDecryptionKeys(josetest.WriteFile(t, t.TempDir(), "key.json", data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,18 +110,18 @@ func TestKeyFileSingleJWK(t *testing.T) {
 	if !slices.Equal(keys.keys[0].algorithms, []jwa.KeyEncryptionAlgorithm{jwa.RSA_OAEP_256}) {
 		t.Errorf("algorithms %v, want the key's own alg only", keys.keys[0].algorithms)
 	}
-	token := joseEncrypt(t, claimsJSON(t, testNow, nil), gojose.RSA_OAEP_256, gojose.A128GCM, &key.PublicKey, "single", nil)
+	token := josetest.Encrypt(t, josetest.Claims(t, testNow, nil), gojose.RSA_OAEP_256, gojose.A128GCM, &key.PublicKey, "single", nil)
 	if _, err := newTestVerifier(t, keys).Verify(token); err != nil {
 		t.Fatalf("token refused: %v", err)
 	}
 }
 
 func TestKeyFileWithoutKIDs(t *testing.T) {
-	rsaKey, ecKey := testRSAKey(t, 0), testECKey(t, 0)
+	rsaKey, ecKey := josetest.RSAKey(t, 0), josetest.ECKey(t, 0)
 	_, xPriv := testX25519Key(t)
 	path := writeKeySet(t, t.TempDir(), "keys.json",
-		keyJSON(t, joseJWK(t, rsaKey, "", "", ""), nil),
-		keyJSON(t, joseJWK(t, ecKey, "", "", "enc"), nil),
+		keyJSON(t, josetest.JWK(rsaKey, "", "", ""), nil),
+		keyJSON(t, josetest.JWK(ecKey, "", "", "enc"), nil),
 		keyJSON(t, jwxKey(t, xPriv, "", "", ""), nil),
 	)
 	keys, err := LoadDecryptionKeys(path, nil)
@@ -137,26 +138,26 @@ func TestKeyFileWithoutKIDs(t *testing.T) {
 		}
 	}
 	v := newTestVerifier(t, keys)
-	payload := claimsJSON(t, testNow, nil)
+	payload := josetest.Claims(t, testNow, nil)
 	for name, token := range map[string]string{
-		"RSA":    joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, &rsaKey.PublicKey, "", nil),
-		"EC":     joseEncrypt(t, payload, gojose.ECDH_ES_A128KW, gojose.A256GCM, &ecKey.PublicKey, "", nil),
+		"RSA":    josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, &rsaKey.PublicKey, "", nil),
+		"EC":     josetest.Encrypt(t, payload, gojose.ECDH_ES_A128KW, gojose.A256GCM, &ecKey.PublicKey, "", nil),
 		"X25519": jwxEncrypt(t, payload, jwa.ECDH_ES, jwa.A256GCM, xPriv.Public(), "", ""),
 	} {
 		if _, err := v.Verify(token); err != nil {
 			t.Errorf("%s token refused: %v", name, err)
 		}
 	}
-	token := joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, &rsaKey.PublicKey, "some-kid", nil)
+	token := josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, &rsaKey.PublicKey, "some-kid", nil)
 	if _, err := v.Verify(token); !errors.Is(err, ErrUnknownKeyID) {
 		t.Errorf("token with a kid: got %v, want %v", err, ErrUnknownKeyID)
 	}
 }
 
 func TestKeyAlgorithmsRestricted(t *testing.T) {
-	path := writeJWKS(t, t.TempDir(), "keys.json",
-		joseJWK(t, testRSAKey(t, 0), "rsa", "", "enc"),
-		joseJWK(t, testECKey(t, 0), "ec", "", "enc"),
+	path := josetest.WriteJWKS(t, t.TempDir(), "keys.json",
+		josetest.JWK(josetest.RSAKey(t, 0), "rsa", "", "enc"),
+		josetest.JWK(josetest.ECKey(t, 0), "ec", "", "enc"),
 	)
 	keys, err := LoadDecryptionKeys(path, []string{"RSA-OAEP-256", "ECDH-ES+A256KW", "RSA-OAEP-384"})
 	if err != nil {
@@ -208,7 +209,7 @@ func privateStrings(t *testing.T, key json.RawMessage) []string {
 }
 
 func TestKeyPublicJWKS(t *testing.T) {
-	rsaKey, ecKey := testRSAKey(t, 0), testECKey(t, 0)
+	rsaKey, ecKey := josetest.RSAKey(t, 0), josetest.ECKey(t, 0)
 	xPub, xPriv := testX25519Key(t)
 	// oth is only meaningful for multi-prime keys; here it is junk that
 	// must not leak all the same.
@@ -220,8 +221,8 @@ func TestKeyPublicJWKS(t *testing.T) {
 		}
 	}
 	keyFiles := []json.RawMessage{
-		keyJSON(t, joseJWK(t, rsaKey, "rsa-1", "RSA-OAEP-256", "enc"), extras("rsa")),
-		keyJSON(t, joseJWK(t, ecKey, "ec-1", "ECDH-ES+A256KW", "enc"), extras("ec")),
+		keyJSON(t, josetest.JWK(rsaKey, "rsa-1", "RSA-OAEP-256", "enc"), extras("rsa")),
+		keyJSON(t, josetest.JWK(ecKey, "ec-1", "ECDH-ES+A256KW", "enc"), extras("ec")),
 		keyJSON(t, jwxKey(t, xPriv, "x-1", "ECDH-ES", "enc"), extras("x")),
 	}
 	for _, k := range keyFiles {
@@ -257,10 +258,10 @@ func TestKeyPublicJWKS(t *testing.T) {
 	}
 	want := []map[string]string{
 		{"kty": "RSA", "kid": "rsa-1", "use": "enc", "alg": "RSA-OAEP-256",
-			"n": base64URL(rsaKey.N.Bytes()), "e": base64URL(big.NewInt(int64(rsaKey.E)).Bytes())},
+			"n": josetest.B64(rsaKey.N.Bytes()), "e": josetest.B64(big.NewInt(int64(rsaKey.E)).Bytes())},
 		{"kty": "EC", "kid": "ec-1", "use": "enc", "alg": "ECDH-ES+A256KW", "crv": "P-256",
-			"x": base64URL(ecKey.X.FillBytes(make([]byte, 32))), "y": base64URL(ecKey.Y.FillBytes(make([]byte, 32)))},
-		{"kty": "OKP", "kid": "x-1", "use": "enc", "alg": "ECDH-ES", "crv": "X25519", "x": base64URL(xPub)},
+			"x": josetest.B64(ecKey.X.FillBytes(make([]byte, 32))), "y": josetest.B64(ecKey.Y.FillBytes(make([]byte, 32)))},
+		{"kty": "OKP", "kid": "x-1", "use": "enc", "alg": "ECDH-ES", "crv": "X25519", "x": josetest.B64(xPub)},
 	}
 	if len(jwks.Keys) != len(want) {
 		t.Fatalf("public JWKS has %d keys, want %d: %s", len(jwks.Keys), len(want), published)
@@ -299,10 +300,10 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func TestIssuerKeyFileErrors(t *testing.T) {
-	rsaKey, ecKey := testRSAKey(t, 2), testECKey(t, 1)
+	rsaKey, ecKey := josetest.RSAKey(t, 2), josetest.ECKey(t, 1)
 	xPub, _ := testX25519Key(t)
 	jwks := func(keys ...gojose.JSONWebKey) func(string) string {
-		return func(dir string) string { return writeJWKS(t, dir, "issuer.json", keys...) }
+		return func(dir string) string { return josetest.WriteJWKS(t, dir, "issuer.json", keys...) }
 	}
 	cases := []struct {
 		name  string
@@ -310,20 +311,20 @@ func TestIssuerKeyFileErrors(t *testing.T) {
 		want  []string
 	}{
 		{name: "missing", write: func(dir string) string { return filepath.Join(dir, "issuer.json") }, want: []string{"no such file"}},
-		{name: "not JSON", write: func(dir string) string { return writeFile(t, dir, "issuer.json", []byte("<html>")) },
+		{name: "not JSON", write: func(dir string) string { return josetest.WriteFile(t, dir, "issuer.json", []byte("<html>")) },
 			want: []string{"not a JSON object"}},
-		{name: "only an enc key", write: jwks(joseJWK(t, &rsaKey.PublicKey, "enc", "RSA-OAEP", "enc")),
+		{name: "only an enc key", write: jwks(josetest.JWK(&rsaKey.PublicKey, "enc", "RSA-OAEP", "enc")),
 			want: []string{"holds no public signature key"}},
-		{name: "only an oct key", write: jwks(joseJWK(t, make([]byte, 32), "hmac", "HS256", "sig")),
+		{name: "only an oct key", write: jwks(josetest.JWK(make([]byte, 32), "hmac", "HS256", "sig")),
 			want: []string{"holds no public signature key"}},
-		{name: "two keys with one kid", write: jwks(joseJWK(t, &rsaKey.PublicKey, "dup", "", "sig"), joseJWK(t, &ecKey.PublicKey, "dup", "", "sig")),
+		{name: "two keys with one kid", write: jwks(josetest.JWK(&rsaKey.PublicKey, "dup", "", "sig"), josetest.JWK(&ecKey.PublicKey, "dup", "", "sig")),
 			want: []string{"two keys have the kid 'dup'"}},
 		{name: "an X25519 key", write: func(dir string) string {
 			return writeKeySet(t, dir, "issuer.json", keyJSON(t, jwxKey(t, xPub, "x", "", ""), nil))
 		}, want: []string{"key 'x'", "X25519", "cannot verify"}},
-		{name: "a symmetric alg on an RSA key", write: jwks(joseJWK(t, &rsaKey.PublicKey, "rsa", "HS256", "sig")),
+		{name: "a symmetric alg on an RSA key", write: jwks(josetest.JWK(&rsaKey.PublicKey, "rsa", "HS256", "sig")),
 			want: []string{"key 'rsa'", "HS256"}},
-		{name: "an alg for another curve", write: jwks(joseJWK(t, &ecKey.PublicKey, "ec", "ES384", "sig")),
+		{name: "an alg for another curve", write: jwks(josetest.JWK(&ecKey.PublicKey, "ec", "ES384", "sig")),
 			want: []string{"key 'ec'", "ES384"}},
 	}
 	for _, tc := range cases {
@@ -350,12 +351,12 @@ func TestIssuerKeyFileErrors(t *testing.T) {
 }
 
 func TestIssuerKeyFile(t *testing.T) {
-	rsaKey, ecKey, edKey := testRSAKey(t, 2), testECKey(t, 1), testEd25519Key(t)
-	path := writeJWKS(t, t.TempDir(), "issuer.json",
-		joseJWK(t, &rsaKey.PublicKey, "enc-key", "RSA-OAEP", "enc"), // skipped: for encryption
-		joseJWK(t, &rsaKey.PublicKey, "rsa", "", "sig"),
-		joseJWK(t, ecKey, "ec", "ES256", ""), // a private key: only its public half is kept
-		joseJWK(t, edKey.Public(), "", "", ""),
+	rsaKey, ecKey, edKey := josetest.RSAKey(t, 2), josetest.ECKey(t, 1), josetest.Ed25519Key(t)
+	path := josetest.WriteJWKS(t, t.TempDir(), "issuer.json",
+		josetest.JWK(&rsaKey.PublicKey, "enc-key", "RSA-OAEP", "enc"), // skipped: for encryption
+		josetest.JWK(&rsaKey.PublicKey, "rsa", "", "sig"),
+		josetest.JWK(ecKey, "ec", "ES256", ""), // a private key: only its public half is kept
+		josetest.JWK(edKey.Public(), "", "", ""),
 	)
 	set, err := LoadIssuerKeys(path)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -14,7 +15,7 @@ import (
 // independently: kid, '#', base64url of the RFC 7638 SHA-256 thumbprint.
 func keyIDOf(t *testing.T, jwk gojose.JSONWebKey) string {
 	t.Helper()
-	return jwk.KeyID + "#" + thumbprintKID(t, jwk.Key)
+	return jwk.KeyID + "#" + josetest.Thumbprint(t, jwk.Key)
 }
 
 func TestVerifiedTokenKnowsItsKeys(t *testing.T) {
@@ -25,7 +26,7 @@ func TestVerifiedTokenKnowsItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	dec, iss := got.KeyIDs()
-	if want := keyIDOf(t, joseJWK(t, &f.rsaA.PublicKey, "rsa-a", "", "enc")); dec != want || iss != "" {
+	if want := keyIDOf(t, josetest.JWK(&f.rsaA.PublicKey, "rsa-a", "", "enc")); dec != want || iss != "" {
 		t.Fatalf("KeyIDs() = %q, %q; want %q, \"\"", dec, iss, want)
 	}
 	kept := got.Retain(nil)
@@ -34,13 +35,13 @@ func TestVerifiedTokenKnowsItsKeys(t *testing.T) {
 	}
 
 	signed := newTestVerifier(t, f.keys, withIssuers(f.issuers), withAudience(testAudience))
-	jws := joseSign(t, f.signedClaims(t, nil), gojose.ES256, f.issuerEC, "iss-ec")
+	jws := josetest.Sign(t, f.signedClaims(t, nil), gojose.ES256, f.issuerEC, "iss-ec")
 	got, err = signed.Verify(f.sealNested(t, jws))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, iss = got.KeyIDs()
-	if want := keyIDOf(t, joseJWK(t, &f.issuerEC.PublicKey, "iss-ec", "", "sig")); iss != want {
+	if want := keyIDOf(t, josetest.JWK(&f.issuerEC.PublicKey, "iss-ec", "", "sig")); iss != want {
 		t.Fatalf("issuer key = %q; want %q", iss, want)
 	}
 }
@@ -49,9 +50,9 @@ func TestReplaceKeys(t *testing.T) {
 	f := newVerifyFixture(t)
 	dir := t.TempDir()
 	// The first set: rsa-a with a kid, the EC key without one.
-	first := writeJWKS(t, dir, "first.json",
-		joseJWK(t, f.rsaA, "rsa-a", "", "enc"),
-		joseJWK(t, f.ec, "", "", "enc"))
+	first := josetest.WriteJWKS(t, dir, "first.json",
+		josetest.JWK(f.rsaA, "rsa-a", "", "enc"),
+		josetest.JWK(f.ec, "", "", "enc"))
 	keys, err := LoadDecryptionKeys(first, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ func TestReplaceKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	rsaToken := f.seal(t, f.claims(t, nil))
-	ecToken := joseEncrypt(t, f.claims(t, nil), gojose.ECDH_ES_A128KW, gojose.A128GCM, &f.ec.PublicKey, "", nil)
+	ecToken := josetest.Encrypt(t, f.claims(t, nil), gojose.ECDH_ES_A128KW, gojose.A128GCM, &f.ec.PublicKey, "", nil)
 	for _, token := range []string{rsaToken, ecToken} {
 		if _, err := v.Verify(token); err != nil {
 			t.Fatal(err)
@@ -70,8 +71,8 @@ func TestReplaceKeys(t *testing.T) {
 	oldJWKS := string(v.PublicJWKS())
 
 	// The next set keeps rsa-a, drops the EC key and adds rsa-b.
-	data := []byte(`{"keys":[` + string(keyJSON(t, joseJWK(t, f.rsaA, "rsa-a", "", "enc"), nil)) + `,` +
-		string(keyJSON(t, joseJWK(t, f.rsaB, "rsa-b", "", "enc"), nil)) + `]}`)
+	data := []byte(`{"keys":[` + string(keyJSON(t, josetest.JWK(f.rsaA, "rsa-a", "", "enc"), nil)) + `,` +
+		string(keyJSON(t, josetest.JWK(f.rsaB, "rsa-b", "", "enc"), nil)) + `]}`)
 	next, err := ParseDecryptionKeys(data, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestReplaceKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRemoved := []string{keyIDOf(t, joseJWK(t, &f.ec.PublicKey, "", "", "enc"))}
+	wantRemoved := []string{keyIDOf(t, josetest.JWK(&f.ec.PublicKey, "", "", "enc"))}
 	if !slices.Equal(removed, wantRemoved) {
 		t.Fatalf("removed %q; want %q", removed, wantRemoved)
 	}
@@ -90,7 +91,7 @@ func TestReplaceKeys(t *testing.T) {
 	if _, err := v.Verify(ecToken); !errors.Is(err, ErrAlgorithmNotAllowed) {
 		t.Fatalf("a token of the removed key: %v; want ErrAlgorithmNotAllowed (no key for ECDH-ES left)", err)
 	}
-	bToken := joseEncrypt(t, f.claims(t, nil), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaB.PublicKey, "rsa-b", nil)
+	bToken := josetest.Encrypt(t, f.claims(t, nil), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaB.PublicKey, "rsa-b", nil)
 	if _, err := v.Verify(bToken); err != nil {
 		t.Fatalf("a token of the added key: %v", err)
 	}
@@ -115,8 +116,8 @@ func TestReplaceKeys(t *testing.T) {
 // removed key, so tokens verified with the old material are forgotten.
 func TestReplaceKeysSameKIDNewMaterial(t *testing.T) {
 	f := newVerifyFixture(t)
-	one := []byte(keyJSON(t, joseJWK(t, f.rsaA, "k", "", "enc"), nil))
-	two := []byte(keyJSON(t, joseJWK(t, f.rsaB, "k", "", "enc"), nil))
+	one := []byte(keyJSON(t, josetest.JWK(f.rsaA, "k", "", "enc"), nil))
+	two := []byte(keyJSON(t, josetest.JWK(f.rsaB, "k", "", "enc"), nil))
 	keys, err := ParseDecryptionKeys(one, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func TestReplaceKeysSameKIDNewMaterial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := keyIDOf(t, joseJWK(t, &f.rsaA.PublicKey, "k", "", "enc")); !slices.Equal(removed, []string{want}) {
+	if want := keyIDOf(t, josetest.JWK(&f.rsaA.PublicKey, "k", "", "enc")); !slices.Equal(removed, []string{want}) {
 		t.Fatalf("removed %q; want %q", removed, want)
 	}
 }
@@ -142,14 +143,14 @@ func TestReplaceIssuerKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecToken := f.sealNested(t, joseSign(t, f.signedClaims(t, nil), gojose.ES256, f.issuerEC, "iss-ec"))
-	rsaToken := f.sealNested(t, joseSign(t, f.signedClaims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa"))
+	ecToken := f.sealNested(t, josetest.Sign(t, f.signedClaims(t, nil), gojose.ES256, f.issuerEC, "iss-ec"))
+	rsaToken := f.sealNested(t, josetest.Sign(t, f.signedClaims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa"))
 	for _, token := range []string{ecToken, rsaToken} {
 		if _, err := v.Verify(token); err != nil {
 			t.Fatal(err)
 		}
 	}
-	data := []byte(`{"keys":[` + string(keyJSON(t, joseJWK(t, &f.issuerRSA.PublicKey, "iss-rsa", "", "sig"), nil)) + `]}`)
+	data := []byte(`{"keys":[` + string(keyJSON(t, josetest.JWK(&f.issuerRSA.PublicKey, "iss-rsa", "", "sig"), nil)) + `]}`)
 	next, err := ParseIssuerKeys(data)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func TestReplaceIssuerKeys(t *testing.T) {
 	if len(removed) != 3 {
 		t.Fatalf("removed %d keys; want 3 (iss-rsa-b, iss-ec, iss-ed)", len(removed))
 	}
-	if want := keyIDOf(t, joseJWK(t, &f.issuerEC.PublicKey, "iss-ec", "", "sig")); !slices.Contains(removed, want) {
+	if want := keyIDOf(t, josetest.JWK(&f.issuerEC.PublicKey, "iss-ec", "", "sig")); !slices.Contains(removed, want) {
 		t.Fatalf("removed %q lacks iss-ec", removed)
 	}
 	if _, err := v.Verify(ecToken); !errors.Is(err, ErrUnknownKeyID) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -38,12 +39,12 @@ func TestTokenTypes(t *testing.T) {
 			if tc.typ != nil {
 				opts = opts.WithHeader(gojose.HeaderType, tc.typ)
 			}
-			signed := joseSignOpts(t, payload, gojose.ES256, f.issuerEC, "iss-ec", opts)
+			signed := josetest.SignOpts(t, payload, gojose.ES256, f.issuerEC, "iss-ec", opts)
 			var extra map[gojose.HeaderKey]any
 			if tc.cty != nil {
 				extra = map[gojose.HeaderKey]any{gojose.HeaderContentType: tc.cty}
 			}
-			token := joseEncrypt(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a", extra)
+			token := josetest.Encrypt(t, []byte(signed), gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a", extra)
 			before := v.KeyOperations()
 			_, err := v.Verify(token)
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
@@ -63,7 +64,7 @@ func TestTokenTypeEncryptedOnly(t *testing.T) {
 	v := newTestVerifier(t, f.keys)
 	payload := f.claims(t, nil)
 	for cty, wantErr := range map[string]error{"JWT": nil, "at+jwt": nil, "json": ErrTokenType} {
-		token := joseEncrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
+		token := josetest.Encrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a",
 			map[gojose.HeaderKey]any{gojose.HeaderContentType: cty})
 		if _, err := v.Verify(token); !errors.Is(err, wantErr) || (wantErr == nil && err != nil) {
 			t.Errorf("cty %q: %v, want %v", cty, err, wantErr)
@@ -97,7 +98,7 @@ func TestTokenIssuers(t *testing.T) {
 			if tc.name == "null" {
 				payload = []byte(`{"iss":null,"aud":"` + testAudience + `","iat":` + strconv.FormatInt(testNow.Unix(), 10) + `,"exp":` + strconv.FormatInt(testNow.Unix()+3600, 10) + `}`)
 			}
-			token := f.sealNested(t, joseSign(t, payload, gojose.ES256, f.issuerEC, "iss-ec"))
+			token := f.sealNested(t, josetest.Sign(t, payload, gojose.ES256, f.issuerEC, "iss-ec"))
 			if _, err := v.Verify(token); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
 				t.Fatalf("Verify: %v, want %v", err, tc.wantErr)
 			}
@@ -105,7 +106,7 @@ func TestTokenIssuers(t *testing.T) {
 	}
 	// Without token issuers, iss is not looked at.
 	unchecked := newTestVerifier(t, f.keys, withIssuers(f.issuers), withAudience(testAudience))
-	token := f.sealNested(t, joseSign(t, f.signedClaims(t, map[string]any{"iss": "https://anyone.example.com"}), gojose.ES256, f.issuerEC, "iss-ec"))
+	token := f.sealNested(t, josetest.Sign(t, f.signedClaims(t, map[string]any{"iss": "https://anyone.example.com"}), gojose.ES256, f.issuerEC, "iss-ec"))
 	if _, err := unchecked.Verify(token); err != nil {
 		t.Errorf("without token issuers: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
@@ -50,22 +51,6 @@ type rfcNestedVector struct {
 	Encrypt rfcJWEVector `json:"encrypt"`
 }
 
-// readRFC7520 decodes the vector whose file name starts with section and a dot.
-func readRFC7520(t testing.TB, section string, v any) {
-	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(rfc7520Dir, section+".*.json"))
-	if err != nil || len(matches) != 1 {
-		t.Fatalf("RFC 7520 vector %s: %v %v", section, matches, err)
-	}
-	data, err := os.ReadFile(matches[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", matches[0], err)
-	}
-}
-
 // rfcJOSEKey parses a vector's JWK with go-jose.
 func rfcJOSEKey(t testing.TB, raw json.RawMessage) gojose.JSONWebKey {
 	t.Helper()
@@ -87,7 +72,7 @@ func rfcVerifier(t testing.TB, issuerKeyFile string, encryptions []jwa.ContentEn
 	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := LoadDecryptionKeys(writeFile(t, dir, "private.json", data), nil)
+	loaded, err := LoadDecryptionKeys(josetest.WriteFile(t, dir, "private.json", data), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +110,7 @@ func rfcDecryptOnly(t *testing.T, v *Verifier, token string) []byte {
 // key. The plaintext is prose, so the module answers 401 after decrypting.
 func TestRFC7520Section5_2(t *testing.T) {
 	var vec rfcJWEVector
-	readRFC7520(t, "5_2", &vec)
+	josetest.ReadRFC7520(t, rfc7520Dir, "5_2", &vec)
 	v := rfcVerifier(t, "", nil, vec.Input.Key)
 
 	if got := rfcDecryptOnly(t, v, vec.Output.Compact); string(got) != vec.Input.Plaintext {
@@ -157,10 +142,10 @@ func TestRFC7520Section5_2(t *testing.T) {
 // has long passed.
 func TestRFC7520Section6(t *testing.T) {
 	var vec rfcNestedVector
-	readRFC7520(t, "6", &vec)
+	josetest.ReadRFC7520(t, rfc7520Dir, "6", &vec)
 	dir := t.TempDir()
 	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
-	issuerFile := writeJWKS(t, dir, "issuer.json", signer.Public())
+	issuerFile := josetest.WriteJWKS(t, dir, "issuer.json", signer.Public())
 	v := rfcVerifier(t, issuerFile, nil, vec.Encrypt.Input.Key)
 
 	plaintext := rfcDecryptOnly(t, v, vec.Encrypt.Output.Compact)
@@ -211,15 +196,15 @@ func nestedWithRFCKeys(t *testing.T, vec *rfcNestedVector, payload string) strin
 	t.Helper()
 	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
 	recipient := rfcJOSEKey(t, vec.Encrypt.Input.Key)
-	jws := joseSign(t, []byte(payload), gojose.PS256, signer.Key, "")
-	return joseEncrypt(t, []byte(jws), gojose.RSA_OAEP, gojose.A128GCM, recipient.Public().Key, "", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
+	jws := josetest.Sign(t, []byte(payload), gojose.PS256, signer.Key, "")
+	return josetest.Encrypt(t, []byte(jws), gojose.RSA_OAEP, gojose.A128GCM, recipient.Public().Key, "", map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }
 
 // TestRFC7520Refused sends the forms the module must refuse, each before
 // any private-key operation, to a verifier holding the section 5.2 key.
 func TestRFC7520Refused(t *testing.T) {
 	var key rfcJWEVector
-	readRFC7520(t, "5_2", &key)
+	josetest.ReadRFC7520(t, rfc7520Dir, "5_2", &key)
 	v := rfcVerifier(t, "", nil, key.Input.Key)
 	for _, tc := range []struct {
 		section string
@@ -233,7 +218,7 @@ func TestRFC7520Refused(t *testing.T) {
 		{"5_13", ErrNotCompact},         // several recipients: JSON serialisation only
 	} {
 		var vec rfcJWEVector
-		readRFC7520(t, tc.section, &vec)
+		josetest.ReadRFC7520(t, rfc7520Dir, tc.section, &vec)
 		forms := map[string]string{"json": string(vec.Output.JSON), "json_flat": string(vec.Output.JSONFlat), "compact": vec.Output.Compact}
 		for form, token := range forms {
 			if token == "" {
@@ -258,7 +243,7 @@ func TestRFC7520Refused(t *testing.T) {
 // RFC's EC key is configured (the prose payload is then refused).
 func TestRFC7520Section5_4(t *testing.T) {
 	var vec rfcJWEVector
-	readRFC7520(t, "5_4", &vec)
+	josetest.ReadRFC7520(t, rfc7520Dir, "5_4", &vec)
 	v := rfcVerifier(t, "", nil, vec.Input.Key)
 	if got := rfcDecryptOnly(t, v, vec.Output.Compact); string(got) != vec.Input.Plaintext {
 		t.Errorf("plaintext %q\nwant %q", got, vec.Input.Plaintext)
@@ -281,6 +266,6 @@ func TestRFC7520Provenance(t *testing.T) {
 	}
 	for _, section := range []string{"5_1", "5_2", "5_3", "5_4", "5_6", "5_9", "5_13", "6"} {
 		var vec map[string]any
-		readRFC7520(t, section, &vec)
+		josetest.ReadRFC7520(t, rfc7520Dir, section, &vec)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
@@ -36,8 +37,8 @@ func renameMember(t testing.TB, key json.RawMessage, from, to string) json.RawMe
 // TestKeyFileMemberNamesAreExact: a JWK member spelt in other letter case
 // is not that member, in the private key file and in an issuer key file.
 func TestKeyFileMemberNamesAreExact(t *testing.T) {
-	rsaKey := keyJSON(t, joseJWK(t, testRSAKey(t, 0), "rsa", "", "enc"), nil)
-	issuerKey := keyJSON(t, joseJWK(t, &testRSAKey(t, 2).PublicKey, "iss", "", "sig"), nil)
+	rsaKey := keyJSON(t, josetest.JWK(josetest.RSAKey(t, 0), "rsa", "", "enc"), nil)
+	issuerKey := keyJSON(t, josetest.JWK(&josetest.RSAKey(t, 2).PublicKey, "iss", "", "sig"), nil)
 	cases := []struct {
 		name string
 		data func(key json.RawMessage) []byte
@@ -59,7 +60,7 @@ func TestKeyFileMemberNamesAreExact(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run("private key file/"+tc.name, func(t *testing.T) {
-			path := writeFile(t, t.TempDir(), "keys.json", tc.data(rsaKey))
+			path := josetest.WriteFile(t, t.TempDir(), "keys.json", tc.data(rsaKey))
 			keys, err := LoadDecryptionKeys(path, nil)
 			if err == nil {
 				t.Fatalf("loaded %d keys (kid %q), want an error", len(keys.keys), keys.keys[0].kid)
@@ -71,7 +72,7 @@ func TestKeyFileMemberNamesAreExact(t *testing.T) {
 			}
 		})
 		t.Run("issuer key file/"+tc.name, func(t *testing.T) {
-			path := writeFile(t, t.TempDir(), "issuer.json", tc.data(issuerKey))
+			path := josetest.WriteFile(t, t.TempDir(), "issuer.json", tc.data(issuerKey))
 			set, err := LoadIssuerKeys(path)
 			if err == nil {
 				t.Fatalf("loaded %d keys (kid %q), want an error", len(set.keys), set.keys[0].kid)
@@ -84,7 +85,7 @@ func TestKeyFileMemberNamesAreExact(t *testing.T) {
 		})
 	}
 	// Names that only resemble a JWK member stay extension members.
-	path := writeFile(t, t.TempDir(), "keys.json", keySetJSON(t, keyJSON(t, joseJWK(t, testRSAKey(t, 0), "rsa", "", "enc"), map[string]any{"KIDS": "x"})))
+	path := josetest.WriteFile(t, t.TempDir(), "keys.json", keySetJSON(t, keyJSON(t, josetest.JWK(josetest.RSAKey(t, 0), "rsa", "", "enc"), map[string]any{"KIDS": "x"})))
 	if _, err := LoadDecryptionKeys(path, nil); err != nil {
 		t.Errorf("extension member refused: %v", err)
 	}
@@ -102,13 +103,13 @@ func keySetJSON(t testing.TB, keys ...json.RawMessage) []byte {
 
 // shortEd25519JWK is an Ed25519 public JWK whose x is 31 bytes.
 func shortEd25519JWK(kid string) json.RawMessage {
-	return json.RawMessage(`{"kty":"OKP","crv":"Ed25519","use":"sig","kid":"` + kid + `","x":"` + base64URL(make([]byte, 31)) + `"}`)
+	return json.RawMessage(`{"kty":"OKP","crv":"Ed25519","use":"sig","kid":"` + kid + `","x":"` + josetest.B64(make([]byte, 31)) + `"}`)
 }
 
 // TestIssuerKeyEd25519Size: an Ed25519 key whose x is not 32 bytes, on
 // which crypto/ed25519 would panic, is refused at load.
 func TestIssuerKeyEd25519Size(t *testing.T) {
-	path := writeFile(t, t.TempDir(), "issuer.json", keySetJSON(t, shortEd25519JWK("short")))
+	path := josetest.WriteFile(t, t.TempDir(), "issuer.json", keySetJSON(t, shortEd25519JWK("short")))
 	set, err := LoadIssuerKeys(path)
 	if err == nil {
 		t.Fatalf("loaded %d keys, want an error", len(set.keys))
@@ -127,7 +128,7 @@ func TestNestedVerifyRecoversPanic(t *testing.T) {
 	bad := &verificationKey{kid: "bad-ed", keyType: jwa.OKP, curve: jwa.Ed25519, raw: ed25519.PublicKey(make([]byte, 31))}
 	issuers := &IssuerKeySet{keys: []*verificationKey{bad}, byKID: map[string]*verificationKey{"bad-ed": bad}}
 	v := newTestVerifier(t, f.keys, withIssuers(issuers), withAudience(testAudience))
-	token := f.sealNested(t, joseSign(t, f.signedClaims(t, nil), gojose.EdDSA, f.issuerEd, "bad-ed"))
+	token := f.sealNested(t, josetest.Sign(t, f.signedClaims(t, nil), gojose.EdDSA, f.issuerEd, "bad-ed"))
 	if _, err := v.Verify(token); !errors.Is(err, ErrSignature) {
 		t.Fatalf("got %v, want %v", err, ErrSignature)
 	}
@@ -138,7 +139,7 @@ func TestNestedVerifyRecoversPanic(t *testing.T) {
 func TestDecryptThenCheck(t *testing.T) {
 	f := newVerifyFixture(t)
 	v := newTestVerifier(t, f.keys, withIssuers(f.issuers), withAudience(testAudience))
-	token := f.sealNested(t, joseSign(t, f.signedClaims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa"))
+	token := f.sealNested(t, josetest.Sign(t, f.signedClaims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa"))
 	sealed, err := v.Inspect(token)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func TestDecryptThenCheck(t *testing.T) {
 	if string(verified.Claims["sub"]) != `"ada"` {
 		t.Errorf("claims %s", verified.ClaimsJSON)
 	}
-	tampered := f.sealNested(t, joseSign(t, f.signedClaims(t, nil), gojose.ES256, f.untrustedEC, "iss-ec"))
+	tampered := f.sealNested(t, josetest.Sign(t, f.signedClaims(t, nil), gojose.ES256, f.untrustedEC, "iss-ec"))
 	if sealed, err = v.Inspect(tampered); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestIssuerKeysRedirectsStayOnHTTPS(t *testing.T) {
 // issuerJWKS serves a valid issuer key set as JSON.
 func issuerJWKS(t *testing.T) []byte {
 	t.Helper()
-	return keySetJSON(t, keyJSON(t, joseJWK(t, &testRSAKey(t, 2).PublicKey, "iss", "", "sig"), nil))
+	return keySetJSON(t, keyJSON(t, josetest.JWK(&josetest.RSAKey(t, 2).PublicKey, "iss", "", "sig"), nil))
 }
 
 // tlsIssuer starts an https server on 127.0.0.1 and returns it with a CA
@@ -231,7 +232,7 @@ func tlsIssuer(t *testing.T, handler http.Handler) (*httptest.Server, string) {
 	srv := httptest.NewTLSServer(handler)
 	t.Cleanup(srv.Close)
 	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return srv, writeFile(t, t.TempDir(), "ca.pem", block)
+	return srv, josetest.WriteFile(t, t.TempDir(), "ca.pem", block)
 }
 
 // TestRemoteIssuerKeysRedirectToLoopbackHTTP: an https issuer that
@@ -265,7 +266,7 @@ func TestRemoteIssuerKeysRedirectToLoopbackHTTP(t *testing.T) {
 // TestRemoteIssuerKeysMemberNames: a fetched key set is held to the same
 // exact member names as a key file.
 func TestRemoteIssuerKeysMemberNames(t *testing.T) {
-	key := keyJSON(t, joseJWK(t, &testRSAKey(t, 2).PublicKey, "iss", "", "sig"), nil)
+	key := keyJSON(t, josetest.JWK(&josetest.RSAKey(t, 2).PublicKey, "iss", "", "sig"), nil)
 	body := keySetJSON(t, renameMember(t, key, "kid", "KID"))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
 	defer srv.Close()
@@ -289,13 +290,13 @@ func FuzzKeyFiles(f *testing.F) {
 	f.Add([]byte(shortEd25519JWK("short")))
 	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"","y":"","d":""}]}`))
 	f.Add([]byte(`{"KEYS":[{"KTY":"RSA","N":"AQAB","E":"AQAB","D":"AQAB"}]}`))
-	f.Add(keySetJSON(f, keyJSON(f, joseJWK(f, testRSAKey(f, 0), "rsa", "", "enc"), nil),
-		keyJSON(f, joseJWK(f, testECKey(f, 0), "ec", "", "enc"), nil)))
-	f.Add(keySetJSON(f, keyJSON(f, joseJWK(f, &testRSAKey(f, 2).PublicKey, "iss", "", "sig"), nil),
-		keyJSON(f, joseJWK(f, testEd25519Key(f).Public(), "ed", "", "sig"), nil)))
+	f.Add(keySetJSON(f, keyJSON(f, josetest.JWK(josetest.RSAKey(f, 0), "rsa", "", "enc"), nil),
+		keyJSON(f, josetest.JWK(josetest.ECKey(f, 0), "ec", "", "enc"), nil)))
+	f.Add(keySetJSON(f, keyJSON(f, josetest.JWK(&josetest.RSAKey(f, 2).PublicKey, "iss", "", "sig"), nil),
+		keyJSON(f, josetest.JWK(josetest.Ed25519Key(f).Public(), "ed", "", "sig"), nil)))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := writeFile(t, dir, "keys.json", data)
+		path := josetest.WriteFile(t, dir, "keys.json", data)
 		if _, err := LoadDecryptionKeys(path, nil); err != nil && !strings.Contains(err.Error(), path) {
 			t.Errorf("private key file: error %q does not name the path", err)
 		}

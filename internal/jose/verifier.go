@@ -401,7 +401,7 @@ func (v *Verifier) validatePayload(payload []byte) (*VerifiedToken, error) {
 	if t.confirmation, err = parseConfirmation(members["cnf"]); err != nil {
 		return nil, err
 	}
-	t.Claims, t.ClaimsJSON = members, compactJSON(payload)
+	t.Payload, t.Claims, t.ClaimsJSON = members, members, compactJSON(payload)
 	if data, ok := members["data"]; ok {
 		if len(data) == 0 || data[0] != '{' {
 			return nil, ErrInvalidData

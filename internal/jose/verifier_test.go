@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
@@ -150,7 +151,7 @@ func verifySizeAndFormCases(t *testing.T, f *verifyFixture) []verifyCase {
 		if headerPad > 0 {
 			opts.WithHeader("pad", strings.Repeat("h", headerPad))
 		}
-		return joseEncryptOpts(t, f.claims(t, map[string]any{"pad": strings.Repeat("p", payloadPad)}),
+		return josetest.EncryptOpts(t, f.claims(t, map[string]any{"pad": strings.Repeat("p", payloadPad)}),
 			gojose.RSA_OAEP, gojose.A256GCM, &f.rsaA.PublicKey, "rsa-a", opts)
 	}
 	exactly := tokenOfLength(t, DefaultMaxTokenBytes, mint)
@@ -249,12 +250,12 @@ func verifyHeaderCases(t *testing.T, f *verifyFixture) []verifyCase {
 	rsaPub := &f.rsaA.PublicKey
 	hand := func(header map[string]any) string { return handBuiltJWE(t, header) }
 	rawHeader := func(header string) string {
-		return replacePart(handBuiltJWE(t, map[string]any{}), 0, base64URL([]byte(header)))
+		return replacePart(handBuiltJWE(t, map[string]any{}), 0, josetest.B64([]byte(header)))
 	}
 	refused := func(name, token string, want error) verifyCase {
 		return verifyCase{name: name, token: token, want: want, beforeKeyOp: true}
 	}
-	cbc := joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, "rsa-a", nil)
+	cbc := josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A128CBC_HS256, rsaPub, "rsa-a", nil)
 	return []verifyCase{
 		refused("header/not JSON", rawHeader(`alg=RSA-OAEP`), ErrMalformedHeader),
 		refused("header/not an object", rawHeader(`["RSA-OAEP"]`), ErrMalformedHeader),
@@ -265,26 +266,26 @@ func verifyHeaderCases(t *testing.T, f *verifyFixture) []verifyCase {
 		refused("header/kid not a string", hand(map[string]any{"alg": "RSA-OAEP", "enc": "A256GCM", "kid": 7}), ErrMalformedHeader),
 		refused("header/invalid UTF-8", rawHeader("{\"alg\":\"RSA-OAEP\",\"enc\":\"A256GCM\",\"x\":\"\xff\"}"), ErrMalformedHeader),
 
-		refused("alg/RSA1_5 (go-jose)", joseEncrypt(t, payload, gojose.RSA1_5, gojose.A256GCM, rsaPub, "rsa-a", nil), ErrAlgorithmNotAllowed),
-		refused("alg/dir (go-jose)", joseEncrypt(t, payload, gojose.DIRECT, gojose.A128GCM, key16, "", nil), ErrAlgorithmNotAllowed),
-		refused("alg/A128KW (go-jose)", joseEncrypt(t, payload, gojose.A128KW, gojose.A256GCM, key16, "rsa-a", nil), ErrAlgorithmNotAllowed),
-		refused("alg/A256KW (go-jose)", joseEncrypt(t, payload, gojose.A256KW, gojose.A256GCM, key32, "", nil), ErrAlgorithmNotAllowed),
-		refused("alg/A128GCMKW (go-jose)", joseEncrypt(t, payload, gojose.A128GCMKW, gojose.A256GCM, key16, "", nil), ErrAlgorithmNotAllowed),
-		refused("alg/PBES2-HS512+A256KW (go-jose)", joseEncryptTo(t, payload, gojose.A256GCM,
+		refused("alg/RSA1_5 (go-jose)", josetest.Encrypt(t, payload, gojose.RSA1_5, gojose.A256GCM, rsaPub, "rsa-a", nil), ErrAlgorithmNotAllowed),
+		refused("alg/dir (go-jose)", josetest.Encrypt(t, payload, gojose.DIRECT, gojose.A128GCM, key16, "", nil), ErrAlgorithmNotAllowed),
+		refused("alg/A128KW (go-jose)", josetest.Encrypt(t, payload, gojose.A128KW, gojose.A256GCM, key16, "rsa-a", nil), ErrAlgorithmNotAllowed),
+		refused("alg/A256KW (go-jose)", josetest.Encrypt(t, payload, gojose.A256KW, gojose.A256GCM, key32, "", nil), ErrAlgorithmNotAllowed),
+		refused("alg/A128GCMKW (go-jose)", josetest.Encrypt(t, payload, gojose.A128GCMKW, gojose.A256GCM, key16, "", nil), ErrAlgorithmNotAllowed),
+		refused("alg/PBES2-HS512+A256KW (go-jose)", josetest.EncryptTo(t, payload, gojose.A256GCM,
 			gojose.Recipient{Algorithm: gojose.PBES2_HS512_A256KW, Key: "correct horse", PBES2Count: 1000}, nil), ErrAlgorithmNotAllowed),
 		refused("alg/PBES2-HS256+A128KW with a huge p2c fails fast", hand(map[string]any{
-			"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "p2s": base64URL(make([]byte, 16)), "p2c": 2147483647,
+			"alg": "PBES2-HS256+A128KW", "enc": "A128GCM", "p2s": josetest.B64(make([]byte, 16)), "p2c": 2147483647,
 		}), ErrAlgorithmNotAllowed),
 		refused("alg/none", hand(map[string]any{"alg": "none", "enc": "A256GCM"}), ErrAlgorithmNotAllowed),
 		refused("alg/RSA-OAEP-384 is not a default (jwx)", jwxEncrypt(t, payload, jwa.RSA_OAEP_384, jwa.A256GCM, rsaPub, "rsa-a", ""), ErrAlgorithmNotAllowed),
-		refused("alg/ECDH-ES labelled with an RSA key's kid", joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &f.ec.PublicKey, "rsa-a", nil), ErrNoMatchingKey),
-		{name: "alg/a key's own alg is the only one it takes", token: joseEncrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, rsaPub, "rsa-a", nil),
+		refused("alg/ECDH-ES labelled with an RSA key's kid", josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &f.ec.PublicKey, "rsa-a", nil), ErrNoMatchingKey),
+		{name: "alg/a key's own alg is the only one it takes", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, rsaPub, "rsa-a", nil),
 			opts: []verifierOption{withKeys(f.keysOwnAlg)}, want: ErrNoMatchingKey, beforeKeyOp: true},
-		{name: "alg/a key's own alg is accepted", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a", nil),
+		{name: "alg/a key's own alg is accepted", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a", nil),
 			opts: []verifierOption{withKeys(f.keysOwnAlg)}, keyOps: 1},
-		{name: "alg/algorithms leaves out RSA-OAEP", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a", nil),
+		{name: "alg/algorithms leaves out RSA-OAEP", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a", nil),
 			opts: []verifierOption{withKeys(f.keysLimited)}, want: ErrAlgorithmNotAllowed, beforeKeyOp: true},
-		{name: "alg/algorithms keeps RSA-OAEP-256", token: joseEncrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, rsaPub, "rsa-a", nil),
+		{name: "alg/algorithms keeps RSA-OAEP-256", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, rsaPub, "rsa-a", nil),
 			opts: []verifierOption{withKeys(f.keysLimited)}, keyOps: 1},
 
 		refused("enc/A128CBC-HS256 by default", cbc, ErrEncryptionNotAllowed),
@@ -297,9 +298,9 @@ func verifyHeaderCases(t *testing.T, f *verifyFixture) []verifyCase {
 		refused("enc/missing", hand(map[string]any{"alg": "RSA-OAEP", "kid": "rsa-a"}), ErrEncryptionNotAllowed),
 		refused("enc/not a string", hand(map[string]any{"alg": "RSA-OAEP", "enc": []string{"A256GCM"}, "kid": "rsa-a"}), ErrEncryptionNotAllowed),
 
-		refused("zip/DEF (go-jose)", joseEncryptOpts(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a",
+		refused("zip/DEF (go-jose)", josetest.EncryptOpts(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a",
 			&gojose.EncrypterOptions{Compression: gojose.DEFLATE}), ErrCompressed),
-		refused("crit/exp (go-jose)", joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a",
+		refused("crit/exp (go-jose)", josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaPub, "rsa-a",
 			map[gojose.HeaderKey]any{"crit": []string{"exp"}, "exp": testNow.Unix()}), ErrCriticalHeader),
 		refused("crit/empty list", hand(map[string]any{"alg": "RSA-OAEP", "enc": "A256GCM", "crit": []string{}}), ErrCriticalHeader),
 	}
@@ -319,11 +320,11 @@ func offCurveEPK(t testing.TB, token string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		y = flipLastByte(y)
+		y = josetest.FlipLastByte(y)
 		if _, err := ecdh.P256().NewPublicKey(append(append([]byte{4}, x...), y...)); err == nil {
 			t.Fatal("the changed epk is still on the curve")
 		}
-		epk["y"] = base64URL(y)
+		epk["y"] = josetest.B64(y)
 	})
 }
 
@@ -336,94 +337,94 @@ func verifyDecryptionCases(t *testing.T, f *verifyFixture) []verifyCase {
 		"jku": "https://attacker.example/jwks.json",
 		"x5u": "https://attacker.example/cert.pem",
 	}
-	valid := joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", nil)
-	p384 := newECKey(t, elliptic.P384())
+	valid := josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", nil)
+	p384 := josetest.NewECKey(t, elliptic.P384())
 	ok := func(name, token string) verifyCase {
 		return verifyCase{name: name, token: token, keyOps: 1, check: wantClaim("sub", `"ada"`)}
 	}
 	return []verifyCase{
-		ok("valid/RSA-OAEP A128GCM (go-jose)", joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A128GCM, rsaA, "rsa-a", nil)),
-		ok("valid/RSA-OAEP A192GCM (go-jose)", joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A192GCM, rsaA, "rsa-a", nil)),
+		ok("valid/RSA-OAEP A128GCM (go-jose)", josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A128GCM, rsaA, "rsa-a", nil)),
+		ok("valid/RSA-OAEP A192GCM (go-jose)", josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A192GCM, rsaA, "rsa-a", nil)),
 		ok("valid/RSA-OAEP A256GCM (go-jose)", valid),
-		ok("valid/RSA-OAEP-256 A128GCM (go-jose)", joseEncrypt(t, payload, gojose.RSA_OAEP_256, gojose.A128GCM, rsaA, "rsa-a", nil)),
-		ok("valid/RSA-OAEP-256 A192GCM (go-jose)", joseEncrypt(t, payload, gojose.RSA_OAEP_256, gojose.A192GCM, rsaA, "rsa-a", nil)),
-		ok("valid/RSA-OAEP-256 A256GCM (go-jose)", joseEncrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, rsaA, "rsa-a", nil)),
+		ok("valid/RSA-OAEP-256 A128GCM (go-jose)", josetest.Encrypt(t, payload, gojose.RSA_OAEP_256, gojose.A128GCM, rsaA, "rsa-a", nil)),
+		ok("valid/RSA-OAEP-256 A192GCM (go-jose)", josetest.Encrypt(t, payload, gojose.RSA_OAEP_256, gojose.A192GCM, rsaA, "rsa-a", nil)),
+		ok("valid/RSA-OAEP-256 A256GCM (go-jose)", josetest.Encrypt(t, payload, gojose.RSA_OAEP_256, gojose.A256GCM, rsaA, "rsa-a", nil)),
 		ok("valid/RSA-OAEP-256 A256GCM (jwx)", jwxEncrypt(t, payload, jwa.RSA_OAEP_256, jwa.A256GCM, rsaB, "rsa-b", "")),
 		ok("valid/RSA-OAEP A128GCM (jwx)", jwxEncrypt(t, payload, jwa.RSA_OAEP, jwa.A128GCM, rsaA, "rsa-a", "")),
-		ok("valid/ECDH-ES P-256 (go-jose)", joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil)),
-		ok("valid/ECDH-ES+A256KW P-256 (go-jose)", joseEncrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A128GCM, ec, "ec-a", nil)),
-		ok("valid/ECDH-ES+A128KW P-256 without kid skips the X25519 key (go-jose)", joseEncrypt(t, payload, gojose.ECDH_ES_A128KW, gojose.A192GCM, ec, "", nil)),
+		ok("valid/ECDH-ES P-256 (go-jose)", josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil)),
+		ok("valid/ECDH-ES+A256KW P-256 (go-jose)", josetest.Encrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A128GCM, ec, "ec-a", nil)),
+		ok("valid/ECDH-ES+A128KW P-256 without kid skips the X25519 key (go-jose)", josetest.Encrypt(t, payload, gojose.ECDH_ES_A128KW, gojose.A192GCM, ec, "", nil)),
 		ok("valid/ECDH-ES+A256KW P-256 (jwx)", jwxEncrypt(t, payload, jwa.ECDH_ES_A256KW, jwa.A256GCM, ec, "ec-a", "")),
 		ok("valid/ECDH-ES X25519 (jwx)", jwxEncrypt(t, payload, jwa.ECDH_ES, jwa.A256GCM, f.xPub, "x-a", "")),
 		ok("valid/ECDH-ES+A256KW X25519 without kid (jwx)", jwxEncrypt(t, payload, jwa.ECDH_ES_A256KW, jwa.A128GCM, f.xPub, "", "")),
 
-		{name: "kid/selects that key only", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaB, "rsa-a", nil),
+		{name: "kid/selects that key only", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaB, "rsa-a", nil),
 			want: ErrDecryption, keyOps: 1},
-		{name: "kid/unknown", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-z", nil),
+		{name: "kid/unknown", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-z", nil),
 			want: ErrUnknownKeyID, beforeKeyOp: true},
 		{name: "kid/empty string names no key", token: rewriteHeader(t, valid, func(h map[string]any) { h["kid"] = "" }),
 			want: ErrUnknownKeyID, beforeKeyOp: true},
-		{name: "kid/none tries each key", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaB, "", nil),
+		{name: "kid/none tries each key", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaB, "", nil),
 			keyOps: 2, check: wantClaim("sub", `"ada"`)},
 
-		{name: "decrypt/wrong RSA key", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, attacker, "", nil),
+		{name: "decrypt/wrong RSA key", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, attacker, "", nil),
 			want: ErrDecryption, keyOps: 2},
-		{name: "decrypt/wrong EC key", token: joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &f.untrustedEC.PublicKey, "ec-a", nil),
+		{name: "decrypt/wrong EC key", token: josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &f.untrustedEC.PublicKey, "ec-a", nil),
 			want: ErrDecryption, keyOps: 1},
-		{name: "decrypt/tampered encrypted key", token: mutatePart(t, valid, 1, flipLastByte), want: ErrDecryption, keyOps: 1},
-		{name: "decrypt/tampered iv", token: mutatePart(t, valid, 2, flipLastByte), want: ErrDecryption, keyOps: 1},
-		{name: "decrypt/tampered ciphertext", token: mutatePart(t, valid, 3, flipLastByte), want: ErrDecryption, keyOps: 1},
-		{name: "decrypt/tampered tag", token: mutatePart(t, valid, 4, flipLastByte), want: ErrDecryption, keyOps: 1},
-		{name: "decrypt/truncated tag", token: mutatePart(t, valid, 4, func(b []byte) []byte { return b[:12] }), want: ErrDecryption},
+		{name: "decrypt/tampered encrypted key", token: josetest.MutatePart(t, valid, 1, josetest.FlipLastByte), want: ErrDecryption, keyOps: 1},
+		{name: "decrypt/tampered iv", token: josetest.MutatePart(t, valid, 2, josetest.FlipLastByte), want: ErrDecryption, keyOps: 1},
+		{name: "decrypt/tampered ciphertext", token: josetest.MutatePart(t, valid, 3, josetest.FlipLastByte), want: ErrDecryption, keyOps: 1},
+		{name: "decrypt/tampered tag", token: josetest.MutatePart(t, valid, 4, josetest.FlipLastByte), want: ErrDecryption, keyOps: 1},
+		{name: "decrypt/truncated tag", token: josetest.MutatePart(t, valid, 4, func(b []byte) []byte { return b[:12] }), want: ErrDecryption},
 		{name: "decrypt/tampered protected header", token: rewriteHeader(t, valid, func(h map[string]any) { h["x"] = "y" }),
 			want: ErrDecryption, keyOps: 1},
 		// jwx v2.1.7 panics on an empty wrapped key: it never gets one.
-		{name: "decrypt/ECDH-ES+A256KW with an empty encrypted key", token: replacePart(joseEncrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A256GCM, ec, "ec-a", nil), 1, ""),
+		{name: "decrypt/ECDH-ES+A256KW with an empty encrypted key", token: replacePart(josetest.Encrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A256GCM, ec, "ec-a", nil), 1, ""),
 			want: ErrEncryptedKey, beforeKeyOp: true},
-		{name: "decrypt/RSA-OAEP with an empty encrypted key", token: replacePart(joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", nil), 1, ""),
+		{name: "decrypt/RSA-OAEP with an empty encrypted key", token: replacePart(josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", nil), 1, ""),
 			want: ErrEncryptedKey, beforeKeyOp: true},
 		// jwx ignores the encrypted key of direct ECDH-ES: each filling
 		// would be another spelling of one valid token.
-		{name: "decrypt/ECDH-ES with an encrypted key part", token: replacePart(joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), 1, "AAAA"),
+		{name: "decrypt/ECDH-ES with an encrypted key part", token: replacePart(josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), 1, "AAAA"),
 			want: ErrEncryptedKey, beforeKeyOp: true},
 		{name: "decrypt/X25519 ECDH-ES with an encrypted key part", token: replacePart(jwxEncrypt(t, payload, jwa.ECDH_ES, jwa.A256GCM, f.xPub, "x-a", ""), 1, "AAAA"),
 			want: ErrEncryptedKey, beforeKeyOp: true},
-		{name: "decrypt/tampered ECDH-ES ciphertext", token: mutatePart(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), 3, flipLastByte),
+		{name: "decrypt/tampered ECDH-ES ciphertext", token: josetest.MutatePart(t, josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), 3, josetest.FlipLastByte),
 			want: ErrDecryption, keyOps: 1},
 
-		{name: "foreign keys/jwk, jku, x5u of an attacker key are not used", token: joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, attacker, "", foreign),
+		{name: "foreign keys/jwk, jku, x5u of an attacker key are not used", token: josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, attacker, "", foreign),
 			want: ErrDecryption, keyOps: 2},
-		{name: "foreign keys/jwk of an attacker EC key is not used", token: joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &f.untrustedEC.PublicKey, "",
+		{name: "foreign keys/jwk of an attacker EC key is not used", token: josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &f.untrustedEC.PublicKey, "",
 			map[gojose.HeaderKey]any{"jwk": gojose.JSONWebKey{Key: &f.untrustedEC.PublicKey}}), want: ErrDecryption, keyOps: 1},
-		ok("foreign keys/present but ignored when the token is for our key", joseEncrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", foreign)),
+		ok("foreign keys/present but ignored when the token is for our key", josetest.Encrypt(t, payload, gojose.RSA_OAEP, gojose.A256GCM, rsaA, "rsa-a", foreign)),
 
-		{name: "epk/off the curve", token: offCurveEPK(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil)),
+		{name: "epk/off the curve", token: offCurveEPK(t, josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil)),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/off the curve without kid", token: offCurveEPK(t, joseEncrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A256GCM, ec, "", nil)),
+		{name: "epk/off the curve without kid", token: offCurveEPK(t, josetest.Encrypt(t, payload, gojose.ECDH_ES_A256KW, gojose.A256GCM, ec, "", nil)),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/P-384 for a P-256 key", token: joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &p384.PublicKey, "ec-a", nil),
+		{name: "epk/P-384 for a P-256 key", token: josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &p384.PublicKey, "ec-a", nil),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/P-384 without kid fits no key", token: joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &p384.PublicKey, "", nil),
+		{name: "epk/P-384 without kid fits no key", token: josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, &p384.PublicKey, "", nil),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
 		{name: "epk/X25519 for a P-256 key (jwx)", token: jwxEncrypt(t, payload, jwa.ECDH_ES, jwa.A256GCM, f.xPub, "ec-a", ""),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/P-256 for the X25519 key", token: joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "x-a", nil),
+		{name: "epk/P-256 for the X25519 key", token: josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "x-a", nil),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
 		{name: "epk/missing", token: replacePart(handBuiltJWE(t, map[string]any{"alg": "ECDH-ES", "enc": "A256GCM", "kid": "ec-a"}), 1, ""),
 			want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/member names in other letter case", token: rewriteHeader(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
+		{name: "epk/member names in other letter case", token: rewriteHeader(t, josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
 			epk := h["epk"].(map[string]any)
 			epk["KTY"], epk["CRV"] = epk["kty"], epk["crv"]
 			delete(epk, "kty")
 			delete(epk, "crv")
 		}), want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/x in other letter case", token: rewriteHeader(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
+		{name: "epk/x in other letter case", token: rewriteHeader(t, josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
 			epk := h["epk"].(map[string]any)
 			epk["X"] = epk["x"]
 			delete(epk, "x")
 		}), want: ErrInvalidEphemeralKey, beforeKeyOp: true},
-		{name: "epk/short x", token: rewriteHeader(t, joseEncrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
-			h["epk"].(map[string]any)["x"] = base64URL(make([]byte, 31))
+		{name: "epk/short x", token: rewriteHeader(t, josetest.Encrypt(t, payload, gojose.ECDH_ES, gojose.A256GCM, ec, "ec-a", nil), func(h map[string]any) {
+			h["epk"].(map[string]any)["x"] = josetest.B64(make([]byte, 31))
 		}), want: ErrInvalidEphemeralKey, beforeKeyOp: true},
 	}
 }
@@ -505,6 +506,19 @@ func verifyPayloadCases(t *testing.T, f *verifyFixture) []verifyCase {
 					t.Errorf("exp %v, want the top-level one", got.exp)
 				}
 			}},
+		{name: "data/the payload keeps its own members beside data", token: seal(validPayload(`"scope":"mcp","data":{"scope":"mcp admin"}`)),
+			check: func(t *testing.T, got *VerifiedToken) {
+				wantClaim("scope", `"mcp admin"`)(t, got)
+				if raw := got.Payload["scope"]; string(raw) != `"mcp"` {
+					t.Errorf("payload scope %s, want the top-level one", raw)
+				}
+			}},
+		{name: "data/without data the payload is the claims", token: seal(validPayload(`"scope":"mcp"`)),
+			check: func(t *testing.T, got *VerifiedToken) {
+				if raw := got.Payload["scope"]; string(raw) != `"mcp"` {
+					t.Errorf("payload scope %s", raw)
+				}
+			}},
 		{name: "data/iat and exp are read top-level, not from data",
 			token: seal(validPayload(fmt.Sprintf(`"data":{"iat":"soon","exp":%d,"name":"Ada"}`, now-100000))), check: wantClaim("name", `"Ada"`)},
 		bad("data/an expired top-level exp is not rescued by data", payloadAt(now-7200, now-3600, fmt.Sprintf(`"data":{"iat":%d,"exp":%d}`, now, now+3600)), ErrExpired),
@@ -551,55 +565,55 @@ func verifyNestedCases(t *testing.T, f *verifyFixture) []verifyCase {
 		}
 		return c
 	}
-	rs256 := joseSign(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa")
+	rs256 := josetest.Sign(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa")
 	rs256Parts := tokenParts(rs256)
-	other := base64URL(f.signedClaims(t, map[string]any{"sub": "eve"}))
+	other := josetest.B64(f.signedClaims(t, map[string]any{"sub": "eve"}))
 	now := testNow.Unix()
-	p384 := newECKey(t, elliptic.P384())
+	p384 := josetest.NewECKey(t, elliptic.P384())
 	return []verifyCase{
 		nested("jws/RS256 by a trusted key (go-jose)", rs256, nil),
 		nested("jws/PS256 by a trusted key (jwx)", jwxSign(t, signed, jwa.PS256, f.issuerRSA, "iss-rsa"), nil),
-		nested("jws/PS256 by a trusted key (go-jose)", joseSign(t, signed, gojose.PS256, f.issuerRSA, "iss-rsa"), nil),
-		nested("jws/ES256 by a trusted key (go-jose)", joseSign(t, signed, gojose.ES256, f.issuerEC, "iss-ec"), nil),
+		nested("jws/PS256 by a trusted key (go-jose)", josetest.Sign(t, signed, gojose.PS256, f.issuerRSA, "iss-rsa"), nil),
+		nested("jws/ES256 by a trusted key (go-jose)", josetest.Sign(t, signed, gojose.ES256, f.issuerEC, "iss-ec"), nil),
 		nested("jws/EdDSA by a trusted key (jwx)", jwxSign(t, signed, jwa.EdDSA, f.issuerEd, "iss-ed"), nil),
-		nested("jws/EdDSA by a trusted key without kid (go-jose)", joseSign(t, signed, gojose.EdDSA, f.issuerEd, ""), nil),
-		nested("jws/RS256 without kid tries each issuer key", joseSign(t, signed, gojose.RS256, f.issuerRSAB, ""), nil),
+		nested("jws/EdDSA by a trusted key without kid (go-jose)", josetest.Sign(t, signed, gojose.EdDSA, f.issuerEd, ""), nil),
+		nested("jws/RS256 without kid tries each issuer key", josetest.Sign(t, signed, gojose.RS256, f.issuerRSAB, ""), nil),
 		{name: "jws/signed and encrypted by jwx", opts: issuerMode, keyOps: 1, check: wantClaim("sub", `"ada"`),
 			token: jwxEncrypt(t, []byte(jwxSign(t, signed, jwa.ES256, f.issuerEC, "iss-ec")), jwa.ECDH_ES_A256KW, jwa.A256GCM, &f.ec.PublicKey, "ec-a", "JWT")},
 		{name: "jws/claims come from data of the signed payload", opts: issuerMode, keyOps: 1, check: wantClaim("email", `"ada@example.com"`),
-			token: f.sealNested(t, joseSign(t, f.signedClaims(t, map[string]any{"data": map[string]any{"email": "ada@example.com"}}), gojose.RS256, f.issuerRSA, "iss-rsa"))},
+			token: f.sealNested(t, josetest.Sign(t, f.signedClaims(t, map[string]any{"data": map[string]any{"email": "ada@example.com"}}), gojose.RS256, f.issuerRSA, "iss-rsa"))},
 
-		nested("jws/signed by an untrusted EC key", joseSign(t, signed, gojose.ES256, f.untrustedEC, ""), ErrSignature),
-		nested("jws/signed by an untrusted RSA key under a trusted kid", joseSign(t, signed, gojose.RS256, f.rsaA, "iss-rsa"), ErrSignature),
-		nested("jws/embedded attacker jwk is not used", joseSignOpts(t, signed, gojose.ES256, f.untrustedEC, "",
+		nested("jws/signed by an untrusted EC key", josetest.Sign(t, signed, gojose.ES256, f.untrustedEC, ""), ErrSignature),
+		nested("jws/signed by an untrusted RSA key under a trusted kid", josetest.Sign(t, signed, gojose.RS256, f.rsaA, "iss-rsa"), ErrSignature),
+		nested("jws/embedded attacker jwk is not used", josetest.SignOpts(t, signed, gojose.ES256, f.untrustedEC, "",
 			&gojose.SignerOptions{EmbedJWK: true}), ErrSignature),
-		nested("jws/jku of an attacker is not used", joseSignOpts(t, signed, gojose.ES256, f.untrustedEC, "",
+		nested("jws/jku of an attacker is not used", josetest.SignOpts(t, signed, gojose.ES256, f.untrustedEC, "",
 			(&gojose.SignerOptions{}).WithHeader("jku", "https://attacker.example/jwks.json")), ErrSignature),
 		nested("jws/tampered payload", strings.Join([]string{rs256Parts[0], other, rs256Parts[2]}, "."), ErrSignature),
-		nested("jws/tampered signature", mutatePart(t, rs256, 2, flipLastByte), ErrSignature),
-		nested("jws/HS256 is symmetric", joseSign(t, signed, gojose.HS256, make([]byte, 32), ""), ErrAlgorithmNotAllowed),
-		nested("jws/alg none", encodeHeader(t, map[string]any{"alg": "none"})+"."+base64URL(signed)+".", ErrAlgorithmNotAllowed),
-		nested("jws/ES256 header with an RSA issuer key's kid", joseSign(t, signed, gojose.ES256, f.issuerEC, "iss-rsa"), ErrNoMatchingKey),
-		nested("jws/RS256 header with the Ed25519 issuer key's kid", joseSign(t, signed, gojose.RS256, f.issuerRSA, "iss-ed"), ErrNoMatchingKey),
-		nested("jws/ES384 fits no issuer key", joseSign(t, signed, gojose.ES384, p384, ""), ErrNoMatchingKey),
-		nested("jws/kid selects that issuer key only", joseSign(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa-b"), ErrSignature),
-		nested("jws/unknown issuer kid", joseSign(t, signed, gojose.RS256, f.issuerRSA, "iss-zzz"), ErrUnknownKeyID),
+		nested("jws/tampered signature", josetest.MutatePart(t, rs256, 2, josetest.FlipLastByte), ErrSignature),
+		nested("jws/HS256 is symmetric", josetest.Sign(t, signed, gojose.HS256, make([]byte, 32), ""), ErrAlgorithmNotAllowed),
+		nested("jws/alg none", encodeHeader(t, map[string]any{"alg": "none"})+"."+josetest.B64(signed)+".", ErrAlgorithmNotAllowed),
+		nested("jws/ES256 header with an RSA issuer key's kid", josetest.Sign(t, signed, gojose.ES256, f.issuerEC, "iss-rsa"), ErrNoMatchingKey),
+		nested("jws/RS256 header with the Ed25519 issuer key's kid", josetest.Sign(t, signed, gojose.RS256, f.issuerRSA, "iss-ed"), ErrNoMatchingKey),
+		nested("jws/ES384 fits no issuer key", josetest.Sign(t, signed, gojose.ES384, p384, ""), ErrNoMatchingKey),
+		nested("jws/kid selects that issuer key only", josetest.Sign(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa-b"), ErrSignature),
+		nested("jws/unknown issuer kid", josetest.Sign(t, signed, gojose.RS256, f.issuerRSA, "iss-zzz"), ErrUnknownKeyID),
 		nested("jws/b64 false", rawJWS(t, map[string]any{"alg": "RS256", "kid": "iss-rsa", "b64": false},
-			base64URL(signed), rsaSHA256Signer(t, f.issuerRSA)), ErrUnencodedPayload),
+			josetest.B64(signed), rsaSHA256Signer(t, f.issuerRSA)), ErrUnencodedPayload),
 		nested("jws/b64 false with crit", rawJWS(t, map[string]any{"alg": "RS256", "kid": "iss-rsa", "b64": false, "crit": []string{"b64"}},
-			base64URL(signed), rsaSHA256Signer(t, f.issuerRSA)), ErrCriticalHeader),
-		nested("jws/zip", joseSignOpts(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa",
+			josetest.B64(signed), rsaSHA256Signer(t, f.issuerRSA)), ErrCriticalHeader),
+		nested("jws/zip", josetest.SignOpts(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa",
 			(&gojose.SignerOptions{}).WithHeader("zip", "DEF")), ErrCompressed),
-		nested("jws/crit", joseSignOpts(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa",
+		nested("jws/crit", josetest.SignOpts(t, signed, gojose.RS256, f.issuerRSA, "iss-rsa",
 			(&gojose.SignerOptions{}).WithCritical("exp").WithHeader("exp", now+3600)), ErrCriticalHeader),
-		nested("jws/duplicate header member", base64URL([]byte(`{"alg":"RS256","alg":"HS256"}`))+"."+rs256Parts[1]+"."+rs256Parts[2],
+		nested("jws/duplicate header member", josetest.B64([]byte(`{"alg":"RS256","alg":"HS256"}`))+"."+rs256Parts[1]+"."+rs256Parts[2],
 			ErrMalformedHeader),
 		nested("jws/padding in the signature", rs256+"==", ErrNotCompact),
-		nested("jws/payload expired", joseSign(t, f.signedClaims(t, map[string]any{"iat": now - 7200, "exp": now - 3600}), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrExpired),
-		nested("jws/payload without aud", joseSign(t, f.claims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrAudience),
-		nested("jws/payload with a duplicate member", joseSign(t, []byte(validPayload(`"aud":"`+testAudience+`","sub":"a","sub":"b"`)), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrDuplicateMember),
-		nested("jws/payload not JSON", joseSign(t, []byte("not json"), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrPayloadNotJSON),
-		nested("jws/payload another JWS", joseSign(t, []byte(rs256), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrPayloadNotJSON),
+		nested("jws/payload expired", josetest.Sign(t, f.signedClaims(t, map[string]any{"iat": now - 7200, "exp": now - 3600}), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrExpired),
+		nested("jws/payload without aud", josetest.Sign(t, f.claims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrAudience),
+		nested("jws/payload with a duplicate member", josetest.Sign(t, []byte(validPayload(`"aud":"`+testAudience+`","sub":"a","sub":"b"`)), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrDuplicateMember),
+		nested("jws/payload not JSON", josetest.Sign(t, []byte("not json"), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrPayloadNotJSON),
+		nested("jws/payload another JWS", josetest.Sign(t, []byte(rs256), gojose.RS256, f.issuerRSA, "iss-rsa"), ErrPayloadNotJSON),
 
 		{name: "mode/nested JWS without issuer_keys", token: f.sealNested(t, rs256), want: ErrNestedNotConfigured, keyOps: 1},
 		{name: "mode/encrypted-only with issuer_keys", token: f.seal(t, signed), opts: issuerMode, want: ErrUnsignedToken, keyOps: 1},
@@ -614,7 +628,7 @@ func TestVerifierUnwrapPayload(t *testing.T) {
 	f := newVerifyFixture(t)
 	unsigned := newTestVerifier(t, f.keys)
 	signed := newTestVerifier(t, f.keys, withIssuers(f.issuers))
-	jws := joseSign(t, f.claims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa")
+	jws := josetest.Sign(t, f.claims(t, nil), gojose.RS256, f.issuerRSA, "iss-rsa")
 	for _, tc := range []struct {
 		name      string
 		v         *Verifier

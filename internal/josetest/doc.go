@@ -3,5 +3,8 @@
 // so a token the core accepts was not made by the code that checks it. The
 // hand-built objects (HandJWE, HandSign) put any protected header, byte for
 // byte, around real cryptography, so a refusal can only come from the
-// header's content. Only tests import it.
+// header's content. The fuzz fixtures (FuzzKeys, FuzzTokens, FuzzOracle,
+// the corpus files) and the bench fixtures (BenchRSA4096, BenchClaims,
+// BenchSignedToken) serve the handler's and the token core's targets
+// alike. Only tests import it.
 package josetest

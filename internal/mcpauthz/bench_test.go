@@ -2,6 +2,8 @@ package mcpauthz
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -34,16 +36,12 @@ func toolsList200() []byte {
 
 func BenchmarkFilterToolsList200(b *testing.B) {
 	rs := testRules(b)
-	msgs, err := ParseRequestBody([]byte(listRequest))
-	if err != nil {
-		b.Fatal(err)
-	}
 	body := toolsList200()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		out := rs.NewListFilter(msgs, userToken).FilterBody(body)
-		if len(out) >= len(body) {
+		out, err := filterText(rs, userToken, 1<<20, string(body))
+		if err != nil || len(out) >= len(body) {
 			b.Fatal("nothing removed")
 		}
 	}
@@ -54,5 +52,34 @@ func BenchmarkScopesFor(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rs.ScopesFor("tools/call", "user_delete")
+	}
+}
+
+// discard is a ResponseWriter that drops the answer.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header       { return d.h }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}
+
+func BenchmarkFilterAnswerToolsList200(b *testing.B) {
+	rs := testRules(b)
+	body := toolsList200()
+	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	next := func(w http.ResponseWriter, _ *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		for i := 0; i < len(body); i += 32 << 10 {
+			if _, err := w.Write(body[i:min(i+32<<10, len(body))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rs.Filter(discard{http.Header{}}, r, userToken, 1<<20, next); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

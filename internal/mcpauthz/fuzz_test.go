@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -83,57 +84,97 @@ func chunked(stream, cuts []byte) [][]byte {
 	return append(chunks, stream)
 }
 
-// rewriteStream sends the chunks through a ResponseWriter in event-stream
-// mode whose filter waits for tools/list with id 1, after the given
-// prefix, and returns what follows the prefix's output.
-func rewriteStream(t *testing.T, rs *RuleSet, prefix string, chunks [][]byte) string {
-	msgs, err := ParseRequestBody([]byte(listRequest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := newRecorder()
-	rw := NewResponseWriter(rec, rs.NewListFilter(msgs, userToken))
-	rw.limit = 512
-	rw.Header().Set("Content-Type", "text/event-stream")
-	if _, err := rw.Write([]byte(prefix)); err != nil {
-		t.Fatal(err)
-	}
-	start := rec.body.Len()
-	for _, c := range chunks {
-		if n, err := rw.Write(c); n != len(c) || err != nil {
-			t.Fatalf("Write: %d, %v", n, err)
-		}
-	}
-	if err := rw.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	return rec.body.String()[start:]
-}
-
-func FuzzSSERewrite(f *testing.F) {
+// FuzzListFilter: whatever the answer, a JSON text the filter lets through
+// whole is JSON-RPC and shows no entry the token may not use, and the
+// output does not depend on how the answer is cut into writes.
+func FuzzListFilter(f *testing.F) {
 	for _, seed := range []string{
-		"event: message\nid: 7\ndata: " + listResponse + "\n\n",
-		"data: {\"id\":1,\r\ndata: \"result\":{\"tools\":[{\"name\":\"admin_a\"}]}}\r\n\r\n",
-		": c\rdata: " + listResponse + "\r\r" + progressEvent,
-		"\xEF\xBB\xBFdata: " + listResponse,
-		"data: {\"id\":1,\"result\":{\"tools\":[7]}}\n\ndata: " + listResponse + "\n\n",
-		"data\n\ndata:\n\nretry\n:\n\n",
+		listResponse,
+		`[{"jsonrpc":"2.0","id":1,"result":{"prompts":[{"name":"secret"}],"Resources":[{"uri":"file:///a/private/b"}],"resourceTemplates":[{"uriTemplate":"file:///{x}/private/{y}"}],"cacheScope":"public"}}]`,
+		`{"jsonrpc":"2.0","id":1,"RESULT":{"\u0074ools":[{"name":"adm\u0069n_a","NAME":"x"}]}}`,
+		`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"admin_a"}]},"result":{"tools":[{"name":"admin_b"}]}}`,
+		`{"id":1,"result":{"tools":[{"name":"admin_a"}]}}`,
 	} {
 		f.Add([]byte(seed), []byte{3, 17, 1, 200})
 	}
 	rs := testRules(f)
-	done := "data: {\"id\":1,\"error\":{\"code\":1,\"message\":\"m\"}}\n\n"
-	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
-		chunks := chunked(stream, cuts)
-		// With the list call pending, the output does not depend on how
-		// the stream is cut into writes.
-		whole := rewriteStream(t, rs, "", [][]byte{stream})
-		if got := rewriteStream(t, rs, "", chunks); got != whole {
-			t.Fatalf("in pieces %q\n got %q\nwhole %q", chunks, got, whole)
+	f.Fuzz(func(t *testing.T, body, cuts []byte) {
+		whole, err := filterText(rs, userToken, 1<<10, string(body))
+		var pieces []string
+		for _, c := range chunked(body, cuts) {
+			pieces = append(pieces, string(c))
 		}
-		// With no list call pending, every byte passes as it came.
-		if got := rewriteStream(t, rs, done, chunks); got != string(stream) {
-			t.Fatalf("got %q, want the input %q", got, stream)
+		if got, err2 := filterText(rs, userToken, 1<<10, pieces...); got != whole || (err == nil) != (err2 == nil) {
+			t.Fatalf("in pieces %q, %v; whole %q, %v", got, err2, whole, err)
+		}
+		if err != nil || whole == "" {
+			return
+		}
+		checkFiltered(t, rs, userToken, []byte(whole))
+	})
+}
+
+// dispatched reads an event stream as a client does and returns the data
+// of the message events it dispatches.
+func dispatched(stream string) []string {
+	stream = strings.TrimPrefix(stream, byteOrderMark)
+	stream = strings.ReplaceAll(strings.ReplaceAll(stream, "\r\n", "\n"), "\r", "\n")
+	var events []string
+	var data []string
+	typ, has := "", false
+	for _, line := range strings.SplitAfter(stream, "\n") {
+		if !strings.HasSuffix(line, "\n") {
+			break // the end of the stream in the middle of a line
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			if has && (typ == "" || typ == "message") {
+				events = append(events, strings.Join(data, "\n"))
+			}
+			data, typ, has = nil, "", false
+			continue
+		}
+		name, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch name {
+		case "data":
+			data, has = append(data, value), true
+		case "event":
+			typ = value
+		}
+	}
+	return events
+}
+
+// FuzzSSERewrite: whatever the stream, every message event a client
+// dispatches from the output is empty or a JSON-RPC text that shows no
+// entry the token may not use, and the output does not depend on how the
+// stream is cut into writes.
+func FuzzSSERewrite(f *testing.F) {
+	for _, seed := range []string{
+		"event: message\nid: 7\ndata: " + listResponse + "\n\n",
+		"data: {\"jsonrpc\":\"2.0\",\"id\":1,\r\ndata: \"result\":{\"tools\":[{\"name\":\"admin_a\"}]}}\r\n\r\n",
+		": c\rdata: " + listResponse + "\r\r" + progressEvent,
+		"\xEF\xBB\xBFdata: " + listResponse,
+		"event: endpoint\ndata: /m?s=1\n\nevent: x\ndata: " + listResponse + "\nevent: message\n\n",
+		"data\n\ndata:\n\nretry\n:\n\nid: 1\ndata: \n\n",
+	} {
+		f.Add([]byte(seed), []byte{3, 17, 1, 200})
+	}
+	rs := testRules(f)
+	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
+		whole, err := filterStream(rs, string(stream))
+		var pieces []string
+		for _, c := range chunked(stream, cuts) {
+			pieces = append(pieces, string(c))
+		}
+		if got, err2 := filterStream(rs, pieces...); got != whole || (err == nil) != (err2 == nil) {
+			t.Fatalf("in pieces %q, %v; whole %q, %v", got, err2, whole, err)
+		}
+		for _, data := range dispatched(whole) {
+			if strings.TrimSpace(data) != "" {
+				checkFiltered(t, rs, userToken, []byte(data))
+			}
 		}
 	})
 }

@@ -2,7 +2,6 @@ package mcpauthz
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
 )
@@ -144,22 +143,4 @@ func stringValue(raw []byte) (string, bool) {
 		}
 	}
 	return string(inner), true
-}
-
-// idKey returns a key under which ids that a JSON-RPC peer may read as the
-// same id are equal: a string by its decoded text, a number by its value as
-// a float64 (1, 1.0 and 1e0 are one id, and -0 is 0), anything else by its bytes.
-func idKey(raw []byte) string {
-	if s, ok := stringValue(raw); ok {
-		return "s" + s
-	}
-	if len(raw) > 0 && (raw[0] == '-' || ('0' <= raw[0] && raw[0] <= '9')) {
-		if f, err := strconv.ParseFloat(string(raw), 64); err == nil {
-			if f == 0 {
-				f = 0 // -0 reads as 0
-			}
-			return "n" + strconv.FormatFloat(f, 'g', -1, 64)
-		}
-	}
-	return "r" + string(raw)
 }

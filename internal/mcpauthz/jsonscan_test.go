@@ -68,27 +68,3 @@ func TestStringValue(t *testing.T) {
 		}
 	}
 }
-
-func TestIDKey(t *testing.T) {
-	same := [][]string{
-		{`1`, `1.0`, `1e0`, `10e-1`},
-		{`0`, `-0`, `0.0`},
-		{`"1"`, `"\u0031"`},
-		{`null`},
-	}
-	for n, group := range same {
-		for _, raw := range group {
-			if idKey([]byte(raw)) != idKey([]byte(group[0])) {
-				t.Errorf("%s and %s differ", raw, group[0])
-			}
-			for _, other := range same[n+1:] {
-				if idKey([]byte(raw)) == idKey([]byte(other[0])) {
-					t.Errorf("%s and %s are one id", raw, other[0])
-				}
-			}
-		}
-	}
-	if idKey([]byte(`1e400`)) == idKey([]byte(`2e400`)) {
-		t.Error("numbers out of range are one id")
-	}
-}

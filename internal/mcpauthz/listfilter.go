@@ -1,435 +1,681 @@
 package mcpauthz
 
 import (
-	"encoding/json"
-	"unicode/utf8"
+	"context"
+	"errors"
+	"fmt"
 )
 
-// listing describes the listing method of one kind of rule.
+// ErrUnreadableAnswer is the error of an answer the filter refused to pass
+// on: it is not JSON-RPC, a listing in it has the wrong shape, an entry is
+// larger than the filter may hold, or it is compressed. What was not sent
+// yet is never sent.
+var ErrUnreadableAnswer = errors.New("answer cannot be filtered")
+
+// unreadable returns ErrUnreadableAnswer with the reason.
+func unreadable(reason string) error {
+	return fmt.Errorf("%w: %s", ErrUnreadableAnswer, reason)
+}
+
+// listing describes one listing member of a result.
 type listing struct {
-	method string // the list call
-	member string // the member of result that holds the entries
-	key    string // the member of an entry that the kind's rules match
+	member string // the member of result that holds the entries, folded
+	key    string // the member of an entry that the kind's rules match, folded
+	kind   Kind   // the kind whose rules filter it
 	call   string // the method that uses an entry, whose scopes decide
 }
 
-// listings is indexed by Kind (Tool, Prompt, Resource). An entry of
-// resources/list is kept when the token may read it (resources/read).
-var listings = [targetKinds]listing{
-	Tool:     {method: "tools/list", member: "tools", key: "name", call: "tools/call"},
-	Prompt:   {method: "prompts/list", member: "prompts", key: "name", call: "prompts/get"},
-	Resource: {method: "resources/list", member: "resources", key: "uri", call: "resources/read"},
+// listings are the listings the filter knows. An entry of resources/list
+// or resources/templates/list is kept when the token may read it.
+var listings = [...]listing{
+	{member: "tools", key: "name", kind: Tool, call: "tools/call"},
+	{member: "prompts", key: "name", kind: Prompt, call: "prompts/get"},
+	{member: "resources", key: "uri", kind: Resource, call: "resources/read"},
+	{member: "resourcetemplates", key: "uritemplate", kind: Resource, call: "resources/read"},
 }
 
-// internalError returns the JSON-RPC internal error for the raw JSON id.
-func internalError(id []byte) []byte {
-	out := make([]byte, 0, 80+len(id))
-	out = append(out, `{"jsonrpc":"2.0","id":`...)
-	out = append(out, id...)
-	return append(out, `,"error":{"code":-32603,"message":"Internal error"}}`...)
+// role is what a JSON value is to the filter.
+type role uint8
+
+const (
+	roleOther      role = iota // passed as it is
+	roleTop                    // the whole text: a message or a batch
+	roleBatch                  // a batch: an array of messages
+	roleMessage                // a JSON-RPC message: an object with jsonrpc "2.0"
+	roleJSONRPC                // the value of a message's jsonrpc member
+	roleResult                 // the value of a message's result member
+	roleListing                // a listing array of a kind with rules
+	roleEntry                  // one entry of a listing, held until it ends
+	roleKey                    // the member of an entry that the rules match
+	roleCacheScope             // the value of a result's cacheScope member
+)
+
+// The states of a container.
+const (
+	wantKeyOrEnd   uint8 = iota // after '{'
+	wantKey                     // after ',' in an object
+	wantColon                   // after a member name
+	wantValue                   // after ':' or after ',' in an array
+	wantValueOrEnd              // after '['
+	wantCommaOrEnd              // after a value
+)
+
+// frame is one open object or array.
+type frame struct {
+	role   role
+	object bool
+	state  uint8
+	next   role // the role of the member value that comes next
+	li     int8 // the listing (roleListing, roleEntry, and next == roleListing)
+	nextLi int8
+	ok     bool // a message: its jsonrpc is "2.0"; an entry: its key was seen
+	count  int  // a batch: its messages; a listing: the entries kept
 }
 
-// pendingID is a request id of a message set that holds a list call of a
-// kind with rules.
-type pendingID struct {
-	raw       []byte // as the client spelled it first
-	kinds     uint8  // bit 1<<Kind for each listing asked for under this id
-	remaining int    // requests with this id whose responses have not been seen
-	closed    bool   // answered with an internal error; later responses are dropped
+// Lexical states inside a scalar.
+const (
+	lexNone uint8 = iota
+	lexString
+	lexEscape
+	lexHex      // a \u escape; hexLeft digits to go
+	lexUTF8     // a multi-byte UTF-8 sequence; utfLeft bytes to go
+	lexMinus    // after '-'
+	lexZero     // after a leading 0
+	lexInt      // in integer digits
+	lexDot      // after '.'
+	lexFrac     // in fraction digits
+	lexExp      // after 'e'
+	lexExpSign  // after the exponent's sign
+	lexExpDigit // in exponent digits
+	lexLiteral  // in true, false or null
+)
+
+// Where emitted bytes go.
+const (
+	sinkOut  uint8 = iota // to out
+	sinkHold              // to the held entry
+	sinkSkip              // nowhere: a replaced value
+)
+
+// maxDepth bounds the nesting of a text, as encoding/json's does, so that
+// a text of brackets cannot make the filter hold a frame per byte.
+const maxDepth = 10000
+
+// maxCapture bounds a captured member name or jsonrpc value: longer ones
+// cannot read as any name the filter looks for (even fully escaped).
+const maxCapture = 128
+
+// listFilter reads one JSON text (an application/json body, or the data of
+// one event) as it arrives, checks that it is a JSON-RPC message or batch,
+// and appends to out the same text without white space outside strings,
+// with the listing entries the token may not use left out and cacheScope
+// values answered "private". It holds one listing entry at a time and
+// nothing else. It is not safe for concurrent use.
+type listFilter struct {
+	rules    *RuleSet
+	allowed  func(scopes []string) bool
+	filtered [len(listings)]bool // the listings this route's rules filter
+	private  bool                // cacheScope values become "private"
+	limit    int                 // the largest entry it holds
+	ctx      context.Context     // waits for the budget end with it
+	grant    entryGrant
+
+	out []byte // what may be sent, for the caller to take
+
+	stack   []frame
+	started bool // the text's value has begun
+	done    bool // and ended
+	sink    uint8
+	held    []byte // the entry being held
+	keyAt   [2]int // the entry key's string value in held, or -1
+	capture []byte // a member name or jsonrpc value being read
+	long    bool   // capture outgrew maxCapture
+
+	lex       uint8
+	isKey     bool // the string is a member name
+	scalar    role // the role of the scalar being read
+	hexLeft   int
+	utfLeft   int
+	utfLo     byte // the range of the next UTF-8 continuation byte
+	utfHi     byte
+	literal   string
+	literalAt int
 }
 
-// ListFilter removes from the responses to the list calls of one request
-// the entries whose rule the token fails. It keeps state across the
-// responses of that request (one application/json body or the events of
-// one stream) and is not safe for concurrent use.
-type ListFilter struct {
-	rules   *RuleSet
-	allowed func(scopes []string) bool
-	ids     map[string]*pendingID
-	order   []*pendingID // in request order
-	open    int          // ids with remaining responses that are not closed
-	closed  int          // ids answered with an internal error
-}
-
-// NewListFilter returns the filter for the responses to msgs, the
-// messages of one request, or nil when msgs hold no tools/list,
-// prompts/list or resources/list call with an id for a kind that has
-// rules: then the handler need not wrap the response. allowed reports
-// whether the token grants every scope of a slice (the handler's own check
-// of section 9.2); the filter keeps an entry exactly when allowed accepts
-// the scopes of using it: the route's scopes, the first method rule that
-// matches the call method (tools/call, prompts/get, resources/read) and the
-// first rule of the kind that matches the entry's name or uri (matched as
-// the empty string when missing or not a string, as on the request side).
-func (rs *RuleSet) NewListFilter(msgs []Message, allowed func(scopes []string) bool) *ListFilter {
-	if !rs.listsAny(msgs) {
-		return nil // the common case, found without allocating
-	}
-	f := &ListFilter{rules: rs, allowed: allowed}
-	counts := make(map[string]int)
-	for _, m := range msgs {
-		if !m.HasMethod || m.ID == nil {
-			continue
-		}
-		key := idKey(m.ID)
-		counts[key]++
-		for k, l := range listings {
-			if m.Method != l.method || !rs.Has(Kind(k)) {
-				continue
-			}
-			p := f.ids[key]
-			if p == nil {
-				if f.ids == nil {
-					f.ids = make(map[string]*pendingID)
-				}
-				p = &pendingID{raw: m.ID}
-				f.ids[key] = p
-				f.order = append(f.order, p)
-			}
-			p.kinds |= 1 << k
-		}
-	}
-	if len(f.order) == 0 {
-		return nil
-	}
-	for key, p := range f.ids {
-		p.remaining = counts[key]
-	}
-	f.open = len(f.order)
+// newListFilter returns a filter for the rules, the token's allowed
+// predicate and the largest entry it may hold.
+func newListFilter(ctx context.Context, rs *RuleSet, allowed func([]string) bool, limit int) *listFilter {
+	f := new(listFilter)
+	f.init(ctx, rs, allowed, limit)
 	return f
 }
 
-// listsAny reports whether msgs hold a list call with an id for a kind
-// that has rules.
-func (rs *RuleSet) listsAny(msgs []Message) bool {
-	for _, m := range msgs {
-		if !m.HasMethod || m.ID == nil {
-			continue
+// init prepares f, new or recycled, for an answer.
+func (f *listFilter) init(ctx context.Context, rs *RuleSet, allowed func([]string) bool, limit int) {
+	f.rules, f.allowed, f.limit, f.ctx, f.private = rs, allowed, limit, ctx, false
+	for i, l := range listings {
+		f.filtered[i] = rs.Has(l.kind)
+		f.private = f.private || f.filtered[i]
+	}
+	f.out = f.out[:0]
+	f.reset()
+}
+
+// reset prepares the filter for the next text; out is kept.
+func (f *listFilter) reset() {
+	f.stack, f.started, f.done, f.sink, f.lex = f.stack[:0], false, false, sinkOut, lexNone
+	f.dropHeld()
+}
+
+// dropHeld forgets the held entry and gives back its budget.
+func (f *listFilter) dropHeld() {
+	f.grant.release()
+	if cap(f.held) > freeEntryBytes {
+		f.held = nil
+	}
+	f.held, f.keyAt = f.held[:0], [2]int{-1, -1}
+}
+
+// complete reports whether a whole JSON-RPC text was read.
+func (f *listFilter) complete() bool {
+	return f.done
+}
+
+// end is called when the text is over: it is an error unless the text was
+// empty (white space only) or complete.
+func (f *listFilter) end() error {
+	if f.started && !f.done {
+		return unreadable("JSON text cut short")
+	}
+	return nil
+}
+
+// emit sends b where the current value's bytes go.
+func (f *listFilter) emit(b ...byte) error {
+	return f.emitBytes(b)
+}
+
+// emitBytes sends p where the current value's bytes go.
+func (f *listFilter) emitBytes(p []byte) error {
+	switch f.sink {
+	case sinkOut:
+		f.out = append(f.out, p...)
+	case sinkHold:
+		need := len(f.held) + len(p)
+		if need > f.limit {
+			return unreadable(fmt.Sprintf("listing entry over %d bytes", f.limit))
 		}
-		for k, l := range listings {
-			if m.Method == l.method && rs.Has(Kind(k)) {
-				return true
+		if err := f.grant.grow(f.ctx, need, f.limit); err != nil {
+			return err
+		}
+		f.held = append(f.held, p...)
+	}
+	return nil
+}
+
+// write reads the next bytes of the text.
+func (f *listFilter) write(p []byte) error {
+	for i := 0; i < len(p); {
+		if f.lex == lexString {
+			// A run of plain string bytes goes on at once.
+			j := i
+			for j < len(p) && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\' {
+				j++
 			}
-		}
-	}
-	return false
-}
-
-// Done reports whether every response the filter waits for has been seen
-// and none was answered with an internal error: from then on the rest of
-// the answer passes unchanged.
-func (f *ListFilter) Done() bool {
-	return f.open == 0 && f.closed == 0
-}
-
-// FilterBody filters an application/json answer: one JSON-RPC message or a
-// batch array. It returns body itself when nothing changes, and otherwise
-// changes only the listing arrays (or the messages it replaces): every
-// other byte stays as it came. A body that cannot be parsed (invalid UTF-8
-// or JSON, or a message that repeats its id, result or method member) is
-// answered with an internal error for each pending list call (one object,
-// or an array when there are several). A response to a pending list call
-// whose result or listing has the wrong shape, or whose entry repeats the
-// member the rules match, becomes an internal error for its id. Responses
-// to calls already answered with an internal error are left out (a batch
-// of nothing else becomes []). An empty body is returned unchanged.
-func (f *ListFilter) FilterBody(body []byte) []byte {
-	if len(body) == 0 {
-		return body
-	}
-	switch out, act := f.rewrite(body); act {
-	case actReplace:
-		return out
-	case actDrop:
-		return []byte("[]")
-	}
-	return body
-}
-
-// action is what to do with a message or a unit of messages.
-type action uint8
-
-const (
-	actKeep    action = iota // pass it unchanged
-	actReplace               // send the replacement instead
-	actDrop                  // leave it out
-)
-
-// rewrite filters one unit: an application/json body or the data of one
-// event.
-func (f *ListFilter) rewrite(data []byte) ([]byte, action) {
-	if !utf8.Valid(data) || !json.Valid(data) {
-		return f.failOpen()
-	}
-	i := skipSpace(data, 0)
-	switch data[i] {
-	case '{':
-		out, act, ok := f.message(data, i, valueEnd(data, i))
-		if !ok {
-			return f.failOpen()
-		}
-		if act == actReplace {
-			return splice(data, 0, len(data), []edit{{i, valueEnd(data, i), out}}), actReplace
-		}
-		return nil, act
-	case '[':
-		return f.batch(data, i)
-	}
-	return nil, actKeep
-}
-
-// batch filters a batch of messages, the array at arr.
-func (f *ListFilter) batch(data []byte, arr int) ([]byte, action) {
-	var elems [][]byte
-	changed, ok := false, true
-	eachElement(data, arr, func(start, end int) bool {
-		elem, act := data[start:end], actKeep
-		if data[start] == '{' {
-			var out []byte
-			if out, act, ok = f.message(data, start, end); !ok {
-				return false
-			}
-			if act == actReplace {
-				elem = out
-			}
-		}
-		if act == actDrop {
-			changed = true
-		} else {
-			changed = changed || act == actReplace
-			elems = append(elems, elem)
-		}
-		return true
-	})
-	switch {
-	case !ok:
-		return f.failOpen()
-	case !changed:
-		return nil, actKeep
-	case len(elems) == 0:
-		return nil, actDrop
-	}
-	end := valueEnd(data, arr)
-	joined := []byte{'['}
-	for n, elem := range elems {
-		if n > 0 {
-			joined = append(joined, ',')
-		}
-		joined = append(joined, elem...)
-	}
-	joined = append(joined, ']')
-	return splice(data, 0, len(data), []edit{{arr, end, joined}}), actReplace
-}
-
-// failOpen answers every pending list call that has no response yet with
-// an internal error and marks it closed. With none left it drops the unit.
-func (f *ListFilter) failOpen() ([]byte, action) {
-	var errs [][]byte
-	for _, p := range f.order {
-		if p.closed || p.remaining <= 0 {
-			continue
-		}
-		errs = append(errs, internalError(p.raw))
-		p.closed = true
-		f.closed++
-		f.open--
-	}
-	switch len(errs) {
-	case 0:
-		return nil, actDrop
-	case 1:
-		return errs[0], actReplace
-	}
-	out := []byte{'['}
-	for n, e := range errs {
-		if n > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, e...)
-	}
-	return append(out, ']'), actReplace
-}
-
-// message filters the message whose object spans data[start:end]. ok is
-// false when the message repeats a member the filter reads, so that its id
-// is in doubt. A message with a result is a response, whatever else it
-// holds; one with a method and no result is a request or notification of
-// the server and is left alone. A malformed response to a pending list
-// call is replaced by an internal error for its id.
-func (f *ListFilter) message(data []byte, start, end int) (out []byte, act action, ok bool) {
-	id, result, hasMethod, ok := -1, -1, false, true
-	eachMember(data, start, func(name []byte, s, _ int) bool {
-		switch {
-		case nameIs(name, "id"):
-			ok = id < 0
-			id = s
-		case nameIs(name, "result"):
-			ok = result < 0
-			result = s
-		case nameIs(name, "method"):
-			ok = !hasMethod
-			hasMethod = true
-		}
-		return ok
-	})
-	switch {
-	case !ok:
-		return nil, actKeep, false
-	case id < 0 || (hasMethod && result < 0):
-		return nil, actKeep, true
-	}
-	rawID := data[id:valueEnd(data, id)]
-	p := f.ids[idKey(rawID)]
-	switch {
-	case p == nil:
-		return nil, actKeep, true
-	case p.closed:
-		return nil, actDrop, true
-	}
-	p.remaining--
-	if p.remaining == 0 {
-		f.open--
-	}
-	if result < 0 {
-		return nil, actKeep, true // an error response
-	}
-	edits, good := f.result(data, result, p.kinds)
-	switch {
-	case !good:
-		return internalError(rawID), actReplace, true
-	case len(edits) == 0:
-		return nil, actKeep, true
-	}
-	return splice(data, start, end, edits), actReplace, true
-}
-
-// result filters the listings of the given kinds in the result value at
-// res. It returns the edits to make, or good false when the result or a
-// listing has the wrong shape.
-func (f *ListFilter) result(data []byte, res int, kinds uint8) (edits []edit, good bool) {
-	if data[res] != '{' {
-		return nil, false
-	}
-	var found [targetKinds]int
-	for k := range found {
-		found[k] = -1
-	}
-	good = true
-	eachMember(data, res, func(name []byte, s, _ int) bool {
-		for k, l := range listings {
-			if kinds&(1<<k) != 0 && nameIs(name, l.member) {
-				good = found[k] < 0
-				found[k] = s
-			}
-		}
-		return good
-	})
-	if !good {
-		return nil, false
-	}
-	// Members may come in any order; edits must be in order of position.
-	for _, k := range membersInOrder(found) {
-		e, changed, ok := f.entries(data, found[k], Kind(k))
-		if !ok {
-			return nil, false
-		}
-		if changed {
-			edits = append(edits, e)
-		}
-	}
-	return edits, true
-}
-
-// membersInOrder returns the kinds whose listing was found, in the order
-// of their position in the result.
-func membersInOrder(found [targetKinds]int) []int {
-	var order []int
-	for k, at := range found {
-		if at < 0 {
-			continue
-		}
-		n := len(order)
-		for n > 0 && found[order[n-1]] > at {
-			n--
-		}
-		order = append(order, 0)
-		copy(order[n+1:], order[n:])
-		order[n] = k
-	}
-	return order
-}
-
-// entries filters the listing array of kind k at arr. ok is false when it
-// is not an array of objects, or an entry repeats its key member.
-func (f *ListFilter) entries(data []byte, arr int, k Kind) (e edit, changed, ok bool) {
-	if data[arr] != '[' {
-		return edit{}, false, false
-	}
-	l := listings[k]
-	var kept [][2]int
-	ok = true
-	eachElement(data, arr, func(start, end int) bool {
-		if data[start] != '{' {
-			ok = false
-			return false
-		}
-		target, seen := "", false
-		eachMember(data, start, func(name []byte, s, e int) bool {
-			if nameIs(name, l.key) {
-				if seen {
-					ok = false
-					return false
+			if j > i {
+				if err := f.stringBytes(p[i:j]); err != nil {
+					return err
 				}
-				seen = true
-				target, _ = stringValue(data[s:e])
+				i = j
+				continue
 			}
-			return true
-		})
-		if !ok {
-			return false
 		}
-		if f.allowed(f.rules.ScopesFor(l.call, target)) {
-			kept = append(kept, [2]int{start, end})
-		} else {
-			changed = true
+		n, err := f.step(p[i])
+		if err != nil {
+			return err
 		}
-		return true
-	})
-	if !ok || !changed {
-		return edit{}, false, ok
+		i += n
 	}
-	end := valueEnd(data, arr)
-	out := make([]byte, 0, end-arr)
-	out = append(out, '[')
-	for n, span := range kept {
-		if n > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, data[span[0]:span[1]]...)
-	}
-	out = append(out, ']')
-	return edit{arr, end, out}, true, true
+	return nil
 }
 
-// edit replaces data[start:end] with repl.
-type edit struct {
-	start, end int
-	repl       []byte
+// stringBytes takes bytes of a string that need no checking.
+func (f *listFilter) stringBytes(p []byte) error {
+	if f.isKey || f.scalar == roleJSONRPC {
+		f.keep(p)
+	}
+	return f.emitBytes(p)
 }
 
-// splice returns a copy of data[start:end] with edits applied; the edits
-// are in order, do not overlap and lie within the range.
-func splice(data []byte, start, end int, edits []edit) []byte {
-	size := end - start
-	for _, e := range edits {
-		size += len(e.repl) - (e.end - e.start)
+// keep adds p to the capture, up to maxCapture.
+func (f *listFilter) keep(p []byte) {
+	if len(f.capture)+len(p) > maxCapture {
+		f.long = true
+		return
 	}
-	out := make([]byte, 0, size)
-	last := start
-	for _, e := range edits {
-		out = append(out, data[last:e.start]...)
-		out = append(out, e.repl...)
-		last = e.end
+	f.capture = append(f.capture, p...)
+}
+
+// step reads one byte and returns how many it consumed: 0 when the byte
+// ended a number and is to be read again.
+func (f *listFilter) step(c byte) (int, error) {
+	if f.lex != lexNone {
+		return f.scalarByte(c)
 	}
-	return append(out, data[last:end]...)
+	if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+		return 1, nil
+	}
+	if f.done {
+		return 0, unreadable("data after the JSON text")
+	}
+	if len(f.stack) == 0 {
+		if f.started {
+			return 0, unreadable("data after the JSON text")
+		}
+		f.started = true
+		return 1, f.startValue(c, roleTop, 0)
+	}
+	fr := &f.stack[len(f.stack)-1]
+	switch fr.state {
+	case wantKeyOrEnd, wantKey:
+		if c == '}' && fr.state == wantKeyOrEnd {
+			return 1, f.closeContainer(c)
+		}
+		if c != '"' {
+			return 0, unreadable("not JSON")
+		}
+		f.lex, f.isKey, f.scalar = lexString, true, roleOther
+		f.capture, f.long = append(f.capture[:0], c), false
+		return 1, f.emit(c)
+	case wantColon:
+		if c != ':' {
+			return 0, unreadable("not JSON")
+		}
+		fr.state = wantValue
+		return 1, f.emit(c)
+	case wantValue, wantValueOrEnd:
+		if c == ']' && fr.state == wantValueOrEnd {
+			return 1, f.closeContainer(c)
+		}
+		if fr.object {
+			next, li := fr.next, fr.nextLi
+			return 1, f.startValue(c, next, li)
+		}
+		return 1, f.startValue(c, f.elementRole(fr), fr.li)
+	case wantCommaOrEnd:
+		switch {
+		case c == ',':
+			if fr.object {
+				fr.state = wantKey
+			} else {
+				fr.state = wantValue
+			}
+			if fr.role == roleListing {
+				return 1, nil // written before the next entry kept
+			}
+			return 1, f.emit(c)
+		case c == '}' && fr.object, c == ']' && !fr.object:
+			return 1, f.closeContainer(c)
+		}
+	}
+	return 0, unreadable("not JSON")
+}
+
+// elementRole is the role of the next element of the array fr.
+func (f *listFilter) elementRole(fr *frame) role {
+	switch fr.role {
+	case roleBatch:
+		return roleMessage
+	case roleListing:
+		return roleEntry
+	}
+	return roleOther
+}
+
+// startValue begins a value of role r (li: its listing) at byte c.
+func (f *listFilter) startValue(c byte, r role, li int8) error {
+	switch r {
+	case roleTop:
+		switch c {
+		case '{':
+			r = roleMessage
+		case '[':
+			r = roleBatch
+		default:
+			return unreadable("not a JSON-RPC message")
+		}
+	case roleMessage:
+		if c != '{' {
+			return unreadable("not a JSON-RPC message")
+		}
+	case roleJSONRPC:
+		if c != '"' {
+			return unreadable("jsonrpc is not \"2.0\"")
+		}
+		f.capture, f.long = append(f.capture[:0], c), false
+	case roleResult:
+		if c != '{' {
+			r = roleOther
+		}
+	case roleListing:
+		if c != '[' {
+			return unreadable("a listing that is not an array")
+		}
+	case roleEntry:
+		if c != '{' {
+			return unreadable("a listing entry that is not an object")
+		}
+		f.sink = sinkHold
+	case roleKey:
+		if c == '"' {
+			f.keyAt[0] = len(f.held)
+		}
+	case roleCacheScope:
+		f.out = append(f.out, `"private"`...)
+		f.sink = sinkSkip
+	}
+	if parent := f.top(); parent != nil {
+		parent.state = wantCommaOrEnd
+		if parent.role == roleBatch {
+			parent.count++
+		}
+	}
+	switch c {
+	case '{', '[':
+		if len(f.stack) == maxDepth {
+			return unreadable("nested too deep")
+		}
+		fr := frame{role: r, object: c == '{', li: li, state: wantValueOrEnd}
+		if fr.object {
+			fr.state = wantKeyOrEnd
+		}
+		f.stack = append(f.stack, fr)
+		return f.emit(c)
+	case '"':
+		f.lex, f.isKey, f.scalar = lexString, false, r
+	case '-':
+		f.lex, f.scalar = lexMinus, r
+	case '0':
+		f.lex, f.scalar = lexZero, r
+	case 't', 'f', 'n':
+		f.lex, f.scalar, f.literalAt = lexLiteral, r, 1
+		switch c {
+		case 't':
+			f.literal = "true"
+		case 'f':
+			f.literal = "false"
+		default:
+			f.literal = "null"
+		}
+	default:
+		if c < '1' || c > '9' {
+			return unreadable("not JSON")
+		}
+		f.lex, f.scalar = lexInt, r
+	}
+	return f.emit(c)
+}
+
+// top returns the innermost open container, or nil.
+func (f *listFilter) top() *frame {
+	if len(f.stack) == 0 {
+		return nil
+	}
+	return &f.stack[len(f.stack)-1]
+}
+
+// closeContainer ends the innermost container at its closing byte c.
+func (f *listFilter) closeContainer(c byte) error {
+	fr := f.stack[len(f.stack)-1]
+	switch {
+	case fr.role == roleMessage && !fr.ok:
+		return unreadable("a message without jsonrpc \"2.0\"")
+	case fr.role == roleBatch && fr.count == 0:
+		return unreadable("an empty batch")
+	}
+	if err := f.emit(c); err != nil {
+		return err
+	}
+	f.stack = f.stack[:len(f.stack)-1]
+	if fr.role == roleEntry {
+		f.decideEntry(fr)
+	}
+	return f.endValue(fr.role)
+}
+
+// decideEntry writes the held entry when the token may use it.
+func (f *listFilter) decideEntry(fr frame) {
+	f.sink = sinkOut
+	target := ""
+	if f.keyAt[0] >= 0 && f.keyAt[1] > f.keyAt[0] {
+		target, _ = stringValue(f.held[f.keyAt[0]:f.keyAt[1]])
+	}
+	l := listings[fr.li]
+	if f.allowed(f.rules.ScopesFor(l.call, target)) {
+		listing := f.top()
+		if listing.count > 0 {
+			f.out = append(f.out, ',')
+		}
+		listing.count++
+		f.out = append(f.out, f.held...)
+	}
+	f.dropHeld()
+}
+
+// endValue finishes a value of role r whose last byte was read.
+func (f *listFilter) endValue(r role) error {
+	switch r {
+	case roleJSONRPC:
+		if f.long || string(f.capture) != `"2.0"` {
+			if v, ok := stringValue(f.capture); f.long || !ok || v != "2.0" {
+				return unreadable("jsonrpc is not \"2.0\"")
+			}
+		}
+		f.top().ok = true
+	case roleKey:
+		if f.keyAt[0] >= 0 {
+			f.keyAt[1] = len(f.held)
+		}
+	case roleCacheScope:
+		f.sink = sinkOut
+	}
+	if len(f.stack) == 0 {
+		f.done = true
+	}
+	return nil
+}
+
+// memberRole sets what the value of the member just named is to fr.
+func (f *listFilter) memberRole(fr *frame) error {
+	fr.next, fr.nextLi = roleOther, 0
+	if f.long {
+		return nil
+	}
+	name := f.capture
+	switch fr.role {
+	case roleMessage:
+		switch {
+		case nameIs(name, "jsonrpc"):
+			fr.next = roleJSONRPC
+		case nameIs(name, "result"):
+			fr.next = roleResult
+		}
+	case roleResult:
+		for i, l := range listings {
+			if f.filtered[i] && nameIs(name, l.member) {
+				fr.next, fr.nextLi = roleListing, int8(i)
+			}
+		}
+		if f.private && nameIs(name, "cachescope") {
+			fr.next = roleCacheScope
+		}
+	case roleEntry:
+		if nameIs(name, listings[fr.li].key) {
+			if fr.ok {
+				return unreadable("a listing entry that names itself twice")
+			}
+			fr.ok, fr.next = true, roleKey
+		}
+	}
+	return nil
+}
+
+// scalarByte reads byte c of a string, number or literal.
+func (f *listFilter) scalarByte(c byte) (int, error) {
+	switch f.lex {
+	case lexString:
+		switch {
+		case c == '"':
+			f.lex = lexNone
+			if f.isKey || f.scalar == roleJSONRPC {
+				f.keep([]byte{c})
+			}
+			if err := f.emit(c); err != nil {
+				return 0, err
+			}
+			if f.isKey {
+				fr := f.top()
+				fr.state = wantColon
+				return 1, f.memberRole(fr)
+			}
+			return 1, f.endValue(f.scalar)
+		case c == '\\':
+			f.lex = lexEscape
+		case c < 0x20:
+			return 0, unreadable("not JSON")
+		case c >= 0x80:
+			if err := f.utf8Lead(c); err != nil {
+				return 0, err
+			}
+		}
+	case lexEscape:
+		switch c {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			f.lex = lexString
+		case 'u':
+			f.lex, f.hexLeft = lexHex, 4
+		default:
+			return 0, unreadable("not JSON")
+		}
+	case lexHex:
+		if !isHex(c) {
+			return 0, unreadable("not JSON")
+		}
+		if f.hexLeft--; f.hexLeft == 0 {
+			f.lex = lexString
+		}
+	case lexUTF8:
+		if c < f.utfLo || c > f.utfHi {
+			return 0, unreadable("not UTF-8")
+		}
+		f.utfLo, f.utfHi = 0x80, 0xBF
+		if f.utfLeft--; f.utfLeft == 0 {
+			f.lex = lexString
+		}
+	case lexLiteral:
+		if c != f.literal[f.literalAt] {
+			return 0, unreadable("not JSON")
+		}
+		if f.literalAt++; f.literalAt == len(f.literal) {
+			f.lex = lexNone
+			if err := f.emit(c); err != nil {
+				return 0, err
+			}
+			return 1, f.endValue(f.scalar)
+		}
+	default:
+		return f.numberByte(c)
+	}
+	if f.isKey || f.scalar == roleJSONRPC {
+		f.keep([]byte{c})
+	}
+	return 1, f.emit(c)
+}
+
+// numberByte reads byte c of a number; a byte that cannot continue it ends
+// the number and is read again.
+func (f *listFilter) numberByte(c byte) (int, error) {
+	digit := '0' <= c && c <= '9'
+	next := lexNone
+	switch f.lex {
+	case lexMinus:
+		switch {
+		case c == '0':
+			next = lexZero
+		case digit:
+			next = lexInt
+		default:
+			return 0, unreadable("not JSON")
+		}
+	case lexZero, lexInt:
+		switch {
+		case digit && f.lex == lexInt:
+			next = lexInt
+		case c == '.':
+			next = lexDot
+		case c == 'e' || c == 'E':
+			next = lexExp
+		}
+	case lexDot, lexFrac:
+		switch {
+		case digit:
+			next = lexFrac
+		case f.lex == lexDot:
+			return 0, unreadable("not JSON")
+		case c == 'e' || c == 'E':
+			next = lexExp
+		}
+	case lexExp:
+		switch {
+		case c == '+' || c == '-':
+			next = lexExpSign
+		case digit:
+			next = lexExpDigit
+		default:
+			return 0, unreadable("not JSON")
+		}
+	case lexExpSign, lexExpDigit:
+		switch {
+		case digit:
+			next = lexExpDigit
+		case f.lex == lexExpSign:
+			return 0, unreadable("not JSON")
+		}
+	}
+	if next == lexNone { // the number ended before c
+		f.lex = lexNone
+		return 0, f.endValue(f.scalar)
+	}
+	f.lex = next
+	return 1, f.emit(c)
+}
+
+// utf8Lead starts a multi-byte UTF-8 sequence at lead byte c.
+func (f *listFilter) utf8Lead(c byte) error {
+	f.utfLo, f.utfHi = 0x80, 0xBF
+	switch {
+	case c >= 0xC2 && c <= 0xDF:
+		f.utfLeft = 1
+	case c == 0xE0:
+		f.utfLeft, f.utfLo = 2, 0xA0
+	case c == 0xED:
+		f.utfLeft, f.utfHi = 2, 0x9F
+	case c >= 0xE1 && c <= 0xEF:
+		f.utfLeft = 2
+	case c == 0xF0:
+		f.utfLeft, f.utfLo = 3, 0x90
+	case c == 0xF4:
+		f.utfLeft, f.utfHi = 3, 0x8F
+	case c >= 0xF1 && c <= 0xF3:
+		f.utfLeft = 3
+	default:
+		return unreadable("not UTF-8")
+	}
+	f.lex = lexUTF8
+	return nil
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -1,10 +1,14 @@
 package mcpauthz
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
 )
 
 // grants returns the predicate of a token that grants the given scopes.
@@ -23,307 +27,236 @@ func grants(granted ...string) func([]string) bool {
 // private files and may not get the secret prompt.
 var userToken = grants("mcp", "tools", "tools:any", "any", "res")
 
-// filterFor parses request and returns its list filter for userToken.
-func filterFor(t *testing.T, rs *RuleSet, request string) *ListFilter {
-	t.Helper()
-	msgs, err := ParseRequestBody([]byte(request))
+// filterText runs a whole text through a listFilter in the given pieces.
+func filterText(rs *RuleSet, allowed func([]string) bool, limit int, pieces ...string) (string, error) {
+	f := newListFilter(context.Background(), rs, allowed, limit)
+	defer f.dropHeld()
+	for _, p := range pieces {
+		if err := f.write([]byte(p)); err != nil {
+			return string(f.out), err
+		}
+	}
+	return string(f.out), f.end()
+}
+
+func TestListFilterKeepsExactlyTheAllowedEntries(t *testing.T) {
+	rs := testRules(t)
+	toolsOnly, err := NewRuleSet(nil, []Rule{{Kind: Tool, Pattern: "admin_*", Scopes: []string{"admin"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := rs.NewListFilter(msgs, userToken)
-	if f == nil {
-		t.Fatalf("no filter for %s", request)
-	}
-	return f
-}
-
-const internalErrorTail = `,"error":{"code":-32603,"message":"Internal error"}}`
-
-func TestFilterBody(t *testing.T) {
-	rs := testRules(t)
 	for _, tc := range []struct {
-		name, request, response, want string
-		done                          bool
+		name, in, want string
+		rs             *RuleSet
 	}{
 		{
-			name:     "removes exactly the failing tools, keeps every other member as it was",
-			request:  `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
-			response: `{"jsonrpc":"2.0", "id":1, "result":{"_meta":{"a":[1, 2]},"tools":[ {"name":"echo","inputSchema":{"type":"object"}} , {"name":"admin_read"},{"name":"user_delete","description":"x"},{"name":"search"} ],"nextCursor":"c2"}, "extra":true}`,
-			want:     `{"jsonrpc":"2.0", "id":1, "result":{"_meta":{"a":[1, 2]},"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"search"}],"nextCursor":"c2"}, "extra":true}`,
-			done:     true,
+			name: "tools: removes the failing ones, keeps every other member",
+			in:   `{"jsonrpc":"2.0", "id":1, "result":{"_meta":{"a":[1, 2.5e-3, true, null]},"tools":[ {"name":"echo","inputSchema":{"type":"object"}} , {"name":"admin_read"},{"name":"user_delete","description":"x"},{"name":"search"} ],"nextCursor":"c2"}, "extra":"\u00e9\"x"}`,
+			want: `{"jsonrpc":"2.0","id":1,"result":{"_meta":{"a":[1,2.5e-3,true,null]},"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"search"}],"nextCursor":"c2"},"extra":"\u00e9\"x"}`,
 		},
 		{
-			name:     "nothing to remove: the body is unchanged byte for byte",
-			request:  `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
-			response: "{ \"id\" : 1 ,\n \"result\" : { \"tools\" : [ { \"name\" : \"echo\" } ] } }\n",
-			want:     "{ \"id\" : 1 ,\n \"result\" : { \"tools\" : [ { \"name\" : \"echo\" } ] } }\n",
-			done:     true,
+			name: "prompts, resources and resource templates",
+			in:   `{"jsonrpc":"2.0","id":"a","result":{"prompts":[{"name":"secret"},{"name":"p"}],"resources":[{"uri":"file:///u/private/k"},{"uri":"file:///u/pub"}],"resourceTemplates":[{"uriTemplate":"file:///{u}/private/{k}"},{"uriTemplate":"file:///{u}/pub"}]}}`,
+			want: `{"jsonrpc":"2.0","id":"a","result":{"prompts":[{"name":"p"}],"resources":[{"uri":"file:///u/pub"}],"resourceTemplates":[{"uriTemplate":"file:///{u}/pub"}]}}`,
 		},
 		{
-			name:     "string id, spelled differently",
-			request:  `{"id":"a-1","method":"prompts/list"}`,
-			response: `{"id":"\u0061-1","result":{"prompts":[{"name":"secret"},{"name":"open"}]}}`,
-			want:     `{"id":"\u0061-1","result":{"prompts":[{"name":"open"}]}}`,
-			done:     true,
+			name: "every spelling a decoder folds, and every copy of a member",
+			in:   `{"jsonrpc":"2.0","id":1,"RESULT":{"Tools":[{"NAME":"admin_x"},{"name":"a"}],"\u0074ools":[{"name":"admin_y"}]},"result":{"tools":[{"name":"admin_z"}]}}`,
+			want: `{"jsonrpc":"2.0","id":1,"RESULT":{"Tools":[{"name":"a"}],"\u0074ools":[]},"result":{"tools":[]}}`,
 		},
 		{
-			name:     "number id read as a number",
-			request:  `{"id":1.0,"method":"resources/list"}`,
-			response: `{"id":1,"result":{"resources":[{"uri":"file:///h/private/k","name":"key"},{"uri":"file:///h/public/r"}],"nextCursor":null}}`,
-			want:     `{"id":1,"result":{"resources":[{"uri":"file:///h/public/r"}],"nextCursor":null}}`,
-			done:     true,
+			name: "an escaped or missing name is read as a decoder reads it",
+			in:   `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"adm\u0069n_x"},{"title":"no name"},{"name":7}]}}`,
+			want: `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"title":"no name"},{"name":7}]}}`,
 		},
 		{
-			name:     "minus zero",
-			request:  `{"id":-0,"method":"tools/list"}`,
-			response: `{"id":0,"result":{"tools":[{"name":"admin_x"}]}}`,
-			want:     `{"id":0,"result":{"tools":[]}}`,
-			done:     true,
+			name: "a batch of responses, with a server request and an error",
+			in:   `[{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"admin_a"},{"name":"b"}]}},{"jsonrpc":"2.0","id":2,"method":"sampling/createMessage","params":{"tools":[{"name":"admin_a"}]}},{"jsonrpc":"2.0","id":3,"error":{"code":-1,"message":"m"}}]`,
+			want: `[{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"b"}]}},{"jsonrpc":"2.0","id":2,"method":"sampling/createMessage","params":{"tools":[{"name":"admin_a"}]}},{"jsonrpc":"2.0","id":3,"error":{"code":-1,"message":"m"}}]`,
 		},
 		{
-			name:     "a string id is not the number",
-			request:  `{"id":"1","method":"tools/list"}`,
-			response: `{"id":1,"result":{"tools":[{"name":"admin_x"}]}}`,
-			want:     `{"id":1,"result":{"tools":[{"name":"admin_x"}]}}`,
+			name: "cacheScope becomes private, before or after the listing, whatever its value; ttlMs stays",
+			in:   `{"jsonrpc":"2.0","id":1,"result":{"cacheScope":"public","tools":[],"ttlMs":60000,"CacheScope":{"x":[1]}}}`,
+			want: `{"jsonrpc":"2.0","id":1,"result":{"cacheScope":"private","tools":[],"ttlMs":60000,"CacheScope":"private"}}`,
 		},
 		{
-			name:     "entry names folded like encoding/json, missing names matched as empty",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"ID":1,"Result":{"TOOLS":[{"NAME":"admin_x"},{"description":"no name"},{"name":5},{"name":"ok"}]}}`,
-			want:     `{"ID":1,"Result":{"TOOLS":[{"description":"no name"},{"name":5},{"name":"ok"}]}}`,
-			done:     true,
+			name: "only kinds with rules are filtered",
+			rs:   toolsOnly,
+			in:   `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"admin_a"}],"resources":[{"uri":"file:///u/private/k"}],"cacheScope":"public"}}`,
+			want: `{"jsonrpc":"2.0","id":1,"result":{"tools":[],"resources":[{"uri":"file:///u/private/k"}],"cacheScope":"private"}}`,
 		},
 		{
-			name:     "batch: each response by its id, others unchanged",
-			request:  `[{"id":1,"method":"tools/list"},{"id":"p","method":"prompts/list"},{"id":3,"method":"tools/call","params":{"name":"echo"}}]`,
-			response: `[{"id":3,"result":{"content":[]}}, {"id":"p","result":{"prompts":[{"name":"secret"}]}}, {"id":1,"result":{"tools":[{"name":"admin_a"},{"name":"b"}]}}]`,
-			want:     `[{"id":3,"result":{"content":[]}},{"id":"p","result":{"prompts":[]}},{"id":1,"result":{"tools":[{"name":"b"}]}}]`,
-			done:     true,
-		},
-		{
-			name:     "error responses and unknown ids pass",
-			request:  `[{"id":1,"method":"tools/list"},{"id":2,"method":"tools/list"}]`,
-			response: `[{"id":1,"error":{"code":-32601,"message":"no"}},{"id":9,"result":{"tools":[{"name":"admin_a"}]}}]`,
-			want:     `[{"id":1,"error":{"code":-32601,"message":"no"}},{"id":9,"result":{"tools":[{"name":"admin_a"}]}}]`,
-		},
-		{
-			name:     "a request of the server with the same id is not the response",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"id":1,"method":"sampling/createMessage","params":{}}`,
-			want:     `{"id":1,"method":"sampling/createMessage","params":{}}`,
-		},
-		{
-			name:     "a result without the listing",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"id":1,"result":{}}`,
-			want:     `{"id":1,"result":{}}`,
-			done:     true,
-		},
-		{
-			name:     "invalid JSON fails closed with the request's id",
-			request:  `{"id":"x","method":"tools/list"}`,
-			response: `{"id":"x","result":{"tools":[{"name":"admin_a"}],}}`,
-			want:     `{"jsonrpc":"2.0","id":"x"` + internalErrorTail,
-		},
-		{
-			name:     "invalid JSON with several list calls: an error for each",
-			request:  `[{"id":1,"method":"tools/list"},{"id":2,"method":"prompts/list"},{"id":3,"method":"ping"}]`,
-			response: `[{"id":1,"result":{"tools":[NaN]}}]`,
-			want:     `[{"jsonrpc":"2.0","id":1` + internalErrorTail + `,{"jsonrpc":"2.0","id":2` + internalErrorTail + `]`,
-		},
-		{
-			name:     "invalid UTF-8 fails closed",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: "{\"id\":1,\"result\":{\"tools\":[{\"name\":\"admin_\xff\"}]}}",
-			want:     `{"jsonrpc":"2.0","id":1` + internalErrorTail,
-		},
-		{
-			name:     "a repeated listing fails closed",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"id":1,"result":{"tools":[],"Tools":[{"name":"admin_a"}]}}`,
-			want:     `{"jsonrpc":"2.0","id":1` + internalErrorTail,
-			done:     true,
-		},
-		{
-			name:     "a repeated id fails closed",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"id":2,"result":{"tools":[{"name":"admin_a"}]},"iD":1}`,
-			want:     `{"jsonrpc":"2.0","id":1` + internalErrorTail,
-		},
-		{
-			name:     "a repeated entry name fails closed",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"id":1,"result":{"tools":[{"name":"ok","Name":"admin_a"}]}}`,
-			want:     `{"jsonrpc":"2.0","id":1` + internalErrorTail,
-			done:     true,
-		},
-		{
-			name:     "a listing that is not an array of objects fails closed for that id only",
-			request:  `[{"id":1,"method":"tools/list"},{"id":2,"method":"tools/list"}]`,
-			response: `[{"id":1,"result":{"tools":["admin_a"]}},{"id":2,"result":{"tools":{"name":"admin_a"}}},{"id":5,"result":{}}]`,
-			want:     `[{"jsonrpc":"2.0","id":1` + internalErrorTail + `,{"jsonrpc":"2.0","id":2` + internalErrorTail + `,{"id":5,"result":{}}]`,
-			done:     true,
-		},
-		{
-			name:     "a result that is not an object fails closed",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: `{"id":1,"result":[{"name":"admin_a"}]}`,
-			want:     `{"jsonrpc":"2.0","id":1` + internalErrorTail,
-			done:     true,
-		},
-		{
-			name:     "two requests under one id: both responses are filtered",
-			request:  `[{"id":1,"method":"tools/call","params":{"name":"echo"}},{"id":1,"method":"tools/list"}]`,
-			response: `[{"id":1,"result":{"content":[]}},{"id":1,"result":{"tools":[{"name":"admin_a"}]}}]`,
-			want:     `[{"id":1,"result":{"content":[]}},{"id":1,"result":{"tools":[]}}]`,
-			done:     true,
-		},
-		{
-			name:     "two listings under one id, in either order",
-			request:  `[{"id":1,"method":"prompts/list"},{"id":1,"method":"tools/list"}]`,
-			response: `{"id":1,"result":{"prompts":[{"name":"secret"},{"name":"p"}],"tools":[{"name":"admin_a"},{"name":"t"}]}}`,
-			want:     `{"id":1,"result":{"prompts":[{"name":"p"}],"tools":[{"name":"t"}]}}`,
-		},
-		{
-			name:     "a scalar body is no response",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: ` "hello" `,
-			want:     ` "hello" `,
-		},
-		{
-			name:     "an empty body is unchanged",
-			request:  `{"id":1,"method":"tools/list"}`,
-			response: ``,
-			want:     ``,
+			name: "an empty text stays empty",
+			in:   " \n",
+			want: "",
 		},
 	} {
-		f := filterFor(t, rs, tc.request)
-		if got := string(f.FilterBody([]byte(tc.response))); got != tc.want {
-			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
-		}
-		if f.Done() != tc.done {
-			t.Errorf("%s: Done is %v", tc.name, f.Done())
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			rules := rs
+			if tc.rs != nil {
+				rules = tc.rs
+			}
+			got, err := filterText(rules, userToken, 1<<20, tc.in)
+			if err != nil || got != tc.want {
+				t.Fatalf("got %s, %v\nwant %s", got, err, tc.want)
+			}
+			if got != "" && !json.Valid([]byte(got)) {
+				t.Fatalf("output is not JSON: %s", got)
+			}
+			// Cut anywhere, the text gives the same output.
+			for i := range len(tc.in) {
+				if got, err := filterText(rules, userToken, 1<<20, tc.in[:i], tc.in[i:]); err != nil || got != tc.want {
+					t.Fatalf("cut at %d: got %s, %v", i, got, err)
+				}
+			}
+			pieces := strings.Split(tc.in, "")
+			if got, err := filterText(rules, userToken, 1<<20, pieces...); err != nil || got != tc.want {
+				t.Fatalf("byte by byte: got %s, %v", got, err)
+			}
+		})
 	}
 }
 
-func TestFilterPassesGrantedToken(t *testing.T) {
+func TestListFilterRefusesWhatIsNotJSONRPC(t *testing.T) {
 	rs := testRules(t)
-	msgs, err := ParseRequestBody([]byte(`{"id":1,"method":"tools/list"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := rs.NewListFilter(msgs, grants(rs.AllScopes()...))
-	body := []byte(`{"id":1,"result":{"tools":[{"name":"admin_a"},{"name":"x_delete"},{"name":"e"}]}}`)
-	if got := f.FilterBody(body); &got[0] != &body[0] {
-		t.Errorf("a token with every scope: got %s, want the body itself", got)
-	}
-	// The predicate sees the scopes of calling each entry.
-	var asked [][]string
-	f = rs.NewListFilter(msgs, func(s []string) bool { asked = append(asked, s); return true })
-	f.FilterBody(body)
-	want := [][]string{{"mcp", "tools", "admin"}, {"mcp", "tools", "delete"}, {"mcp", "tools", "tools:any"}}
-	if !slices.EqualFunc(asked, want, slices.Equal) {
-		t.Errorf("got %q, want %q", asked, want)
+	for _, tc := range []struct{ name, in string }{
+		{"plain text", "hello"},
+		{"a byte order mark", "\xEF\xBB\xBF" + `{"jsonrpc":"2.0","id":1,"result":{}}`},
+		{"no jsonrpc member", `{"id":1,"result":{"tools":[{"name":"admin_a"}]}}`},
+		{"jsonrpc 1.0", `{"jsonrpc":"1.0","id":1,"result":{}}`},
+		{"jsonrpc twice, once wrong", `{"jsonrpc":"2.0","JSONRPC":"2.1","id":1}`},
+		{"jsonrpc a number", `{"jsonrpc":2.0,"id":1}`},
+		{"a string", `"x"`},
+		{"an empty batch", `[]`},
+		{"a batch in a batch", `[[{"jsonrpc":"2.0","id":1}]]`},
+		{"a batch with a number", `[{"jsonrpc":"2.0","id":1},3]`},
+		{"a listing that is an object", `{"jsonrpc":"2.0","id":1,"result":{"tools":{"admin_a":{}}}}`},
+		{"an entry that is a string", `{"jsonrpc":"2.0","id":1,"result":{"tools":["admin_a"]}}`},
+		{"an entry that names itself twice", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","Name":"admin_a"}]}}`},
+		{"invalid UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":\"\xff\"}"},
+		{"a surrogate in UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":\"\xed\xa0\x80\"}"},
+		{"a control byte in a string", "{\"jsonrpc\":\"2.0\",\"id\":\"a\nb\"}"},
+		{"a bad number", `{"jsonrpc":"2.0","id":01}`},
+		{"a bad escape", `{"jsonrpc":"2.0","id":"\x"}`},
+		{"a second text", `{"jsonrpc":"2.0","id":1} {"jsonrpc":"2.0","id":2}`},
+		{"cut short", `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}`},
+		{"nested too deep", `{"jsonrpc":"2.0","id":1,"result":` + strings.Repeat("[", maxDepth)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := filterText(rs, userToken, 1<<20, tc.in)
+			if !errors.Is(err, ErrUnreadableAnswer) {
+				t.Fatalf("got %s, %v; want ErrUnreadableAnswer", got, err)
+			}
+			if json.Valid([]byte(got)) && !strings.HasPrefix(tc.name, "a second") {
+				t.Fatalf("what went out before the refusal is a whole JSON text: %s", got)
+			}
+			if strings.Contains(got, `"id":2`) {
+				t.Fatalf("the second text went out: %s", got)
+			}
+			if strings.Contains(got, "admin_a") {
+				t.Fatalf("a refused entry went out: %s", got)
+			}
+		})
 	}
 }
 
-func TestNewListFilterNeedsRulesOfTheKind(t *testing.T) {
-	onlyTools, err := NewRuleSet([]string{"mcp"}, []Rule{
-		{Kind: Tool, Pattern: "admin_*", Scopes: []string{"admin"}},
-		{Kind: Method, Pattern: "*", Scopes: []string{"any"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, request := range []string{
-		`{"id":1,"method":"prompts/list"}`,
-		`{"id":1,"method":"resources/list"}`,
-		`{"method":"tools/list"}`,
-		`{"id":1,"method":"tools/call","params":{"name":"admin_a"}}`,
-		`{"id":1,"result":{}}`,
-		`[]`,
-	} {
-		msgs, err := ParseRequestBody([]byte(request))
-		if err != nil {
+// bigTool returns a tool entry of about size bytes.
+func bigTool(name string, size int) string {
+	return `{"name":"` + name + `","description":"` + strings.Repeat("d", size) + `"}`
+}
+
+func TestListFilterHoldsOneEntryAtATime(t *testing.T) {
+	rs := testRules(t)
+	huge := bigTool("admin_big", 3<<20)
+	in := `{"jsonrpc":"2.0","id":1,"result":{"tools":[` + huge + `,` + bigTool("echo", 40<<10) + `]}}`
+	f := newListFilter(context.Background(), rs, userToken, 4<<20)
+	for i := 0; i < len(in); i += 1 << 12 {
+		if err := f.write([]byte(in[i:min(i+1<<12, len(in))])); err != nil {
 			t.Fatal(err)
 		}
-		if f := onlyTools.NewListFilter(msgs, userToken); f != nil {
-			t.Errorf("%s: got a filter", request)
+		if len(f.out) > 64<<10 {
+			t.Fatalf("%d bytes went out or were kept: more than the allowed entry", len(f.out))
+		}
+		if strings.Contains(string(f.out), "admin_big") {
+			t.Fatal("the refused entry went out")
 		}
 	}
-	// A prompts/list beside a tools/list: its listing is never touched,
-	// not even when it cannot be parsed.
-	f := filterFor(t, onlyTools, `[{"id":1,"method":"tools/list"},{"id":2,"method":"prompts/list"}]`)
-	body := `[{"id":2,"result":{"prompts":[{"name":"x","Name":"y"},7]}},{"id":1,"result":{"tools":[{"name":"admin_a"}]}}]`
-	want := `[{"id":2,"result":{"prompts":[{"name":"x","Name":"y"},7]}},{"id":1,"result":{"tools":[]}}]`
-	if got := string(f.FilterBody([]byte(body))); got != want {
-		t.Errorf("got %s", got)
+	if err := f.end(); err != nil || f.grant.acquired != 0 {
+		t.Fatal(err, f.grant.acquired)
+	}
+	want := `{"jsonrpc":"2.0","id":1,"result":{"tools":[` + bigTool("echo", 40<<10) + `]}}`
+	if string(f.out) != want {
+		t.Fatalf("got %d bytes, want %d", len(f.out), len(want))
+	}
+	// An entry over the limit is refused, never passed.
+	if _, err := filterText(rs, grants("mcp", "tools", "tools:any", "any", "admin"), 1<<20, in); !errors.Is(err, ErrUnreadableAnswer) {
+		t.Fatalf("an entry over the limit: %v", err)
 	}
 }
 
-func TestClosedIDsDropLaterResponses(t *testing.T) {
-	f := filterFor(t, testRules(t), `[{"id":1,"method":"tools/list"},{"id":2,"method":"ping"}]`)
-	out, act := f.rewrite([]byte(`not json`))
-	if act != actReplace || string(out) != `{"jsonrpc":"2.0","id":1`+internalErrorTail {
-		t.Fatalf("got %s, %v", out, act)
-	}
-	if _, act := f.rewrite([]byte(`{"id":1,"result":{"tools":[{"name":"admin_a"}]}}`)); act != actDrop {
-		t.Errorf("the late response: got %v, want it dropped", act)
-	}
-	if _, act := f.rewrite([]byte(`{"id":2,"result":{}}`)); act != actKeep {
-		t.Errorf("another response: got %v", act)
-	}
-	if _, act := f.rewrite([]byte(`{`)); act != actDrop {
-		t.Errorf("unparseable with nothing open: got %v, want it dropped", act)
-	}
-	if f.Done() {
-		t.Error("Done after an internal error")
-	}
-	if got := string(f.FilterBody([]byte(`[{"id":1,"result":{}}]`))); got != `[]` {
-		t.Errorf("a batch of dropped responses: got %s", got)
-	}
-}
-
-func TestFilterToolsList200(t *testing.T) {
-	msgs, err := ParseRequestBody([]byte(listRequest))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := testRules(t).NewListFilter(msgs, userToken).FilterBody(toolsList200())
-	var resp struct {
-		Result struct {
-			Tools []struct {
-				Name string `json:"name"`
-			} `json:"tools"`
-			NextCursor string `json:"nextCursor"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Result.Tools) != 100 || resp.Result.NextCursor != "c" {
-		t.Fatalf("%d tools, cursor %q", len(resp.Result.Tools), resp.Result.NextCursor)
-	}
-	for i, tool := range resp.Result.Tools {
-		if want := fmt.Sprintf("tool_%03d", 2*i); tool.Name != want {
-			t.Errorf("tool %d is %s, want %s", i, tool.Name, want)
-		}
-	}
-}
-
-func TestNewListFilterWithoutListingsDoesNotAllocate(t *testing.T) {
+func TestListFilterWaitsForTheBudget(t *testing.T) {
 	rs := testRules(t)
-	msgs, err := ParseRequestBody([]byte(`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}},{"jsonrpc":"2.0","method":"tools/list"}]`))
-	if err != nil {
+	if err := entryBudget.Acquire(context.Background(), entryBudgetBytes); err != nil {
 		t.Fatal(err)
 	}
-	allowed := func([]string) bool { return true }
-	if n := testing.AllocsPerRun(100, func() {
-		if rs.NewListFilter(msgs, allowed) != nil {
-			t.Fatal("a filter for a call and a list notification without id")
+	in := `{"jsonrpc":"2.0","id":1,"result":{"tools":[` + bigTool("echo", freeEntryBytes) + `]}}`
+	ctx, cancel := context.WithCancel(context.Background())
+	f := newListFilter(ctx, rs, userToken, 1<<20)
+	done := make(chan error)
+	go func() { done <- f.write([]byte(in)) }()
+	cancel() // the whole budget is taken: the filter can only wait
+	if err := <-done; !errors.Is(err, context.Canceled) || strings.Contains(string(f.out), "echo") {
+		t.Fatalf("while the budget was taken: %v, out %d bytes", err, len(f.out))
+	}
+	f.dropHeld()
+	entryBudget.Release(entryBudgetBytes)
+	if got, err := filterText(rs, userToken, 1<<20, in); err != nil || !strings.Contains(got, "echo") {
+		t.Fatalf("with the budget free: %v", err)
+	}
+}
+
+// checkFiltered fails when the JSON text out shows, to a decoder that folds
+// member names, a listing entry that allowed refuses, or when its messages
+// are not JSON-RPC.
+func checkFiltered(t *testing.T, rs *RuleSet, allowed func([]string) bool, out []byte) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("output is not JSON: %v: %q", err, out)
+	}
+	msgs, ok := v.([]any)
+	if !ok {
+		msgs = []any{v}
+	}
+	for _, m := range msgs {
+		obj, ok := m.(map[string]any)
+		if !ok {
+			t.Fatalf("a message is not an object: %q", out)
 		}
-	}); n != 0 {
-		t.Errorf("%v allocations", n)
+		for name, res := range obj {
+			if jsonnames.Fold(name) == "jsonrpc" && res != "2.0" {
+				t.Fatalf("jsonrpc %v passed: %q", res, out)
+			}
+			result, ok := res.(map[string]any)
+			if jsonnames.Fold(name) != "result" || !ok {
+				continue
+			}
+			for member, entries := range result {
+				for _, l := range listings {
+					if !rs.Has(l.kind) || jsonnames.Fold(member) != jsonnames.Fold(l.member) {
+						continue
+					}
+					list, _ := entries.([]any)
+					for _, e := range list {
+						for k, target := range e.(map[string]any) {
+							s, _ := target.(string)
+							if jsonnames.Fold(k) == jsonnames.Fold(l.key) && !allowed(rs.ScopesFor(l.call, s)) {
+								t.Fatalf("entry %q passed: %q", s, out)
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -1,12 +1,12 @@
 package mcpauthz
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
@@ -33,29 +33,40 @@ type Message struct {
 	// Target is what the rules of the method's kind match: params.name of
 	// tools/call and prompts/get, params.uri of resources/read and
 	// resources/subscribe. It is empty when that member is missing or not
-	// a string, or params is not an object, so only a pattern that matches
-	// the empty string (such as "*") applies; the server refuses such a
-	// call anyway. Other methods have no target.
+	// a string, or params is not an object; Authorize refuses such a
+	// message. Other methods have no target.
 	Target string
 	// ID is the raw JSON of the id member, as the client spelled it; nil
 	// when there is none (a notification).
 	ID []byte
+	// Arguments is the raw JSON of params.arguments of a tools/call,
+	// exactly as it came; nil when there is none.
+	Arguments []byte
+
+	// fault is the JSON-RPC error code the message's shape earns
+	// (codeInvalidRequest, codeInvalidParams), 0 when it is well formed.
+	fault int
+	// version is params._meta["io.modelcontextprotocol/protocolVersion"],
+	// when hasVersion.
+	version    string
+	hasVersion bool
+	// response reports a message without a method that carries a result
+	// or an error.
+	response bool
+	// subscriptions is the raw array params.notifications
+	// .resourceSubscriptions of a subscriptions/listen, nil when absent.
+	subscriptions []byte
 }
 
-// IsJSONMediaType reports whether a Content-Type names a JSON media type:
-// application/json or any type with the +json suffix, with or without
-// parameters, in any letter case.
-func IsJSONMediaType(contentType string) bool {
-	media := baseMediaType(contentType)
-	return media == "application/json" || strings.HasSuffix(media, "+json")
-}
+// JSON-RPC error codes of the answers to requests that are refused.
+const (
+	codeInvalidRequest = -32600
+	codeInvalidParams  = -32602
+	codeHeaderMismatch = -32020
+)
 
-// baseMediaType returns a Content-Type's media type in lower case,
-// without parameters.
-func baseMediaType(contentType string) string {
-	media, _, _ := strings.Cut(contentType, ";")
-	return strings.ToLower(strings.TrimSpace(media))
-}
+// The _meta member that names a message's protocol version.
+const metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
 
 // ReadBody reads all of r when it holds at most limit bytes, and returns
 // ErrTooLarge without reading further when it holds more.
@@ -82,76 +93,194 @@ func ReadBody(r io.Reader, limit int64) ([]byte, error) {
 // batch, one message per element (an empty batch has none); any other
 // value, and any element that is not an object, is a message without an
 // operation. Member names are matched the way encoding/json matches them
-// ("Method" is the method), since a server may read them so.
+// ("Method" is the method), since a server may read them so. Whether the
+// messages are well-formed JSON-RPC is Authorize's question.
 func ParseRequestBody(body []byte) ([]Message, error) {
+	msgs, _, err := parseBody(body)
+	return msgs, err
+}
+
+// parseBody is ParseRequestBody that also reports whether the body is a
+// batch.
+func parseBody(body []byte) ([]Message, bool, error) {
 	if !utf8.Valid(body) {
-		return nil, fmt.Errorf("%w: not valid UTF-8", ErrParse)
+		return nil, false, fmt.Errorf("%w: not valid UTF-8", ErrParse)
 	}
 	if !json.Valid(body) {
-		return nil, fmt.Errorf("%w: not a single JSON value", ErrParse)
+		return nil, false, fmt.Errorf("%w: not a single JSON value", ErrParse)
 	}
 	i := skipSpace(body, 0)
 	repeated, decided := repeatedName(body, i, 0)
 	if !decided {
 		rep, err := jsonnames.Repeated(body)
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a single JSON value", ErrParse)
+			return nil, false, fmt.Errorf("%w: not a single JSON value", ErrParse)
 		}
 		repeated = rep != nil
 	}
 	if repeated {
-		return nil, fmt.Errorf("%w: an object repeats a member name", ErrParse)
+		return nil, false, fmt.Errorf("%w: an object repeats a member name", ErrParse)
 	}
 	switch body[i] {
 	case '{':
-		return []Message{parseMessage(body, i)}, nil
+		return []Message{parseMessage(body, i)}, false, nil
 	case '[':
 		var msgs []Message
 		eachElement(body, i, func(start, _ int) bool {
 			if body[start] == '{' {
 				msgs = append(msgs, parseMessage(body, start))
 			} else {
-				msgs = append(msgs, Message{})
+				msgs = append(msgs, Message{fault: codeInvalidRequest})
 			}
 			return true
 		})
-		return msgs, nil
+		return msgs, true, nil
 	}
-	return []Message{{}}, nil
+	return []Message{{fault: codeInvalidRequest}}, false, nil
 }
 
 // parseMessage reads the message whose object starts at obj in a body
-// that ParseRequestBody has checked, so each name occurs at most once.
+// that ParseRequestBody has checked, so each name occurs at most once,
+// and notes the first fault of its shape.
 func parseMessage(body []byte, obj int) Message {
 	var m Message
-	params := -1
+	params, methodSeen, jsonrpcOK, result := -1, false, false, false
 	eachMember(body, obj, func(name []byte, start, end int) bool {
 		switch {
+		case nameIs(name, "jsonrpc"):
+			v, ok := stringValue(body[start:end])
+			jsonrpcOK = ok && v == "2.0"
 		case nameIs(name, "method"):
+			methodSeen = true
 			m.Method, m.HasMethod = stringValue(body[start:end])
 		case nameIs(name, "id"):
 			m.ID = body[start:end]
 		case nameIs(name, "params"):
 			params = start
+		case nameIs(name, "result"), nameIs(name, "error"):
+			result = true
 		}
 		return true
 	})
-	if !m.HasMethod || params < 0 || body[params] != '{' {
-		return m
+	paramsFault := 0
+	switch {
+	case !m.HasMethod:
+		m.response = result && m.ID != nil
+	case params >= 0 && body[params] != '{':
+		paramsFault = codeInvalidParams
+	default:
+		paramsFault = m.readParams(body, params)
 	}
-	want := "name"
-	switch kind, ok := kindOf(m.Method); {
-	case !ok:
-		return m
-	case kind == Resource:
+	switch {
+	case !jsonrpcOK, methodSeen && !m.HasMethod, m.ID != nil && !validID(m.ID), !m.HasMethod && !m.response:
+		m.fault = codeInvalidRequest
+	default:
+		m.fault = paramsFault
+	}
+	return m
+}
+
+// validID reports whether an id is a string, a number or null.
+func validID(raw []byte) bool {
+	switch c := raw[0]; {
+	case c == '"', c == 'n', c == '-', '0' <= c && c <= '9':
+		return true
+	}
+	return false
+}
+
+// readParams reads the members of params (starting at params, or -1 when
+// there is none) that the method's rules and headers need, and returns the
+// fault code of params, 0 when they are well formed.
+func (m *Message) readParams(body []byte, params int) int {
+	want := ""
+	switch m.Method {
+	case "tools/call", "prompts/get":
+		want = "name"
+	case "resources/read", "resources/subscribe":
 		want = "uri"
 	}
+	if params < 0 {
+		if want != "" {
+			return codeInvalidParams
+		}
+		return 0
+	}
+	fault, found := 0, false
 	eachMember(body, params, func(name []byte, start, end int) bool {
-		if nameIs(name, want) {
-			m.Target, _ = stringValue(body[start:end])
+		raw := body[start:end]
+		switch {
+		case want != "" && nameIs(name, want):
+			m.Target, found = stringValue(raw)
+		case m.Method == "tools/call" && nameIs(name, "arguments"):
+			if raw[0] != '{' && raw[0] != 'n' {
+				fault = codeInvalidParams
+			}
+			m.Arguments = raw
+		case m.Method == "subscriptions/listen" && nameIs(name, "notifications"):
+			fault = m.readNotifications(body, start, end)
+		case nameIs(name, "_meta") && raw[0] == '{':
+			fault = m.readMeta(body, start)
+		}
+		return fault == 0
+	})
+	if fault == 0 && want != "" && !found {
+		fault = codeInvalidParams
+	}
+	return fault
+}
+
+// readMeta reads the protocol version of the _meta object at start; a
+// version that is not a string is a fault.
+func (m *Message) readMeta(body []byte, start int) int {
+	fault := 0
+	eachMember(body, start, func(name []byte, s, e int) bool {
+		if !nameExactly(name, metaProtocolVersion) {
+			return true
+		}
+		m.version, m.hasVersion = stringValue(body[s:e])
+		if !m.hasVersion {
+			fault = codeInvalidParams
+		}
+		return false
+	})
+	return fault
+}
+
+// nameExactly reports whether the quoted member name raw decodes to want,
+// letter case included (as a map key reads it).
+func nameExactly(raw []byte, want string) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1:len(raw)-1]) == want
+	}
+	name, ok := stringValue(raw)
+	return ok && name == want
+}
+
+// readNotifications reads params.notifications of a subscriptions/listen:
+// an object whose resourceSubscriptions, when present, is an array of
+// strings.
+func (m *Message) readNotifications(body []byte, start, end int) int {
+	if body[start] != '{' {
+		return codeInvalidParams
+	}
+	fault := 0
+	eachMember(body, start, func(name []byte, s, e int) bool {
+		if !nameIs(name, "resourcesubscriptions") {
+			return true
+		}
+		if body[s] != '[' {
+			fault = codeInvalidParams
 			return false
 		}
-		return true
+		eachElement(body, s, func(es, ee int) bool {
+			if body[es] != '"' {
+				fault = codeInvalidParams
+			}
+			return fault == 0
+		})
+		m.subscriptions = body[s:e]
+		return false
 	})
-	return m
+	return fault
 }

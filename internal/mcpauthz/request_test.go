@@ -23,7 +23,9 @@ func TestParseRequestBody(t *testing.T) {
 		want       []Message
 	}{
 		{"tools/call", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_weather","arguments":{"name":"x"}}}`,
-			[]Message{call("tools/call", "get_weather", "1")}},
+			[]Message{withArguments(call("tools/call", "get_weather", "1"), `{"name":"x"}`)}},
+		{"arguments as they came", `{"method":"tools/call","params":{"arguments": { "a" : [1, 2] } ,"name":"t"}}`,
+			[]Message{withArguments(call("tools/call", "t", ""), `{ "a" : [1, 2] }`)}},
 		{"params before method", ` {"params":{"uri":"file:///a"},"method":"resources/read","id":"r-1"} `,
 			[]Message{call("resources/read", "file:///a", `"r-1"`)}},
 		{"prompts/get", `{"method":"prompts/get","params":{"name":"p"},"id":null}`, []Message{call("prompts/get", "p", "null")}},
@@ -49,10 +51,25 @@ func TestParseRequestBody(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
-		if !reflect.DeepEqual(got, tc.want) {
+		if !reflect.DeepEqual(exported(got), tc.want) {
 			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// withArguments is m with raw arguments.
+func withArguments(m Message, raw string) Message {
+	m.Arguments = []byte(raw)
+	return m
+}
+
+// exported is msgs with only their exported fields.
+func exported(msgs []Message) []Message {
+	var out []Message
+	for _, m := range msgs {
+		out = append(out, Message{HasMethod: m.HasMethod, Method: m.Method, Target: m.Target, ID: m.ID, Arguments: m.Arguments})
+	}
+	return out
 }
 
 func TestParseRequestBodyRefuses(t *testing.T) {

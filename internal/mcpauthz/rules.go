@@ -19,6 +19,9 @@ const (
 	Resource
 	// Method rules (mcp_method) match any method by its name.
 	Method
+	// Argument rules (mcp_argument) match tools/call by params.name and
+	// the value of one of its arguments.
+	Argument
 )
 
 // targetKinds is the number of kinds matched against a message's target
@@ -36,6 +39,8 @@ func (k Kind) String() string {
 		return "mcp_resource"
 	case Method:
 		return "mcp_method"
+	case Argument:
+		return "mcp_argument"
 	}
 	return fmt.Sprintf("rule kind %d", uint8(k))
 }
@@ -72,6 +77,13 @@ type Rule struct {
 	Pattern string
 	// Scopes are the OAuth scope values the rule requires; at least one.
 	Scopes []string
+	// Path names the argument an Argument rule reads: member names of
+	// params.arguments joined by '.'. Only for Argument rules.
+	Path string
+	// Value is the pattern an Argument rule matches the argument's value
+	// against: strings as they are, integers in decimal, booleans as true
+	// or false. Only for Argument rules.
+	Value string
 }
 
 // rule is a Rule with its pattern compiled.
@@ -91,8 +103,9 @@ type RuleSet struct {
 	// withMethod[i] is route + methods[i-1] (i == 0: no method rule).
 	withMethod [][]string
 	// combined[k][i*(len(byKind[k])+1)+j] is withMethod[i] + byKind[k][j-1].
-	combined [targetKinds][][]string
-	all      []string
+	combined  [targetKinds][][]string
+	arguments []argumentRule
+	all       []string
 }
 
 // NewRuleSet checks and compiles the route's OAuth scopes and rules, which
@@ -108,7 +121,7 @@ func NewRuleSet(routeScopes []string, rules []Rule) (*RuleSet, error) {
 	rs := &RuleSet{route: merge(nil, routeScopes)}
 	rs.all = rs.route
 	for _, r := range rules {
-		if r.Kind > Method {
+		if r.Kind > Argument {
 			return nil, fmt.Errorf("rule %q: unknown kind %d", r.Pattern, uint8(r.Kind))
 		}
 		if r.Pattern == "" {
@@ -123,9 +136,16 @@ func NewRuleSet(routeScopes []string, rules []Rule) (*RuleSet, error) {
 			}
 		}
 		compiled := rule{pattern: compilePattern(r.Pattern), scopes: merge(nil, r.Scopes)}
-		if r.Kind == Method {
+		switch r.Kind {
+		case Argument:
+			arg, err := compileArgumentRule(r)
+			if err != nil {
+				return nil, err
+			}
+			rs.arguments = append(rs.arguments, arg)
+		case Method:
 			rs.methods = append(rs.methods, compiled)
-		} else {
+		default:
 			rs.byKind[r.Kind] = append(rs.byKind[r.Kind], compiled)
 		}
 		rs.all = merge(rs.all, r.Scopes)
@@ -170,13 +190,17 @@ func merge(base, more []string) []string {
 // HasRules reports whether any rule is configured: only then does the
 // handler read request bodies.
 func (rs *RuleSet) HasRules() bool {
-	return len(rs.methods) > 0 || rs.Has(Tool) || rs.Has(Prompt) || rs.Has(Resource)
+	return len(rs.methods) > 0 || len(rs.arguments) > 0 || rs.Has(Tool) || rs.Has(Prompt) || rs.Has(Resource)
 }
 
-// Has reports whether a rule of kind k is configured.
+// Has reports whether a rule of kind k is configured. Argument rules do
+// not filter listings, so listings look at the other kinds only.
 func (rs *RuleSet) Has(k Kind) bool {
-	if k == Method {
+	switch k {
+	case Method:
 		return len(rs.methods) > 0
+	case Argument:
+		return len(rs.arguments) > 0
 	}
 	return k < targetKinds && len(rs.byKind[k]) > 0
 }
@@ -214,15 +238,4 @@ func (rs *RuleSet) ScopesFor(method, target string) []string {
 		}
 	}
 	return rs.combined[k][i*(len(kindRules)+1)+j]
-}
-
-// Scopes returns the scopes of the operation m asks for: ScopesFor its
-// method and target, or only the route's scopes when m carries no
-// operation (it has no string method). The caller must not modify the
-// slice.
-func (rs *RuleSet) Scopes(m Message) []string {
-	if !m.HasMethod {
-		return rs.route
-	}
-	return rs.ScopesFor(m.Method, m.Target)
 }

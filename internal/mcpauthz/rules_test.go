@@ -63,8 +63,8 @@ func TestScopesWithoutRules(t *testing.T) {
 	if rs.HasRules() || rs.Has(Tool) || rs.Has(Method) {
 		t.Error("a rule set without rules reports rules")
 	}
-	for _, m := range []Message{{}, {HasMethod: true, Method: "tools/call", Target: "x"}, {HasMethod: true, Method: "ping"}} {
-		if got := rs.Scopes(m); !slices.Equal(got, []string{"a", "b"}) {
+	for _, m := range []Message{{HasMethod: true, Method: "tools/call", Target: "x"}, {HasMethod: true, Method: "ping"}} {
+		if got := rs.ScopesFor(m.Method, m.Target); !slices.Equal(got, []string{"a", "b"}) {
 			t.Errorf("%+v: got %q", m, got)
 		}
 	}
@@ -77,23 +77,6 @@ func TestScopesWithoutRules(t *testing.T) {
 	}
 	if !none.HasRules() || !none.Has(Prompt) || none.Has(Tool) || none.Has(Resource) || none.Has(Method) {
 		t.Error("Has does not reflect the one prompt rule")
-	}
-}
-
-func TestScopesOfMessage(t *testing.T) {
-	rs := testRules(t)
-	for _, tc := range []struct {
-		msg  Message
-		want []string
-	}{
-		{Message{}, []string{"mcp"}},
-		{Message{ID: []byte("1")}, []string{"mcp"}},
-		{Message{HasMethod: true, Method: "tools/call", Target: "x_delete"}, []string{"mcp", "tools", "delete"}},
-		{Message{HasMethod: true, Method: ""}, []string{"mcp", "any"}},
-	} {
-		if got := rs.Scopes(tc.msg); !slices.Equal(got, tc.want) {
-			t.Errorf("%+v: got %q, want %q", tc.msg, got, tc.want)
-		}
 	}
 }
 

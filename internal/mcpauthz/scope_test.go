@@ -21,6 +21,8 @@ func TestCheckScope(t *testing.T) {
 		{" a", `" a" contains a space`},
 		{`a"b`, `"a\"b" contains a double quote`},
 		{`a\b`, `"a\\b" contains a backslash`},
+		{"offline_access", "offline_access is not a resource scope"},
+		{"offline_access:x", ""},
 	} {
 		err := CheckScope(tc.scope)
 		switch {

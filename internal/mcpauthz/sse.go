@@ -2,291 +2,334 @@ package mcpauthz
 
 import (
 	"bytes"
-	"io"
+	"strings"
 )
 
 // byteOrderMark may open an event stream; it is not part of the first line.
 const byteOrderMark = "\xEF\xBB\xBF"
 
-// lineMode says what happens to the bytes of the current line.
-type lineMode uint8
+// maxFieldName bounds the field name the filter reads; a longer name is
+// no field it knows and passes.
+const maxFieldName = 64
 
+// The states of the line being read.
 const (
-	atLineStart lineMode = iota // nothing of the line seen yet
-	passLine                    // written at once: a comment or blank line between events
-	holdLine                    // held with the event it belongs to
+	atLineStart uint8 = iota
+	inName
+	inValue
 )
 
-// sseLine is one complete line of a held event, as offsets into the
-// event's bytes.
-type sseLine struct {
-	start, end int  // the line with its line ending
-	data       bool // a data field
-	value      int  // where a data field's value starts
-	valueEnd   int  // where it ends (before the line ending)
-}
+// What happens to a line.
+const (
+	linePass  uint8 = iota // passed as it comes: a comment, id, retry or another field
+	lineData               // the data of a message event: read by the listing filter
+	lineHeld               // the data of an event of another type: held to the event's end
+	lineEvent              // an event field: passed, and its value read
+)
 
-// sseRewriter reads a text/event-stream incrementally (any line ending:
-// CRLF, LF or CR; comments; any field) and passes it on. An event is held
-// from its first field line to the blank line that ends it, and only while
-// the filter still waits for a response: then its data (the data lines
-// joined with LF) is filtered, and an event that changes is written back
-// with its other lines as they came and its data as new data lines.
-// Comments and blank lines between events pass at once; once the filter
-// is done, every byte passes at once, unparsed.
-type sseRewriter struct {
-	filter *ListFilter
-	w      io.Writer
-	limit  int // most bytes one event may hold
+// sseFilter reads a text/event-stream as it arrives (any line ending, an
+// optional byte order mark, comments, any field) and passes it on at once,
+// line by line, but for the data of events of the default message type:
+// each such event's data (its data lines joined with LF) must be one
+// JSON-RPC message or batch, which goes through the listing filter and is
+// written as data lines of the filtered text. Events whose data is empty
+// or white space, comments and fields other than data pass; so do events
+// of another type (the deprecated HTTP+SSE transport's endpoint event),
+// whose type is the one in effect at their first data line: their data
+// lines are held (as a listing entry is) and written at the event's blank
+// line, so that a type that changes afterwards ends the stream before any
+// of them went out. What the filter refuses ends the stream before the
+// event's blank line.
+type sseFilter struct {
+	json *listFilter // its out is where every byte goes
 
 	started bool   // past the optional byte order mark
 	bom     []byte // the part of a byte order mark seen so far
 
-	mode      lineMode
-	crPending bool // the last line ended with CR; a LF next belongs to it
-	crHeld    bool // and that line was held
+	state     uint8
+	kind      uint8
+	name      []byte // the field name being read
+	skipSpace bool   // the next value byte is an optional space after ':'
+	crPending bool   // the last line ended with CR; a LF next belongs to it
+	crPass    bool   // and that line's ending was passed on
 
-	event     []byte    // the bytes of the held event
-	lines     []sseLine // its complete lines
-	lineStart int       // where its current line starts in event
-	overflow  bool      // the event outgrew limit and is being discarded
-
-	wrote bool  // bytes went to w since the last flush
-	err   error // the first error of w
+	eventType   []byte // the event field's value so far in this event
+	typeLong    bool   // it outgrew maxFieldName: another type
+	dataStarted bool   // the event has a data line
+	dataMessage bool   // of the message type, read by the listing filter
+	open        bool   // a data line of filtered text is being written
 }
 
-// holding reports whether an event is being held or discarded.
-func (r *sseRewriter) holding() bool {
-	return len(r.event) > 0 || r.overflow
+// out appends p to what may be sent.
+func (s *sseFilter) out(p ...byte) {
+	s.json.out = append(s.json.out, p...)
 }
 
-// write takes the next bytes of the stream.
-func (r *sseRewriter) write(p []byte) {
-	for len(p) > 0 && r.err == nil {
-		if !r.started {
-			p = r.skipByteOrderMark(p)
+// write reads the next bytes of the stream.
+func (s *sseFilter) write(p []byte) error {
+	for len(p) > 0 {
+		if !s.started {
+			var err error
+			if p, err = s.skipByteOrderMark(p); err != nil {
+				return err
+			}
 			continue
 		}
-		if r.crPending {
-			r.crPending = false
+		if s.crPending {
+			s.crPending = false
 			if p[0] == '\n' {
-				if r.crHeld {
-					r.hold(p[:1]) // the LF belongs to the held line that ended with CR
-					if n := len(r.lines); n > 0 && !r.overflow {
-						r.lines[n-1].end = len(r.event)
-						r.lineStart = len(r.event)
-					}
-				} else {
-					r.out(p[:1])
+				if s.crPass {
+					s.out('\n')
 				}
 				p = p[1:]
 				continue
 			}
 		}
-		if r.mode == atLineStart {
-			if r.filter.Done() && !r.holding() {
-				r.out(p)
-				return
-			}
-			switch p[0] {
-			case '\r', '\n':
-				r.blankLine(p[:1])
-				r.crPending, r.crHeld = p[0] == '\r', false
-				p = p[1:]
-				continue
-			case ':':
-				r.mode = passLine
-				if r.holding() {
-					r.mode = holdLine
+		var err error
+		switch s.state {
+		case atLineStart:
+			if p[0] == '\r' || p[0] == '\n' {
+				if err = s.endEvent(); err != nil {
+					return err
 				}
-			default:
-				r.mode = holdLine
+				s.out(p[0])
+				s.crPending, s.crPass = p[0] == '\r', true
+				p = p[1:]
+				break
 			}
-			r.lineStart = len(r.event)
+			s.state, s.name = inName, s.name[:0]
+		case inName:
+			p, err = s.readName(p)
+		case inValue:
+			p, err = s.readValue(p)
 		}
-		i := bytes.IndexAny(p, "\r\n")
-		if i < 0 {
-			r.lineBytes(p)
-			return
+		if err != nil {
+			return err
 		}
-		r.lineBytes(p[:i+1])
-		r.crPending, r.crHeld = p[i] == '\r', r.mode == holdLine
-		if r.mode == holdLine {
-			r.endHeldLine()
-		}
-		r.mode = atLineStart
-		p = p[i+1:]
 	}
+	return nil
 }
 
 // skipByteOrderMark passes a byte order mark at the start of the stream.
 // The bytes of a partial one wait for the next write; when they turn out
 // to be no byte order mark, they are read as the start of the first line.
-func (r *sseRewriter) skipByteOrderMark(p []byte) []byte {
-	for len(p) > 0 && len(r.bom) < len(byteOrderMark) && p[0] == byteOrderMark[len(r.bom)] {
-		r.bom = append(r.bom, p[0])
+func (s *sseFilter) skipByteOrderMark(p []byte) ([]byte, error) {
+	for len(p) > 0 && len(s.bom) < len(byteOrderMark) && p[0] == byteOrderMark[len(s.bom)] {
+		s.bom = append(s.bom, p[0])
 		p = p[1:]
 	}
-	if len(r.bom) == len(byteOrderMark) {
-		r.started = true
-		r.out(r.bom)
-		r.bom = nil
-		return p
+	if len(s.bom) == len(byteOrderMark) {
+		s.started = true
+		s.out(s.bom...)
+		s.bom = nil
+		return p, nil
 	}
 	if len(p) > 0 {
-		r.started = true
-		seen := r.bom
-		r.bom = nil
-		r.write(seen)
+		s.started = true
+		seen := s.bom
+		s.bom = nil
+		return p, s.write(seen)
 	}
-	return p
+	return p, nil
 }
 
-// lineBytes takes bytes of the current line.
-func (r *sseRewriter) lineBytes(p []byte) {
-	if r.mode == passLine {
-		r.out(p)
-		return
+// readName reads the field name up to ':' or the end of the line.
+func (s *sseFilter) readName(p []byte) ([]byte, error) {
+	i := bytes.IndexAny(p, ":\r\n")
+	if i < 0 {
+		i = len(p)
 	}
-	r.hold(p)
+	s.name = append(s.name, p[:i]...)
+	if len(s.name) > maxFieldName {
+		s.passLine(s.name...) // no field the filter knows
+		return p[i:], nil
+	}
+	if i == len(p) {
+		return nil, nil
+	}
+	colon := p[i] == ':'
+	if colon {
+		i++
+	}
+	s.state, s.skipSpace = inValue, colon
+	return p[i:], s.startLine(colon)
 }
 
-// hold adds bytes to the held event, or discards the event once it would
-// outgrow the limit.
-func (r *sseRewriter) hold(p []byte) {
-	if r.overflow {
-		return
-	}
-	if len(r.event)+len(p) > r.limit {
-		r.overflow = true
-		r.event, r.lines = r.event[:0], r.lines[:0]
-		return
-	}
-	r.event = append(r.event, p...)
+// passLine makes the rest of the line pass as it comes, after prefix.
+func (s *sseFilter) passLine(prefix ...byte) {
+	s.closeData()
+	s.out(prefix...)
+	s.state, s.kind, s.skipSpace = inValue, linePass, false
 }
 
-// endHeldLine records the held line from lineStart to the end of event.
-func (r *sseRewriter) endHeldLine() {
-	if r.overflow {
-		return
+// startLine decides what happens to the line whose field name was read.
+func (s *sseFilter) startLine(colon bool) error {
+	name := string(s.name)
+	suffix := ""
+	if colon {
+		suffix = ":"
 	}
-	line := sseLine{start: r.lineStart, end: len(r.event)}
-	content := r.event[line.start:line.end]
-	content = bytes.TrimRight(content, "\r\n")
-	name, value, _ := bytes.Cut(content, []byte{':'})
-	if string(name) == "data" {
-		line.data = true
-		line.valueEnd = line.start + len(content)
-		line.value = line.valueEnd - len(value)
-		if len(value) > 0 && value[0] == ' ' {
-			line.value++
+	switch {
+	case name == "data" && s.isMessage():
+		s.kind = lineData
+		if !s.dataStarted {
+			s.dataStarted, s.dataMessage = true, true
+			s.json.reset()
+			return nil
+		}
+		return s.feed([]byte{'\n'})
+	case name == "data":
+		s.closeData()
+		s.dataStarted, s.kind = true, lineHeld
+		return s.hold(append(s.name, suffix...))
+	case name == "event":
+		s.passLine(append(s.name, suffix...)...)
+		s.kind, s.eventType, s.typeLong, s.skipSpace = lineEvent, s.eventType[:0], false, colon
+	case readsAs(name, "data"), readsAs(name, "event"):
+		return unreadable("an event-stream field named " + strings.TrimSpace(name))
+	default:
+		s.passLine(append(s.name, suffix...)...)
+	}
+	return nil
+}
+
+// readsAs reports whether a lenient reader could take field name for
+// want: the same letters in another case, or with spaces or a byte order
+// mark around them.
+func readsAs(name, want string) bool {
+	return strings.EqualFold(strings.Trim(name, " \t"+byteOrderMark), want)
+}
+
+// isMessage reports whether the event's type so far is the default one.
+func (s *sseFilter) isMessage() bool {
+	return !s.typeLong && (len(s.eventType) == 0 || string(s.eventType) == "message")
+}
+
+// readValue reads the field value up to the end of the line.
+func (s *sseFilter) readValue(p []byte) ([]byte, error) {
+	if s.skipSpace {
+		s.skipSpace = false
+		if p[0] == ' ' {
+			switch s.kind {
+			case lineHeld:
+				return p[1:], s.hold([]byte{' '})
+			case lineEvent, linePass:
+				s.out(' ')
+			}
+			return p[1:], nil
 		}
 	}
-	r.lines = append(r.lines, line)
-	r.lineStart = len(r.event)
-}
-
-// blankLine takes a line ending at the start of a line: it ends the held
-// event, or passes between events.
-func (r *sseRewriter) blankLine(ending []byte) {
-	if !r.holding() {
-		r.out(ending)
-		return
+	i := bytes.IndexAny(p, "\r\n")
+	if i < 0 {
+		i = len(p)
 	}
-	r.hold(ending)
-	r.lineStart = len(r.event)
-	r.dispatch()
-}
-
-// dispatch writes the held event, filtered, and starts the next one. An
-// event that outgrew the limit is replaced by an internal error for every
-// pending list call (the filter cannot know whether it was the response).
-func (r *sseRewriter) dispatch() {
-	event, lines, overflow := r.event, r.lines, r.overflow
-	r.event, r.lines, r.overflow, r.lineStart = r.event[:0], r.lines[:0], false, 0
-	if overflow {
-		if errs, act := r.filter.failOpen(); act == actReplace {
-			r.out(appendDataLines([]byte(nil), errs))
-			r.out([]byte("\n"))
+	value := p[:i]
+	switch s.kind {
+	case lineData:
+		if err := s.feed(value); err != nil {
+			return nil, err
 		}
-		return
-	}
-	var data []byte
-	first := -1
-	for n, l := range lines {
-		if !l.data {
-			continue
+	case lineHeld:
+		if err := s.hold(value); err != nil {
+			return nil, err
 		}
-		if first >= 0 {
-			data = append(data, '\n')
+	case lineEvent:
+		if len(s.eventType)+len(value) > maxFieldName {
+			s.typeLong = true
 		} else {
-			first = n
+			s.eventType = append(s.eventType, value...)
 		}
-		data = append(data, event[l.value:l.valueEnd]...)
+		s.out(value...)
+	default:
+		s.out(value...)
 	}
-	if len(bytes.TrimSpace(data)) == 0 { // no message in it
-		r.out(event)
-		return
+	if i == len(p) {
+		return nil, nil
 	}
-	out, act := r.filter.rewrite(data)
-	switch act {
-	case actKeep:
-		r.out(event)
-		return
-	case actDrop:
-		return
-	}
-	rewritten := make([]byte, 0, len(event)+len(out)-len(data))
-	last := 0
-	for n, l := range lines {
-		if !l.data {
-			continue
-		}
-		rewritten = append(rewritten, event[last:l.start]...)
-		if n == first {
-			rewritten = appendDataLines(rewritten, out)
-		}
-		last = l.end
-	}
-	r.out(append(rewritten, event[last:]...))
+	return p[i+1:], s.endLine(p[i])
 }
 
-// appendDataLines appends data as data lines, one per line of data.
-func appendDataLines(dst, data []byte) []byte {
-	for {
-		line, rest, more := bytes.Cut(data, []byte{'\n'})
-		dst = append(dst, "data: "...)
-		dst = append(dst, line...)
-		dst = append(dst, '\n')
-		if !more {
-			return dst
+// endLine ends the current line at its line ending c.
+func (s *sseFilter) endLine(c byte) error {
+	s.state, s.skipSpace = atLineStart, false
+	s.crPending, s.crPass = c == '\r', s.kind != lineData && s.kind != lineHeld
+	switch s.kind {
+	case lineHeld:
+		return s.hold([]byte{'\n'})
+	case lineData:
+		if !s.open && !s.json.started {
+			s.out([]byte("data:\n")...) // empty so far: kept as an empty data line
 		}
-		data = rest
+		return nil
+	case lineEvent:
+		if s.dataStarted && s.isMessage() != s.dataMessage {
+			return unreadable("an event whose type changes after its data")
+		}
+	}
+	s.out(c)
+	return nil
+}
+
+// feed gives data of a message event to the listing filter and writes
+// what it lets through as data lines.
+func (s *sseFilter) feed(data []byte) error {
+	mark := len(s.json.out)
+	if !s.open {
+		s.out([]byte("data: ")...)
+	}
+	err := s.json.write(data)
+	if !s.open {
+		if len(s.json.out) == mark+len("data: ") {
+			s.json.out = s.json.out[:mark]
+		} else {
+			s.open = true
+		}
+	}
+	return err
+}
+
+// hold adds p to the held data of an event of another type, within the
+// listing filter's bound and budget for one entry.
+func (s *sseFilter) hold(p []byte) error {
+	s.json.sink = sinkHold
+	err := s.json.emitBytes(p)
+	s.json.sink = sinkOut
+	return err
+}
+
+// closeData ends the data line being written, if any.
+func (s *sseFilter) closeData() {
+	if s.open {
+		s.out('\n')
+		s.open = false
 	}
 }
 
-// finish ends the stream: an event still held (the stream ended without
-// its blank line) is filtered and written as it came, without a blank line
-// added, since some clients read it at the end of the stream.
-func (r *sseRewriter) finish() {
-	if !r.started && len(r.bom) > 0 {
-		r.out(r.bom)
-		r.bom = nil
+// endEvent ends the event at its blank line: the data of a message event
+// must be a whole JSON-RPC text.
+func (s *sseFilter) endEvent() error {
+	if s.dataStarted && s.dataMessage {
+		if err := s.json.end(); err != nil {
+			return err
+		}
 	}
-	if r.mode == holdLine {
-		r.endHeldLine()
-		r.mode = atLineStart
+	s.closeData()
+	if s.dataStarted && !s.dataMessage {
+		s.out(s.json.held...)
+		s.json.dropHeld()
 	}
-	if r.holding() {
-		r.dispatch()
-	}
+	s.eventType, s.typeLong, s.dataStarted, s.dataMessage = s.eventType[:0], false, false, false
+	return nil
 }
 
-// out writes p to the client.
-func (r *sseRewriter) out(p []byte) {
-	if r.err != nil || len(p) == 0 {
-		return
+// finish ends the stream. An event without its blank line is not
+// dispatched by a client; a complete one is written with its last line
+// ended, for clients that read it at the end of the stream.
+func (s *sseFilter) finish() {
+	if !s.started {
+		s.out(s.bom...)
 	}
-	_, r.err = r.w.Write(p)
-	r.wrote = true
+	if s.open && s.json.complete() {
+		s.closeData()
+	}
 }

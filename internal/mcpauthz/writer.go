@@ -1,199 +1,252 @@
 package mcpauthz
 
 import (
+	"bufio"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
-	"strings"
 )
 
-// DefaultMaxResponseBytes bounds what ResponseWriter holds at a time: a
-// whole application/json answer, or one event of a text/event-stream
-// answer. Past it the filter cannot read the listing, so it answers every
-// pending list call with an internal error instead (fail closed): an
-// application/json answer becomes those errors, an oversized event is
-// replaced by an event that carries them and later responses to those
-// calls are dropped.
-const DefaultMaxResponseBytes = 16 << 20
+// commitBytes is how much of a filtered application/json answer is held
+// before its status and first bytes are sent: an answer refused within it
+// is answered 502 instead; past it, the answer streams, and refusing it
+// ends it.
+const commitBytes = 32 << 10
 
-// answerMode is how ResponseWriter treats the answer's body.
+// badGatewayBody is the body of the 502 that replaces a refused answer.
+var badGatewayBody = []byte(`{"error":"bad_gateway"}`)
+
+// errHijack is returned to a next handler that tries to take over the
+// connection: its bytes could not be filtered.
+var errHijack = errors.New("an answer on a route with rules cannot take over the connection")
+
+// answerMode is how answerWriter treats the answer's body.
 type answerMode uint8
 
 const (
 	modeUndecided answerMode = iota // no status written yet
-	modePass                        // neither JSON nor an event stream: unchanged
-	modeJSON                        // application/json: held to the end, then filtered
-	modeStream                      // text/event-stream: rewritten event by event
+	modePass                        // a redirect or error of another media type: unchanged
+	modeEmpty                       // a success of another media type: must have no body
+	modeJSON                        // application/json: filtered, streamed after commitBytes
+	modeStream                      // text/event-stream: filtered line by line
+	modeRefused                     // refused: a 502 was sent, or the stream was ended
 )
 
-// ResponseWriter wraps the writer of a request that contains list calls
-// and filters the listings in the answer (SPEC section 10). The content
-// type at WriteHeader (or the first Write or Flush) decides: an
-// application/json (or +json) answer is held, up to DefaultMaxResponseBytes,
-// and written by Finish, filtered and with its own Content-Length; a
-// text/event-stream answer passes at once, flushed after every Write, but
-// for the event that carries a pending list response, which is held until
-// it ends and rewritten; any other answer passes unchanged. A compressed
-// JSON or event-stream answer (a Content-Encoding other than identity)
-// cannot be read: it is replaced by internal errors for the pending list
-// calls, without the Content-Encoding. Informational (1xx) statuses pass
-// at once. Header returns the wrapped writer's header map.
-type ResponseWriter struct {
-	w      http.ResponseWriter
-	filter *ListFilter
-	limit  int
+// answerWriter filters the answer of a route with rules; see Filter.
+type answerWriter struct {
+	w       http.ResponseWriter
+	filter  *listFilter
+	sse     sseFilter // used in modeStream
+	private bool      // Cache-Control: private
 
-	mode    answerMode
-	status  int    // the status of a held application/json answer
-	body    []byte // the held application/json answer
-	failed  bool   // the answer cannot be read: internal errors replace it
-	stream  sseRewriter
-	flusher *http.ResponseController
-	done    bool // Finish has run
-}
-
-// NewResponseWriter wraps w to filter the answer with f, which must not be
-// nil (NewListFilter returns nil when there is nothing to filter; then the
-// handler does not wrap w).
-func NewResponseWriter(w http.ResponseWriter, f *ListFilter) *ResponseWriter {
-	return &ResponseWriter{w: w, filter: f, limit: DefaultMaxResponseBytes, flusher: http.NewResponseController(w)}
+	mode      answerMode
+	status    int
+	committed bool  // the status went to w
+	err       error // why the answer was refused, or w's first error
 }
 
 // Header returns the header map of the wrapped writer.
-func (rw *ResponseWriter) Header() http.Header {
-	return rw.w.Header()
+func (aw *answerWriter) Header() http.Header {
+	return aw.w.Header()
 }
 
 // Unwrap returns the wrapped writer, for http.ResponseController.
-func (rw *ResponseWriter) Unwrap() http.ResponseWriter {
-	return rw.w
+func (aw *answerWriter) Unwrap() http.ResponseWriter {
+	return aw.w
 }
 
-// WriteHeader decides how the body is treated, from the Content-Type and
-// Content-Encoding set so far, and removes a Content-Length the filter
-// could make wrong. An application/json status is sent by Finish.
-func (rw *ResponseWriter) WriteHeader(status int) {
-	if rw.mode != modeUndecided {
-		if rw.mode == modePass || rw.mode == modeStream {
-			rw.w.WriteHeader(status) // let the wrapped writer report a superfluous call
-		}
+// Hijack refuses to hand over the connection.
+func (aw *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, errHijack
+}
+
+// WriteHeader decides how the body is treated, from the status, the
+// Content-Type and the Content-Encoding set so far.
+func (aw *answerWriter) WriteHeader(status int) {
+	if aw.mode != modeUndecided {
 		return
 	}
 	if status >= 100 && status < 200 && status != http.StatusSwitchingProtocols {
-		rw.w.WriteHeader(status)
+		aw.w.WriteHeader(status)
 		return
 	}
-	h := rw.w.Header()
-	media := baseMediaType(h.Get("Content-Type"))
+	h := aw.w.Header()
+	if aw.private {
+		privateCacheControl(h)
+	}
+	aw.status = status
+	media, clean := answerMedia(h)
 	switch {
-	case media == "text/event-stream":
-		rw.mode = modeStream
-	case IsJSONMediaType(media):
-		rw.mode = modeJSON
+	case status == http.StatusSwitchingProtocols:
+		aw.refuse(unreadable("a protocol switch"))
+	case status == http.StatusNoContent || status == http.StatusNotModified:
+		aw.mode = modeEmpty
+	case media != mediaOther && isEncoded(h):
+		aw.refuse(unreadable("a compressed answer"))
+	case media == mediaStream:
+		aw.mode = modeStream
+		aw.sse = sseFilter{json: aw.filter, name: aw.sse.name[:0], eventType: aw.sse.eventType[:0]}
+		h.Del("Content-Length")
+		aw.commit()
+		aw.flush()
+	case media == mediaJSON:
+		aw.mode = modeJSON
+		h.Del("Content-Length")
+	case clean && status >= 300:
+		aw.mode = modePass
+		aw.commit()
 	default:
-		rw.mode = modePass
-		rw.w.WriteHeader(status)
-		return
-	}
-	h.Del("Content-Length")
-	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
-		rw.failed = true
-		h.Del("Content-Encoding")
-	}
-	if rw.mode == modeJSON {
-		rw.status = status
-		return
-	}
-	rw.stream = sseRewriter{filter: rw.filter, w: rw.w, limit: rw.limit}
-	rw.w.WriteHeader(status)
-	if rw.failed {
-		if errs, act := rw.filter.failOpen(); act == actReplace {
-			rw.stream.out(appendDataLines(nil, errs))
-			rw.stream.out([]byte("\n"))
-		}
-		rw.flush()
+		aw.mode = modeEmpty
 	}
 }
 
-// Write writes, holds or rewrites p as the mode of the answer requires.
-func (rw *ResponseWriter) Write(p []byte) (int, error) {
-	if rw.mode == modeUndecided {
-		rw.WriteHeader(http.StatusOK)
-	}
-	switch {
-	case rw.mode == modePass:
-		return rw.w.Write(p)
-	case rw.done:
-		return 0, errors.New("write after the filtered answer was finished")
-	case rw.failed:
-		return len(p), nil // the answer is being replaced
-	case rw.mode == modeJSON:
-		if len(rw.body)+len(p) > rw.limit {
-			rw.failed, rw.body = true, nil
-		} else {
-			rw.body = append(rw.body, p...)
+// commit sends the status.
+func (aw *answerWriter) commit() {
+	aw.committed = true
+	aw.w.WriteHeader(aw.status)
+}
+
+// refuse ends the answer: a 502 when nothing was sent yet, otherwise
+// after what the filter let through before the refusal (whole events, or
+// a JSON text without its last byte).
+func (aw *answerWriter) refuse(err error) {
+	mode := aw.mode
+	aw.mode, aw.err = modeRefused, err
+	out := aw.filter.out
+	aw.filter.out = out[:0]
+	if aw.committed {
+		if len(out) > 0 && (mode == modeStream || mode == modeJSON) {
+			_, _ = aw.w.Write(out)
+			aw.flush()
 		}
-		return len(p), nil
+		return
 	}
-	rw.stream.write(p)
-	if err := rw.stream.err; err != nil {
+	aw.committed = true
+	h := aw.w.Header()
+	h.Del("Content-Encoding")
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(badGatewayBody)))
+	h.Set("Cache-Control", "no-store")
+	aw.w.WriteHeader(http.StatusBadGateway)
+	_, _ = aw.w.Write(badGatewayBody)
+	aw.flush() // sent before the caller may abort the connection
+}
+
+// Write filters p as the mode of the answer requires, commitBytes at a
+// time, so that what it lets through never piles up.
+func (aw *answerWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > commitBytes {
+		n, err := aw.write(p[:commitBytes])
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[commitBytes:]
+	}
+	n, err := aw.write(p)
+	return written + n, err
+}
+
+// write filters one piece of the answer.
+func (aw *answerWriter) write(p []byte) (int, error) {
+	if aw.mode == modeUndecided {
+		aw.WriteHeader(http.StatusOK)
+	}
+	var err error
+	switch aw.mode {
+	case modePass:
+		return aw.w.Write(p)
+	case modeRefused:
+		return 0, aw.err
+	case modeEmpty:
+		if len(p) == 0 {
+			return 0, nil
+		}
+		aw.refuse(unreadable("a successful answer that is neither JSON nor an event stream"))
+		return 0, aw.err
+	case modeJSON:
+		err = aw.filter.write(p)
+	case modeStream:
+		err = aw.sse.write(p)
+	}
+	if err != nil {
+		aw.refuse(err)
 		return 0, err
 	}
-	rw.flush()
+	if err := aw.push(false); err != nil {
+		return 0, err
+	}
 	return len(p), nil
 }
 
-// Flush sends what has passed so far to the client. A held application/json
-// answer is not sent before Finish.
-func (rw *ResponseWriter) Flush() {
-	if rw.mode == modeUndecided {
-		rw.WriteHeader(http.StatusOK)
-	}
-	if rw.mode != modeJSON {
-		rw.stream.wrote = true
-		rw.flush()
-	}
-}
-
-// flush flushes the wrapped writer when bytes went to it, if it can.
-func (rw *ResponseWriter) flush() {
-	if !rw.stream.wrote && rw.mode != modePass {
-		return
-	}
-	rw.stream.wrote = false
-	_ = rw.flusher.Flush() // a writer that cannot flush sends when it can
-}
-
-// Finish completes the answer; the handler calls it once the next handler
-// has returned, whatever that returned. It writes a held application/json
-// answer, filtered, with its status and Content-Length, and the end of an
-// event stream whose last event had no blank line. It returns the first
-// error of the wrapped writer.
-func (rw *ResponseWriter) Finish() error {
-	if rw.done {
-		return nil
-	}
-	rw.done = true
-	switch rw.mode {
-	case modeStream:
-		if !rw.failed {
-			rw.stream.finish()
-			rw.flush()
+// push sends what the filter let through: at once for an event stream,
+// and for an application/json answer once it is past commitBytes or at
+// its end.
+func (aw *answerWriter) push(end bool) error {
+	out := aw.filter.out
+	if aw.mode == modeJSON && !aw.committed {
+		if !end && len(out) < commitBytes {
+			return nil
 		}
-		return rw.stream.err
-	case modeJSON:
-		body := rw.body
-		if rw.failed {
-			body, _ = rw.filter.failOpen()
-		} else {
-			body = rw.filter.FilterBody(body)
+		if end {
+			aw.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		}
-		if rw.status != http.StatusNoContent && rw.status != http.StatusNotModified {
-			rw.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		aw.commit()
+	}
+	if len(out) > 0 {
+		_, err := aw.w.Write(out)
+		aw.filter.out = out[:0]
+		if err != nil {
+			aw.mode, aw.err = modeRefused, err
+			return err
 		}
-		rw.w.WriteHeader(rw.status)
-		_, err := rw.w.Write(body)
-		return err
+	}
+	if aw.mode == modeStream {
+		aw.flush()
 	}
 	return nil
+}
+
+// Flush sends what has passed so far. A held application/json answer is
+// not sent before it is past commitBytes or ends, nor the status of an
+// answer that must have no body before it ends.
+func (aw *answerWriter) Flush() {
+	if aw.mode == modeUndecided {
+		aw.WriteHeader(http.StatusOK)
+	}
+	switch aw.mode {
+	case modePass, modeStream:
+		aw.flush()
+	}
+}
+
+// flush flushes the wrapped writer, if it can.
+func (aw *answerWriter) flush() {
+	_ = http.NewResponseController(aw.w).Flush() // a writer that cannot flush sends when it can
+}
+
+// finish completes the answer once the next handler has returned (or
+// panicked): it writes the end of a held application/json answer or of an
+// event stream, and gives back the budget the filter held. It returns why
+// the answer was refused, or the first error of the wrapped writer.
+func (aw *answerWriter) finish() error {
+	defer aw.filter.dropHeld()
+	switch aw.mode {
+	case modeEmpty:
+		if !aw.committed {
+			aw.commit()
+		}
+	case modeJSON:
+		if err := aw.filter.end(); err != nil {
+			aw.refuse(err)
+			return err
+		}
+		return aw.push(true)
+	case modeStream:
+		aw.sse.finish()
+		return aw.push(true)
+	}
+	return aw.err
 }

@@ -1,255 +1,212 @@
 package mcpauthz
 
 import (
-	"bufio"
-	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
-func TestJSONAnswerIsFiltered(t *testing.T) {
-	for _, status := range []int{http.StatusOK, http.StatusInternalServerError} {
-		rec := httptest.NewRecorder()
-		rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-		rw.Header().Set("Content-Type", "application/json; charset=utf-8")
-		rw.Header().Set("Content-Length", "97")
-		rw.Header().Set("X-Backend", "kept")
-		rw.WriteHeader(status)
-		for _, chunk := range []string{listResponse[:30], listResponse[30:]} {
-			if _, err := rw.Write([]byte(chunk)); err != nil {
-				t.Fatal(err)
+// answer is what a next handler sends.
+type answer struct {
+	header http.Header
+	status int
+	chunks []string
+}
+
+// filterAnswer runs Filter for a request of method whose next handler
+// sends a, and returns what reached the client.
+func filterAnswer(t *testing.T, method string, a answer) (*recorder, error) {
+	t.Helper()
+	r := httptest.NewRequest(method, "/mcp", nil)
+	r.Header.Set("Accept-Encoding", "gzip")
+	r.Header.Set("Upgrade", "websocket")
+	rec := newRecorder()
+	err := testRules(t).Filter(rec, r, userToken, 1<<20, func(w http.ResponseWriter, r *http.Request) error {
+		if r.Header.Get("Accept-Encoding") != "" || r.Header.Get("Upgrade") != "" {
+			t.Error("the next handler was asked for a compressed answer or a protocol switch")
+		}
+		for k, v := range a.header {
+			w.Header()[k] = v
+		}
+		if a.status != 0 {
+			w.WriteHeader(a.status)
+		}
+		for _, c := range a.chunks {
+			if _, err := w.Write([]byte(c)); err != nil {
+				return err
 			}
 		}
-		rw.Flush()
-		if rec.Body.Len() != 0 || rec.Flushed {
-			t.Fatalf("the held answer went out before Finish: %q", rec.Body.String())
-		}
-		if err := rw.Finish(); err != nil {
-			t.Fatal(err)
-		}
-		if rec.Code != status || rec.Body.String() != listFiltered {
-			t.Errorf("got %d %s", rec.Code, rec.Body.String())
-		}
-		if got := rec.Header().Get("Content-Length"); got != strconv.Itoa(len(listFiltered)) {
-			t.Errorf("Content-Length %s for %d bytes", got, len(listFiltered))
-		}
-		if rec.Header().Get("X-Backend") != "kept" || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" {
-			t.Errorf("headers changed: %v", rec.Header())
-		}
-		if _, err := rw.Write([]byte("x")); err == nil {
-			t.Error("a write after Finish succeeded")
-		}
-		if err := rw.Finish(); err != nil || rec.Body.String() != listFiltered {
-			t.Errorf("a second Finish: %v, %q", err, rec.Body.String())
-		}
+		return nil
+	})
+	return rec, err
+}
+
+func jsonHeader(kv ...string) http.Header {
+	h := http.Header{"Content-Type": {"application/json"}}
+	for i := 0; i < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+func TestFilterJSONAnswer(t *testing.T) {
+	rec, err := filterAnswer(t, http.MethodPost, answer{
+		header: jsonHeader("Content-Length", "999", "Cache-Control", "public, max-age=60"),
+		status: http.StatusOK,
+		chunks: []string{listResponse[:30], listResponse[30:]},
+	})
+	if err != nil || rec.status != http.StatusOK || rec.body.String() != listFiltered {
+		t.Fatalf("%d %q %v", rec.status, rec.body.String(), err)
+	}
+	h := rec.header
+	if h.Get("Content-Length") != strconv.Itoa(len(listFiltered)) || h.Get("Cache-Control") != "private, max-age=60" {
+		t.Fatalf("headers %v", h)
 	}
 }
 
-func TestJSONAnswerFailsClosed(t *testing.T) {
-	internal := `{"jsonrpc":"2.0","id":1` + internalErrorTail
+func TestFilterRefusesBeforeAnythingWasSent(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		encoding string
-		limit    int
+		name string
+		a    answer
 	}{
-		{"larger than the limit", "", len(listResponse) - 1},
-		{"compressed", "gzip", DefaultMaxResponseBytes},
+		{"JSON that is not JSON-RPC", answer{header: jsonHeader(), chunks: []string{`{"result":{"tools":[{"name":"admin_a"}]}}`}}},
+		{"a compressed answer", answer{header: jsonHeader("Content-Encoding", "gzip"), chunks: []string{"\x1f\x8b"}}},
+		{"a compressed event stream", answer{header: http.Header{"Content-Type": {"text/event-stream"}, "Content-Encoding": {"br"}}, status: 200}},
+		{"a success of another media type with a body", answer{header: http.Header{"Content-Type": {"text/plain"}}, chunks: []string{"admin_a"}}},
+		{"a success without a media type", answer{chunks: []string{listResponse}}},
+		{"a media type a lenient client reads as JSON", answer{header: http.Header{"Content-Type": {"\xa0application/json"}}, status: 404, chunks: []string{listResponse}}},
+		{"JSON in another charset", answer{header: http.Header{"Content-Type": {"application/json; charset=utf-7"}}, chunks: []string{listResponse}}},
+		{"a protocol switch", answer{status: http.StatusSwitchingProtocols}},
+		{"a JSON text cut short", answer{header: jsonHeader(), chunks: []string{listResponse[:40]}}},
 	} {
-		rec := httptest.NewRecorder()
-		rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-		rw.limit = tc.limit
-		rw.Header().Set("Content-Type", "application/json")
-		if tc.encoding != "" {
-			rw.Header().Set("Content-Encoding", tc.encoding)
-		}
-		if _, err := rw.Write([]byte(listResponse)); err != nil {
-			t.Fatal(err)
-		}
-		if err := rw.Finish(); err != nil {
-			t.Fatal(err)
-		}
-		if rec.Body.String() != internal || rec.Header().Get("Content-Length") != strconv.Itoa(len(internal)) || rec.Header().Get("Content-Encoding") != "" {
-			t.Errorf("%s: got %q with %v", tc.name, rec.Body.String(), rec.Header())
-		}
-	}
-	// Exactly at the limit is still read.
-	rec := httptest.NewRecorder()
-	rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-	rw.limit = len(listResponse)
-	rw.Header().Set("Content-Type", "application/json")
-	if _, err := rw.Write([]byte(listResponse)); err != nil {
-		t.Fatal(err)
-	}
-	if err := rw.Finish(); err != nil || rec.Body.String() != listFiltered {
-		t.Errorf("at the limit: %v, %q", err, rec.Body.String())
-	}
-}
-
-func TestCompressedStreamFailsClosed(t *testing.T) {
-	rec := newRecorder()
-	rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-	rw.Header().Set("Content-Type", "text/event-stream")
-	rw.Header().Set("Content-Encoding", "br")
-	rw.WriteHeader(http.StatusOK)
-	want := "data: {\"jsonrpc\":\"2.0\",\"id\":1" + internalErrorTail + "\n\n"
-	if rec.flushed() != want || rec.header.Get("Content-Encoding") != "" {
-		t.Fatalf("got %q with %v", rec.flushed(), rec.header)
-	}
-	if n, err := rw.Write([]byte("\x1f\x8b compressed")); n != 13 || err != nil {
-		t.Fatalf("Write: %d, %v", n, err)
-	}
-	if err := rw.Finish(); err != nil || rec.body.String() != want {
-		t.Errorf("got %v, %q", err, rec.body.String())
-	}
-}
-
-func TestOtherAnswersPassUnchanged(t *testing.T) {
-	rec := newRecorder()
-	rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-	rw.Header().Set("Link", "</style.css>; rel=preload")
-	rw.WriteHeader(http.StatusEarlyHints)
-	rw.Header().Set("Content-Type", "text/plain")
-	rw.Header().Set("Content-Length", "97")
-	rw.WriteHeader(http.StatusOK)
-	if _, err := rw.Write([]byte(listResponse)); err != nil {
-		t.Fatal(err)
-	}
-	if err := rw.Finish(); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"status 103", "status 200", "write " + listResponse}
-	if strings.Join(rec.log, "|") != strings.Join(want, "|") || rec.header.Get("Content-Length") != "97" {
-		t.Errorf("got %q with %v", rec.log, rec.header)
-	}
-	// Without a Content-Type, the first Write decides: it passes too.
-	rec = newRecorder()
-	rw = NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-	if _, err := rw.Write([]byte(listResponse)); err != nil || rec.body.String() != listResponse {
-		t.Errorf("got %v, %q", err, rec.body.String())
-	}
-}
-
-func TestResponseControllerFlushesThroughTheWriter(t *testing.T) {
-	rec := httptest.NewRecorder()
-	rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-	if rw.Unwrap() != http.ResponseWriter(rec) {
-		t.Fatal("Unwrap does not return the wrapped writer")
-	}
-	rw.Header().Set("Content-Type", "text/event-stream")
-	if err := http.NewResponseController(rw).Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if !rec.Flushed || rec.Code != http.StatusOK {
-		t.Error("the flush did not reach the wrapped writer")
-	}
-}
-
-// TestStreamOverHTTP runs an event stream through a real HTTP server and
-// client: the client reads the first event while the list response is
-// still being written, and then gets the list filtered.
-func TestStreamOverHTTP(t *testing.T) {
-	firstRead := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(firstRead) }) }
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		msgs, err := ParseRequestBody([]byte(listRequest))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		rw := NewResponseWriter(w, testRules(t).NewListFilter(msgs, userToken))
-		defer func() {
-			if err := rw.Finish(); err != nil {
-				t.Error(err)
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := filterAnswer(t, http.MethodPost, tc.a)
+			if !errors.Is(err, ErrUnreadableAnswer) {
+				t.Fatalf("error %v", err)
 			}
-		}()
-		rw.Header().Set("Content-Type", "text/event-stream")
-		rw.WriteHeader(http.StatusOK)
-		io.WriteString(rw, progressEvent+"data: "+listResponse[:25])
-		select { // the client has the first event while this one is incomplete
-		case <-firstRead:
-		case <-r.Context().Done():
-			return
-		}
-		io.WriteString(rw, listResponse[25:]+"\n\n")
-	}))
-	defer srv.Close()
-	defer release() // before Close, which waits for the handler
-	// The deadline only keeps a broken writer from hanging the test.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	lines := bufio.NewReader(resp.Body)
-	var first string
-	for !strings.HasSuffix(first, "\n\n") {
-		line, err := lines.ReadString('\n')
-		if err != nil {
-			t.Fatal(err)
-		}
-		first += line
-	}
-	release()
-	if first != progressEvent {
-		t.Fatalf("first event %q", first)
-	}
-	rest, err := io.ReadAll(lines)
-	if err != nil || string(rest) != "data: "+listFiltered+"\n\n" {
-		t.Errorf("got %v, %q", err, rest)
+			if rec.status != http.StatusBadGateway || rec.body.String() != string(badGatewayBody) ||
+				rec.header.Get("Content-Encoding") != "" || rec.header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("%d %q %v", rec.status, rec.body.String(), rec.header)
+			}
+		})
 	}
 }
 
-// failingWriter refuses every body write.
-type failingWriter struct{ *recorder }
-
-func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("client gone") }
-
-func TestStreamReportsWriteErrors(t *testing.T) {
-	rw := NewResponseWriter(failingWriter{newRecorder()}, filterFor(t, testRules(t), listRequest))
-	rw.Header().Set("Content-Type", "text/event-stream")
-	if _, err := rw.Write([]byte(progressEvent)); err == nil {
-		t.Error("a failed write reported no error")
+func TestFilterEndsAnAnswerAlreadyUnderWay(t *testing.T) {
+	first := `{"jsonrpc":"2.0","id":1,"result":{"tools":[` + bigTool("echo", commitBytes) + `,`
+	rec, err := filterAnswer(t, http.MethodPost, answer{header: jsonHeader(), chunks: []string{first, `{"name":"admin_a"},"x"]}}`}})
+	if !errors.Is(err, ErrUnreadableAnswer) || rec.status != http.StatusOK {
+		t.Fatalf("%d %v", rec.status, err)
 	}
-	if _, err := rw.Write([]byte("data: " + listResponse)); err == nil {
-		t.Error("a write after a failure reported no error")
-	}
-	if err := rw.Finish(); err == nil {
-		t.Error("Finish reported no error")
+	if got := rec.body.String(); strings.Contains(got, "admin_a") || !strings.HasSuffix(got, bigTool("echo", commitBytes)) {
+		t.Fatalf("sent %d bytes ending %q", len(got), got[max(0, len(got)-40):])
 	}
 }
 
-func TestSuperfluousWriteHeader(t *testing.T) {
-	for _, ct := range []string{"text/event-stream", "text/plain", "application/json"} {
-		rec := newRecorder()
-		rw := NewResponseWriter(rec, filterFor(t, testRules(t), listRequest))
-		rw.Header().Set("Content-Type", ct)
-		rw.WriteHeader(http.StatusOK)
-		rw.WriteHeader(http.StatusTeapot)
-		if err := rw.Finish(); err != nil {
-			t.Fatal(err)
+func TestFilterPassesWhatHasNoListing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    answer
+		want string
+	}{
+		{"an accepted notification without a body", answer{status: http.StatusAccepted}, ""},
+		{"an empty JSON body", answer{header: jsonHeader(), status: http.StatusAccepted}, ""},
+		{"no content", answer{status: http.StatusNoContent}, ""},
+		{"an error of another media type", answer{header: http.Header{"Content-Type": {"text/plain"}}, status: 404, chunks: []string{"session not found"}}, "session not found"},
+		{"a JSON-RPC error", answer{header: jsonHeader(), status: 400, chunks: []string{`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}`}}, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := filterAnswer(t, http.MethodGet, tc.a)
+			if err != nil || rec.status != max(tc.a.status, 200) || rec.body.String() != tc.want {
+				t.Fatalf("%d %q %v", rec.status, rec.body.String(), err)
+			}
+		})
+	}
+}
+
+func TestFilterEventStream(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/mcp", nil)
+	rec := newRecorder()
+	var atFirstEvent string
+	err := testRules(t).Filter(rec, r, userToken, 1<<20, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Content-Length", "5")
+		w.WriteHeader(http.StatusOK)
+		if _, err := w.Write([]byte(progressEvent)); err != nil {
+			return err
 		}
-		// The wrapped writer sees a second call as the backend made it,
-		// except for a held JSON answer, whose status is the first.
-		want := "status 200|status 418"
-		if ct == "application/json" {
-			want = "status 200|write "
+		atFirstEvent = rec.flushed()
+		_, err := w.Write([]byte("data: " + listResponse + "\n\n"))
+		return err
+	})
+	if err != nil || atFirstEvent != progressEvent || rec.body.String() != progressEvent+"data: "+listFiltered+"\n\n" {
+		t.Fatalf("first %q, all %q, %v", atFirstEvent, rec.body.String(), err)
+	}
+	if rec.header.Get("Content-Length") != "" || rec.header.Get("Cache-Control") != "private" {
+		t.Fatalf("headers %v", rec.header)
+	}
+}
+
+func TestPrivateCacheControl(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                 "private",
+		"public":                           "private",
+		"public, max-age=60":               "private, max-age=60",
+		"no-store":                         "no-store",
+		"private=\"Set-Cookie\", no-cache": "private, no-cache",
+		"max-age=5, Public":                "private, max-age=5",
+	} {
+		h := http.Header{}
+		if in != "" {
+			h.Set("Cache-Control", in)
 		}
-		if got := strings.Join(rec.log, "|"); got != want {
-			t.Errorf("%s: got %q", ct, got)
+		privateCacheControl(h)
+		if got := h.Get("Cache-Control"); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
 		}
+	}
+	// A DELETE's answer keeps its Cache-Control; a hijack is refused.
+	r := httptest.NewRequest(http.MethodDelete, "/mcp", nil)
+	rec := newRecorder()
+	err := testRules(t).Filter(rec, r, userToken, 1<<20, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Cache-Control", "public")
+		w.WriteHeader(http.StatusNoContent)
+		_, _, err := http.NewResponseController(w).Hijack()
+		return err
+	})
+	if !errors.Is(err, errHijack) || rec.header.Get("Cache-Control") != "public" {
+		t.Fatalf("%v %v", err, rec.header)
+	}
+}
+
+func TestFilterStreamsOneBigWrite(t *testing.T) {
+	var tools []string
+	for i := range 4000 {
+		name := "echo"
+		if i%2 == 1 {
+			name = "admin_x"
+		}
+		tools = append(tools, bigTool(name, 500))
+	}
+	big := `{"jsonrpc":"2.0","id":1,"result":{"tools":[` + strings.Join(tools, ",") + `]}}`
+	rec, err := filterAnswer(t, http.MethodPost, answer{header: jsonHeader(), chunks: []string{big}})
+	if err != nil || rec.status != http.StatusOK || strings.Contains(rec.body.String(), "admin_x") {
+		t.Fatalf("%d %v", rec.status, err)
+	}
+	checkFiltered(t, testRules(t), userToken, rec.body.Bytes())
+	writes := 0
+	for _, entry := range rec.log {
+		if data, ok := strings.CutPrefix(entry, "write "); ok {
+			writes++
+			if len(data) > 2*commitBytes {
+				t.Fatalf("one write of %d bytes: the answer piled up", len(data))
+			}
+		}
+	}
+	if writes < len(big)/2/(2*commitBytes) {
+		t.Fatalf("%d writes for %d bytes", writes, len(big))
 	}
 }

@@ -1,0 +1,132 @@
+//go:build unix
+
+package filewatch
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
+)
+
+// hangBound is how long a check or a Stop may take before the test calls it
+// blocked: far longer than any check of a small file, so it only detects
+// hanging.
+const hangBound = 10 * time.Second
+
+// bounded runs f and fails the test when it has not returned within
+// hangBound.
+func bounded(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(hangBound):
+		t.Fatalf("%s blocked", what)
+	}
+}
+
+// swapLink points the symlink link at target, atomically, as a Secret
+// volume swaps its "..data" link.
+func swapLink(t *testing.T, target, link string) {
+	t.Helper()
+	tmp := link + ".tmp"
+	if err := os.Symlink(target, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSpecialFilesAreReadErrors swaps the watched symlink to a FIFO, a
+// device and a socket in turn: each check returns at once with a read error
+// that is reported, the last good content stays, and a later regular file
+// is applied as usual.
+func TestSpecialFilesAreReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "v1.json")
+	writeFile(t, good, `{"v":1}`)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sockDir, err := os.MkdirTemp("", "fw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sock := filepath.Join(sockDir, "s")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+
+	path := filepath.Join(dir, "keys.json")
+	if err := os.Symlink(good, path); err != nil {
+		t.Fatal(err)
+	}
+	w, rec := newWatcher(t, path, `{"v":1}`)
+	// Each differs from the one before, so each is reported.
+	for i, target := range []string{fifo, "/dev/zero", sock, "/dev/null"} {
+		swapLink(t, target, path)
+		var err error
+		bounded(t, "checking "+target, func() { _, err = w.Check() })
+		var rerr *ReadError
+		if !errors.As(err, &rerr) || !errors.Is(err, regularfile.ErrNotRegular) {
+			t.Fatalf("check of %s: error %v; want a *ReadError for a file that is not regular", target, err)
+		}
+		wantState(t, rec, `{"v":1}`, 0, i+1)
+	}
+
+	next := filepath.Join(dir, "v2.json")
+	writeFile(t, next, `{"v":2}`)
+	swapLink(t, next, path)
+	mustCheck(t, w, true, false)
+	wantState(t, rec, `{"v":2}`, 1, 4)
+}
+
+// TestStopWithAFIFOInPlace polls a path that points at a FIFO without a
+// writer: Stop still returns, because no check waits on the FIFO.
+func TestStopWithAFIFOInPlace(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keys.json")
+	if err := os.Symlink(fifo, path); err != nil {
+		t.Fatal(err)
+	}
+	reported := make(chan error, 1)
+	w, err := New(Options{
+		Path:     path,
+		Interval: time.Millisecond,
+		Initial:  []byte(`{"v":1}`),
+		Apply:    func([]byte) error { return nil },
+		OnError: func(err error) {
+			select {
+			case reported <- err:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Start()
+	if err := <-reported; !errors.Is(err, regularfile.ErrNotRegular) {
+		t.Fatalf("reported %v; want a file that is not regular", err)
+	}
+	bounded(t, "Stop", w.Stop)
+}
