@@ -771,6 +771,11 @@ func TestBatteryReasonsCovered(t *testing.T) {
 			covered[tc.reason] = true
 		}
 	}
+	for _, tc := range dpopBatteryCases(t, e) { // the DPoP battery, in TestBatteryDPoP
+		if tc.reason != nil {
+			covered[tc.reason] = true
+		}
+	}
 	byName := sentinelsByName()
 	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "auth.go": ""} {
 		names := sentinelNames(t, path)
