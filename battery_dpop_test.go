@@ -30,34 +30,43 @@ type dpopBatteryCase struct {
 	mode   string // "", "required", "off" or "nonce" (dpop_nonce)
 	header http.Header
 	tls    *tls.ConnectionState
-	reason error
-	body   string // the answer's body
+	// needsTLS: the case needs a TLS client certificate, which only the
+	// in-process battery can give it.
+	needsTLS bool
+	reason   error
+	body     string // the answer's body
 }
 
 // dpopBatteryCases are the requests that make the module refuse a token for
-// each reason of DPoP and certificate binding. Every token is fresh, so the
+// each reason of DPoP and certificate binding, with proofs for the URL
+// target gives for the site of each mode. Every token is fresh, so the
 // refusal comes after its decryption, except the replay, whose token the
 // control before it put in the cache.
-func dpopBatteryCases(t *testing.T, e *hardEnv) []dpopBatteryCase {
+func dpopBatteryCases(t *testing.T, e *hardEnv, target func(mode string) string) []dpopBatteryCase {
 	t.Helper()
 	key, other := josetest.ECKey(t, 1), josetest.NewECKey(t)
 	jkt := josetest.Thumbprint(t, &key.PublicKey)
 	bound := func() string {
 		return e.unsigned(t, e.payload(`,"cnf":{"jkt":"`+jkt+`"}`))
 	}
-	proof := func(token string, edit func(*josetest.Proof)) string {
-		p := josetest.Proof{Key: key, Alg: gojose.ES256, Method: http.MethodGet, URL: dpopBatteryTarget, Token: token}
+	proofFor := func(mode, token string, edit func(*josetest.Proof)) string {
+		p := josetest.Proof{Key: key, Alg: gojose.ES256, Method: http.MethodGet, URL: target(mode), Token: token}
 		if edit != nil {
 			edit(&p)
 		}
 		return p.Sign(t)
 	}
+	proof := func(token string, edit func(*josetest.Proof)) string { return proofFor("", token, edit) }
 	dpop := func(token string, proofs ...string) http.Header {
 		return http.Header{"Authorization": {"DPoP " + token}, "Dpop": proofs}
 	}
 	withProof := func(edit func(*josetest.Proof)) http.Header {
 		token := bound()
 		return dpop(token, proof(token, edit))
+	}
+	nonceProof := func() http.Header {
+		token := bound()
+		return dpop(token, proofFor("nonce", token, nil))
 	}
 	cert := testCertificate(t, "client")
 	certBound := e.unsigned(t, e.payload(`,"cnf":{"x5t#S256":"`+certificateThumbprint(cert)+`"}`))
@@ -96,11 +105,11 @@ func dpopBatteryCases(t *testing.T, e *hardEnv) []dpopBatteryCase {
 			token := bound()
 			return dpop(token, josetest.MutatePart(t, proof(token, nil), 2, josetest.FlipLastByte))
 		}(), reason: jose.ErrDPoPSignature, body: invalidProof},
-		{name: "proof without the required nonce", mode: "nonce", header: withProof(nil), reason: jose.ErrDPoPNonce, body: `{"error":"use_dpop_nonce"}`},
+		{name: "proof without the required nonce", mode: "nonce", header: nonceProof(), reason: jose.ErrDPoPNonce, body: `{"error":"use_dpop_nonce"}`},
 		{name: "unbound token under dpop required", mode: "required", header: http.Header{"Authorization": {"Bearer " + e.unsigned(t, e.payload(""))}}, reason: ErrDPoPRequired, body: invalidToken},
 		{name: "bound token under dpop off", mode: "off", header: http.Header{"Authorization": {"Bearer " + bound()}}, reason: ErrDPoPOff, body: invalidToken},
 		{name: "certificate-bound token without TLS", header: http.Header{"Authorization": {"Bearer " + certBound}}, reason: ErrNoClientCertificate, body: invalidToken},
-		{name: "certificate-bound token with another certificate", header: http.Header{"Authorization": {"Bearer " + e.unsigned(t, e.payload(`,"cnf":{"x5t#S256":"`+certificateThumbprint(cert)+`"}`))}},
+		{name: "certificate-bound token with another certificate", needsTLS: true, header: http.Header{"Authorization": {"Bearer " + e.unsigned(t, e.payload(`,"cnf":{"x5t#S256":"`+certificateThumbprint(cert)+`"}`))}},
 			tls: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{testCertificate(t, "other")}}, reason: ErrCertificateMismatch, body: invalidToken},
 	}
 }
@@ -119,7 +128,7 @@ func TestBatteryDPoP(t *testing.T) {
 	for mode, line := range modes {
 		handlers[mode], logs[mode] = hardHandler(t, strings.Replace(e.unsignedBlock(), "allow_unsigned", "allow_unsigned\n\t"+line, 1))
 	}
-	for _, tc := range dpopBatteryCases(t, e) {
+	for _, tc := range dpopBatteryCases(t, e, func(string) string { return dpopBatteryTarget }) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := handlers[tc.mode]
 			hardLoggedReasons(logs[tc.mode]) // drop earlier lines

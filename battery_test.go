@@ -771,7 +771,7 @@ func TestBatteryReasonsCovered(t *testing.T) {
 			covered[tc.reason] = true
 		}
 	}
-	for _, tc := range dpopBatteryCases(t, e) { // the DPoP battery, in TestBatteryDPoP
+	for _, tc := range dpopBatteryCases(t, e, func(string) string { return dpopBatteryTarget }) { // TestBatteryDPoP
 		if tc.reason != nil {
 			covered[tc.reason] = true
 		}

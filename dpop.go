@@ -159,6 +159,17 @@ func checkCertificateBinding(r *http.Request, thumbprint string) error {
 	return nil
 }
 
+// dropProof removes the request's DPoP header once it has been read, unless
+// forward_authorization passes it on: the next handler has no use for a
+// proof that another replica might accept for a few minutes. (Caddy's
+// access log records the headers as they arrived; docs/security.md gives
+// the log filter that leaves the proof out.)
+func (h *Handler) dropProof(r *http.Request) {
+	if !h.ForwardAuthorization {
+		r.Header.Del(dpopHeader)
+	}
+}
+
 // usesDPoP reports whether the request's Authorization header names the
 // DPoP scheme, for the scheme of a 403 challenge.
 func usesDPoP(r *http.Request) bool {

@@ -275,7 +275,6 @@ func (in *injector) apply(r *http.Request, id *identity) {
 	}
 	if !in.forwardAuthorization {
 		r.Header.Del("Authorization")
-		r.Header.Del(dpopHeader)
 	}
 }
 

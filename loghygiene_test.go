@@ -29,6 +29,9 @@ type hardSites struct {
 	defaultHeaderLimit bool
 	// siteExtra is added to both site blocks (an access log, say).
 	siteExtra string
+	// dpop are the unsigned site's settings with each dpop mode of the
+	// DPoP battery other than the default ("required", "off", "nonce").
+	dpop map[string]site
 }
 
 func newHardSites(t *testing.T) *hardSites {
@@ -37,7 +40,25 @@ func newHardSites(t *testing.T) *hardSites {
 	for signed == unsigned { // freePort may hand out a port it just gave back
 		signed = freePort(t)
 	}
-	return &hardSites{backend: newEchoBackend(t), unsigned: site{unsigned}, signed: site{signed}}
+	s := &hardSites{backend: newEchoBackend(t), unsigned: site{unsigned}, signed: site{signed}, dpop: map[string]site{}}
+	taken := map[int]bool{unsigned: true, signed: true}
+	for _, mode := range []string{"required", "off", "nonce"} {
+		port := freePort(t)
+		for taken[port] {
+			port = freePort(t)
+		}
+		taken[port] = true
+		s.dpop[mode] = site{port}
+	}
+	return s
+}
+
+// ofDPoP returns the site of a DPoP battery case's mode.
+func (s *hardSites) ofDPoP(mode string) site {
+	if mode == "" {
+		return s.unsigned
+	}
+	return s.dpop[mode]
 }
 
 // of returns the site a battery case is sent to.
@@ -63,7 +84,19 @@ func hardCaddyfile(e *hardEnv, s *hardSites) string {
 	reverse_proxy 127.0.0.1:%d
 	%s
 }
-`, s.unsigned.url(""), e.unsignedBlock(), s.backend.port(), s.siteExtra, s.signed.url(""), e.signedBlock(), s.backend.port(), s.siteExtra)
+`, s.unsigned.url(""), e.unsignedBlock(), s.backend.port(), s.siteExtra, s.signed.url(""), e.signedBlock(), s.backend.port(), s.siteExtra) +
+		hardDPoPSites(e, s)
+}
+
+// hardDPoPSites are the unsigned site's settings with the dpop modes of the
+// DPoP battery, in front of the same backend.
+func hardDPoPSites(e *hardEnv, s *hardSites) string {
+	var b strings.Builder
+	for mode, line := range map[string]string{"required": "dpop required", "off": "dpop off", "nonce": "dpop_nonce"} {
+		fmt.Fprintf(&b, "%s {\n\tbind 127.0.0.1\n\t%s\n\treverse_proxy 127.0.0.1:%d\n\t%s\n}\n",
+			s.dpop[mode].url(""), strings.Replace(e.unsignedBlock(), "allow_unsigned", "allow_unsigned\n\t"+line, 1), s.backend.port(), s.siteExtra)
+	}
+	return b.String()
 }
 
 // hardHTTP sends one request; unlike send, it may be called from any goroutine.
@@ -196,6 +229,7 @@ const accessLogBlock = `log {
 				request>uri query {
 					delete access_token
 				}
+				request>headers>Dpop delete
 			}
 		}
 	}`
@@ -233,6 +267,33 @@ func TestLogHygiene(t *testing.T) {
 			}
 		})
 	}
+	// The DPoP battery through the same Caddy; its proofs are secrets too.
+	var dpopSecrets []string
+	for _, tc := range dpopBatteryCases(t, e, func(mode string) string { return s.ofDPoP(mode).url("/mcp") }) {
+		if tc.needsTLS {
+			continue // plain HTTP has no client certificate: TestBatteryDPoP covers it
+		}
+		for _, name := range []string{"Authorization", "Dpop"} {
+			for _, v := range tc.header.Values(name) {
+				_, value, _ := strings.Cut(v, " ")
+				if name == "Dpop" {
+					value = v
+				}
+				dpopSecrets = append(dpopSecrets, value)
+			}
+		}
+		if tc.reason == nil {
+			accepted++
+		}
+		resp, body, err := hardHTTP(client, s.ofDPoP(tc.mode).url("/mcp"), tc.header)
+		switch {
+		case err != nil:
+			t.Errorf("DPoP %s: %v", tc.name, err)
+		case tc.reason == nil && resp.StatusCode != http.StatusOK,
+			tc.reason != nil && (resp.StatusCode != http.StatusUnauthorized || body != tc.body):
+			t.Errorf("DPoP %s: %d %.200s", tc.name, resp.StatusCode, body)
+		}
+	}
 	missingEmail := e.unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":%q}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix(), e.secret("name"))))
 	if resp, body, err := hardHTTP(client, s.unsigned.url("/mcp"), http.Header{"Authorization": {"Bearer " + missingEmail}}); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("missing scope: %v %v %s", err, resp, body)
@@ -248,7 +309,7 @@ func TestLogHygiene(t *testing.T) {
 	hygieneAdmin(t, http.MethodPost, "/load", []byte(fmt.Sprintf(`{"admin":{"listen":"localhost:%d"}}`, adminPort)))
 	lines := append(readLogLines(t, logFile), readLogLines(t, accessLog)...)
 	var secrets []string
-	for _, token := range append(batteryTokens(cases), missingEmail) {
+	for _, token := range append(append(batteryTokens(cases), missingEmail), dpopSecrets...) {
 		secrets = append(secrets, sensitiveStrings(token)...)
 	}
 	e.mu.Lock()
@@ -298,6 +359,9 @@ func TestLogHygiene(t *testing.T) {
 		t.Fatalf("the module wrote no line into the debug log (%d lines in all)", len(lines))
 	}
 	for _, reason := range batteryRefusalReasons {
+		if reason == ErrCertificateMismatch {
+			continue // needs a TLS client certificate: TestBatteryDPoP covers it
+		}
 		found := false
 		for logged := range reasons {
 			if strings.Contains(logged, reason.Error()) {

@@ -426,6 +426,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	id, renewNonce, err := h.authenticate(r)
+	h.dropProof(r)
 	if err != nil {
 		return h.refuse(w, r, err)
 	}
