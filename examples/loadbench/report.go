@@ -193,6 +193,7 @@ func (b *bench) report() {
 		b.reportRounds()
 	}
 	b.reportAdmission()
+	b.dpopRun.report(b)
 }
 
 // reportRounds prints the medians, the ratios and the phases after the
@@ -233,7 +234,6 @@ func (b *bench) reportRounds() {
 		}
 		b.printf("flood of (%d), all rounds: %s\n", s, statusList(&flood))
 	}
-	b.dpopRun.report(b)
 	b.printf("load average (1, 5, 15 min) before: %s, after: %s\n", b.loadBefore, loadAverage())
 	b.printf("Caddy of the scenarios: peak RSS (VmHWM) %.1f MiB (its auth site's cache filled by (3))\n", mib(b.mainPeak))
 	if p := b.stormRun; p != nil {
