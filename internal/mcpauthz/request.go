@@ -40,6 +40,9 @@ type Message struct {
 	// ID is the raw JSON of the id member, as the client spelled it; nil
 	// when there is none (a notification).
 	ID []byte
+	// Arguments are the exact bytes of params.arguments as the request
+	// holds them; nil when params is not an object or has no arguments.
+	Arguments []byte
 }
 
 // IsJSONMediaType reports whether a Content-Type names a JSON media type:
@@ -139,17 +142,19 @@ func parseMessage(body []byte, obj int) Message {
 	if !m.HasMethod || params < 0 || body[params] != '{' {
 		return m
 	}
-	want := "name"
+	want := ""
 	switch kind, ok := kindOf(m.Method); {
-	case !ok:
-		return m
-	case kind == Resource:
+	case ok && kind == Resource:
 		want = "uri"
+	case ok:
+		want = "name"
 	}
 	eachMember(body, params, func(name []byte, start, end int) bool {
-		if nameIs(name, want) {
+		switch {
+		case want != "" && nameIs(name, want):
 			m.Target, _ = stringValue(body[start:end])
-			return false
+		case nameIs(name, "arguments"):
+			m.Arguments = body[start:end]
 		}
 		return true
 	})

@@ -11,6 +11,10 @@ import (
 )
 
 func TestParseRequestBody(t *testing.T) {
+	withArguments := func(m Message, arguments string) Message {
+		m.Arguments = []byte(arguments)
+		return m
+	}
 	call := func(method, target, id string) Message {
 		m := Message{HasMethod: true, Method: method, Target: target}
 		if id != "" {
@@ -23,7 +27,7 @@ func TestParseRequestBody(t *testing.T) {
 		want       []Message
 	}{
 		{"tools/call", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_weather","arguments":{"name":"x"}}}`,
-			[]Message{call("tools/call", "get_weather", "1")}},
+			[]Message{withArguments(call("tools/call", "get_weather", "1"), `{"name":"x"}`)}},
 		{"params before method", ` {"params":{"uri":"file:///a"},"method":"resources/read","id":"r-1"} `,
 			[]Message{call("resources/read", "file:///a", `"r-1"`)}},
 		{"prompts/get", `{"method":"prompts/get","params":{"name":"p"},"id":null}`, []Message{call("prompts/get", "p", "null")}},
