@@ -238,6 +238,21 @@ type Handler struct {
 	// type. Default: 4194304 (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
+	// A signed identity for the backend on every request passed on: see
+	// IdentityAssertion. Default: none.
+	IdentityAssertion *IdentityAssertion `json:"identity_assertion,omitempty"`
+
+	// Write one info-level entry per decision (allowed, no_token,
+	// invalid_token, missing_scopes, insufficient_scope, bad_request, and
+	// the DPoP refusals) to the logger http.handlers.mcp_jwe_auth.audit,
+	// once the answer is complete: the decision, the answer's status, the
+	// user id, client id and token issuer, the JSON-RPC method, name or uri
+	// (at most 256 bytes), the operation's scopes, the SHA-256 of the
+	// arguments and the client's IP address. Never the token, other
+	// claims, the arguments or a DPoP proof. Caddy's `log` directive can
+	// route that logger to a file of its own. Default: false.
+	Audit bool `json:"audit,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
 	cacheKey  string               // the cache's fingerprint in tokenCaches; "" when none is held
@@ -249,6 +264,8 @@ type Handler struct {
 	metrics   *metrics
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
+	asserter  *asserter              // nil unless identity_assertion is set
+	auditLog  *zap.Logger            // nil unless audit is set
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
 	// oauthScopes are the OAuth scopes any check may ask for (SPEC 9.2),
@@ -295,6 +312,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.oauthScopes = h.oauthScopesSupported()
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
+	interval, _ := h.keyReloadInterval() // checked by watchKeys
+	if err := h.provisionIdentity(interval); err != nil {
+		return err
+	}
+	if h.Audit {
+		h.auditLog = h.logger.Named(auditLoggerName)
+	}
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
 		h.logger.Warn("issuer_keys is a URL and token_issuers is not set: tokens of every issuer or tenant that signs with those keys are accepted; name the accepted iss values with token_issuers")
 	}
@@ -348,8 +372,17 @@ func (h *Handler) warnIfShared(path string) {
 
 // ServeHTTP answers discovery routes, authenticates every other request,
 // applies the per-operation rules to a JSON-RPC POST when there are any, and
-// passes it on with the user's claims.
+// passes it on with the user's claims; with audit, it logs each decision
+// once the answer is complete.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.auditLog != nil {
+		return h.serveAudited(w, r, next, h.serve)
+	}
+	return h.serve(w, r, next)
+}
+
+// serve is ServeHTTP without the audit log.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h.injector.removeSpoofedHeaders(r.Header)
 	if h.discovery.serve(w, r) {
 		h.metrics.request(outcomeDiscovery)
@@ -364,11 +397,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.refuse(w, r, err)
 	}
 	if missing := h.missingScopes(id.token); len(missing) > 0 {
+		note(r, decisionMissingScopes, id, h.OAuthScopes)
 		h.logMissingScopes(missing)
 		h.metrics.request(outcomeMissingScopes)
 		return h.writeMissingScopes(w, r, missing)
 	}
 	if missing := ungrantedScopes(id.granted, h.OAuthScopes); len(missing) > 0 {
+		note(r, decisionInsufficientScope, id, h.OAuthScopes)
 		h.logUngrantedScopes(missing)
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
@@ -377,7 +412,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
-	h.injector.apply(r, id)
+	if err := h.pass(r, id, nil, false); err != nil {
+		return err
+	}
 	return next.ServeHTTP(w, r)
 }
 

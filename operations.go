@@ -91,7 +91,7 @@ func (h *Handler) maxMCPBodyBytes() int64 {
 // event stream's GET, the DELETE of a session) passes as it is; an MCP
 // server refuses a message posted as any other media type.
 func (h *Handler) inspectsBody(r *http.Request) bool {
-	return h.rules.HasRules() && r.Method == http.MethodPost &&
+	return (h.rules.HasRules() || h.asserter != nil) && r.Method == http.MethodPost &&
 		mcpauthz.IsJSONMediaType(r.Header.Get("Content-Type"))
 }
 
@@ -106,15 +106,18 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 	var tooLarge *http.MaxBytesError // a request_body limit in front of the module
 	switch {
 	case errors.Is(err, mcpauthz.ErrTooLarge) || errors.As(err, &tooLarge):
+		note(r, decisionBadRequest, id, h.OAuthScopes)
 		h.logDebug("request body refused", err)
 		h.metrics.request(outcomeRequestTooLarge)
 		return writeJSON(w, http.StatusRequestEntityTooLarge, requestTooLargeBody)
 	case err != nil:
+		note(r, decisionBadRequest, id, h.OAuthScopes)
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	msgs, err := mcpauthz.ParseRequestBody(body)
 	if err != nil {
+		note(r, decisionBadRequest, id, h.OAuthScopes)
 		h.logDebug("request body refused", err)
 		h.metrics.request(outcomeParseError)
 		return writeJSON(w, http.StatusBadRequest, parseErrorBody)
@@ -129,12 +132,15 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 		h.logOperation(m, scopes, ok)
 		h.metrics.operation(mcpauthz.KindOf(m.Method), ok)
 		if !ok {
+			noteOperation(r, decisionInsufficientScope, id, m, scopes)
 			h.metrics.request(outcomeInsufficientScope)
 			return h.writeInsufficientScope(w, r, scopes)
 		}
 	}
 	h.metrics.request(outcomeAccepted)
-	h.injector.apply(r, id)
+	if err := h.pass(r, id, msgs, isBatch(body)); err != nil {
+		return err
+	}
 	filter := h.rules.NewListFilter(msgs, allowed)
 	if filter == nil {
 		return next.ServeHTTP(w, r)

@@ -60,6 +60,11 @@ func (h *Handler) checkSettings() error {
 	if err := h.checkDiscovery(); err != nil {
 		return err
 	}
+	if h.IdentityAssertion != nil {
+		if err := h.IdentityAssertion.check(); err != nil {
+			return err
+		}
+	}
 	return h.checkHeaderNames()
 }
 
@@ -81,6 +86,7 @@ func (h *Handler) checkDiscovery() error {
 		{"scopes_path", h.ScopesPath},
 		{"openid_configuration_path", h.OpenIDConfigurationPath},
 		{"resource_metadata_path", h.ResourceMetadataPath},
+		{"identity_assertion jwks_path", h.identityJWKSPath()},
 	} {
 		setting, path := route.setting, route.path
 		if path == "" || path == routeOff {
@@ -227,7 +233,12 @@ func (h *Handler) checkHeaderNames() error {
 		}
 	}
 	if h.ClaimsHeader != "" {
-		return add(h.ClaimsHeader, "claims_header")
+		if err := add(h.ClaimsHeader, "claims_header"); err != nil {
+			return err
+		}
+	}
+	if h.IdentityAssertion != nil {
+		return add(h.IdentityAssertion.header(), "identity_assertion header")
 	}
 	return nil
 }
