@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -89,13 +90,13 @@ func (h *Handler) writeAudit(r *http.Request, rec *auditRecord, status int) {
 		return
 	}
 	for i, op := range rec.ops {
-		fields := append(append([]zap.Field(nil), base...), zap.String("method", clipped(op.method)))
+		fields := append(append([]zap.Field(nil), base...), zap.String("method", auditClip(op.method)))
 		if op.target != "" {
 			name := "name"
 			if op.resource {
 				name = "uri"
 			}
-			fields = append(fields, zap.String(name, clipped(op.target)))
+			fields = append(fields, zap.String(name, auditClip(op.target)))
 		}
 		fields = append(fields, zap.Strings("scopes", nonNil(rec.opScopes[i])))
 		if op.argumentsSHA256 != "" {
@@ -103,6 +104,22 @@ func (h *Handler) writeAudit(r *http.Request, rec *auditRecord, status int) {
 		}
 		h.auditLog.Info("mcp_jwe_auth decision", append(fields, zap.String("remote_ip", ip))...)
 	}
+}
+
+// maxAuditName bounds the method, name and uri of an audit entry.
+const maxAuditName = 256
+
+// auditClip shortens s to at most maxAuditName bytes, at a character
+// boundary.
+func auditClip(s string) string {
+	if len(s) <= maxAuditName {
+		return s
+	}
+	end := maxAuditName
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end]
 }
 
 // nonNil makes an absent list an empty one, so the field is always an array.

@@ -100,15 +100,6 @@ func (a *IdentityAssertion) check() error {
 	return checkIdentityTTL(a.TTL)
 }
 
-// identityJWKSPath is the path of the signing keys' JWKS, or "" when no
-// identity assertion is configured.
-func (h *Handler) identityJWKSPath() string {
-	if h.IdentityAssertion == nil {
-		return ""
-	}
-	return h.IdentityAssertion.jwksPath()
-}
-
 // checkIdentityTTL requires 1s to 10m, or 0 for the default.
 func checkIdentityTTL(ttl caddy.Duration) error {
 	if d := time.Duration(ttl); ttl != 0 && (d < minIdentityTTL || d > maxIdentityTTL) {
@@ -153,13 +144,30 @@ func (h *Handler) unmarshalIdentityAssertion(d *caddyfile.Dispenser) error {
 			return err
 		}
 	}
+	if err := h.checkIdentityAssertion(); err != nil {
+		return errAt(start, err)
+	}
+	return errAtIf(start, h.checkHeaderNames())
+}
+
+// checkIdentityAssertion checks the block's settings, and that its JWKS
+// path is none of the discovery routes' paths.
+func (h *Handler) checkIdentityAssertion() error {
+	a := h.IdentityAssertion
 	if err := a.check(); err != nil {
-		return errAt(start, err)
+		return err
 	}
-	if err := h.checkHeaderNames(); err != nil {
-		return errAt(start, err)
+	for _, route := range []struct{ setting, path string }{
+		{"jwks_path", routePath(h.JWKSPath, defaultJWKSPath)},
+		{"scopes_path", routePath(h.ScopesPath, defaultScopesPath)},
+		{"openid_configuration_path", routePath(h.OpenIDConfigurationPath, defaultOpenIDConfigurationPath)},
+		{"resource_metadata_path", routePath(h.ResourceMetadataPath, defaultResourceMetadataPath)},
+	} {
+		if route.path == a.jwksPath() {
+			return fmt.Errorf("identity_assertion: jwks_path '%s' is also the %s", a.jwksPath(), route.setting)
+		}
 	}
-	return errAtIf(start, h.checkDiscovery())
+	return nil
 }
 
 // unmarshalSetting reads one line of the identity_assertion block.

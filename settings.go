@@ -61,7 +61,7 @@ func (h *Handler) checkSettings() error {
 		return err
 	}
 	if h.IdentityAssertion != nil {
-		if err := h.IdentityAssertion.check(); err != nil {
+		if err := h.checkIdentityAssertion(); err != nil {
 			return err
 		}
 	}
@@ -86,7 +86,6 @@ func (h *Handler) checkDiscovery() error {
 		{"scopes_path", h.ScopesPath},
 		{"openid_configuration_path", h.OpenIDConfigurationPath},
 		{"resource_metadata_path", h.ResourceMetadataPath},
-		{"identity_assertion jwks_path", h.identityJWKSPath()},
 	} {
 		setting, path := route.setting, route.path
 		if path == "" || path == routeOff {
