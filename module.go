@@ -238,8 +238,30 @@ type Handler struct {
 	// type. Default: 4194304 (4 MiB).
 	MaxMCPBodyBytes int64 `json:"max_mcp_body_bytes,omitempty"`
 
-	// A signed identity for the backend on every request passed on: see
-	// IdentityAssertion. Default: none.
+	// A signed identity for the backend: every request passed on carries
+	// a compact JWS (typ JWT, kid the signing key's RFC 7638 thumbprint)
+	// that the backend verifies with the keys published at `jwks_path`,
+	// so it need not trust the network as plain claim headers make it.
+	// Claims: iss (`issuer`, or the request's scheme and host), aud, iat,
+	// exp, a unique jti, sub (the user id of {http.auth.user.id}),
+	// client_id (the token's client_id, else azp, when present), scope
+	// (the OAuth scopes the token grants, space-separated) and, for a
+	// JSON-RPC POST, mcp: method, name (tools/call, prompts/get) or uri
+	// (resources/read, resources/subscribe), and arguments_sha256, the
+	// base64url SHA-256 of the exact bytes of params.arguments (left out
+	// without arguments); an array of those for a batch. With it, the
+	// module reads JSON-RPC POST bodies as with the per-operation rules.
+	// An object:
+	// `key_file`, the private signing JWK or JWKS (EC P-256 or P-384, or
+	// Ed25519; the first key signs, all are published; reloaded every
+	// `key_reload`; required);
+	// `audience`, the aud claim, naming the backend (required);
+	// `header`, the request header that carries it, removed from every
+	// incoming request in any spelling (default X-MCP-Identity);
+	// `ttl`, its lifetime, 1s to 10m (default 60s);
+	// `jwks_path`, where the public keys are published (default
+	// /.well-known/mcp-identity-jwks.json).
+	// Default: none.
 	IdentityAssertion *IdentityAssertion `json:"identity_assertion,omitempty"`
 
 	// Write one info-level entry per decision (allowed, no_token,
