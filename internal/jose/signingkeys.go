@@ -180,3 +180,39 @@ func (s *SigningKeys) KeyID() string { return s.kid }
 // PublicJWKS is the JSON of the public key set, {"keys":[...]}, with each
 // key's kid its thumbprint and only the members of a public key.
 func (s *SigningKeys) PublicJWKS() []byte { return s.publicJWKS }
+
+// NewSigningKey wraps a freshly generated EC P-256 or P-384 or Ed25519
+// private key as a JWK with "alg" (ES256, ES384 or EdDSA, by curve),
+// "use": "sig" and "kid" set to its RFC 7638 thumbprint: a key that
+// ParseSigningKeys accepts.
+func NewSigningKey(private crypto.PrivateKey) (*Key, error) {
+	key, err := jwk.FromRaw(private)
+	if err != nil {
+		return nil, fmt.Errorf("converting key to JWK: %v", err)
+	}
+	alg, ok := signingCurves[curveOf(key)]
+	if !ok {
+		return nil, fmt.Errorf("a %s key on %q cannot sign assertions", key.KeyType(), curveOf(key))
+	}
+	for name, value := range map[string]any{jwk.AlgorithmKey: alg, jwk.KeyUsageKey: jwk.ForSignature} {
+		if err := key.Set(name, value); err != nil {
+			return nil, fmt.Errorf("setting %s: %v", name, err)
+		}
+	}
+	k := &Key{key}
+	kid, err := k.Thumbprint()
+	if err != nil {
+		return nil, err
+	}
+	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+		return nil, fmt.Errorf("setting kid: %v", err)
+	}
+	return k, nil
+}
+
+// CheckSigningKeySet applies the handler's rules for a signing key file
+// to data (see ParseSigningKeys).
+func CheckSigningKeySet(data []byte) error {
+	_, err := ParseSigningKeys(data)
+	return err
+}
