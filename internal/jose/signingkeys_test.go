@@ -150,3 +150,38 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+// TestVerifySignedJWT: an assertion verifies with the published keys read
+// as a key set, and fails with another key set or when altered.
+func TestVerifySignedJWT(t *testing.T) {
+	set, err := ParseSigningKeys(josetest.JSON(t, josetest.JWK(josetest.Ed25519Key(t), "", "", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ParseSigningKeys(josetest.JSON(t, josetest.JWK(josetest.NewECKey(t), "", "", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compact, err := set.Sign([]byte(`{"sub":"ada"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	published, err := ParseIssuerKeys(set.PublicJWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload, err := VerifySignedJWT(compact, published); err != nil || string(payload) != `{"sub":"ada"}` {
+		t.Fatalf("%q %v", payload, err)
+	}
+	wrong, err := ParseIssuerKeys(other.PublicJWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifySignedJWT(compact, wrong); err == nil {
+		t.Fatal("verified with another key set")
+	}
+	altered := josetest.MutatePart(t, compact, 1, func([]byte) []byte { return []byte(`{"sub":"eve"}`) })
+	if _, err := VerifySignedJWT(altered, published); err == nil {
+		t.Fatal("an altered payload verified")
+	}
+}
