@@ -15,6 +15,9 @@ type site struct {
 	// per-operation rules (SPEC 10), one Caddyfile line each.
 	oauthScopes string
 	rules       []string
+	// identityKeyFile is the signing key of the site's identity_assertion
+	// ("" for none).
+	identityKeyFile string
 }
 
 // url is the site's address.
@@ -51,6 +54,9 @@ func renderCaddyfile(sites ...site) string {
 			}
 			for _, rule := range s.rules {
 				fmt.Fprintf(&b, "\t\t%s\n", rule)
+			}
+			if s.identityKeyFile != "" {
+				b.WriteString(identityAssertionLines(s.identityKeyFile))
 			}
 			b.WriteString("\t\tclaim_header name X-User-Name\n\t\tclaim_header email X-User-Email\n\t\tclaims_header X-User-Claims\n\t}\n")
 		}
