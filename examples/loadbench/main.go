@@ -11,6 +11,8 @@
 //	tools  the auth site's settings with oauth_scopes mcp:tools
 //	rules  the tools site's settings with two per-operation rules,
 //	       mcp_tool admin_* mcp:admin and mcp_tool * mcp:tools
+//	identity the auth site's settings with identity_assertion, signed
+//	       with an Ed25519 key (EdDSA: cheaper to sign than ES256)
 //	storm  the auth site's settings, in a Caddy of its own, started for the
 //	       start-up storm
 //	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
@@ -38,6 +40,8 @@
 //	    grants mcp:tools in its scope claim (cached after its first use)
 //	(7) tools/call with rules: (6) to the rules site, which reads and
 //	    parses the body and matches the call to its second rule
+//	(11) (2) to the identity site: the same cached token, plus one
+//	    signed identity assertion per request
 //
 // Before the first scenario of a round and after each, it measures the raw
 // private-key operation rate in process (rsa.DecryptOAEP, or ECDH for -key
@@ -46,7 +50,7 @@
 // processes left. A scenario counts as quiet when the probes right before
 // and after it reached quietShare of the best probe of the run. It prints
 // the median requests/s of each scenario and the medians of the per-round
-// ratios (2)/(1), (3)/raw, (4)/(2), (5)/(2) and (7)/(6) (both sides of
+// ratios (2)/(1), (3)/raw, (4)/(2), (5)/(2), (7)/(6) and (11)/(2) (both sides of
 // each ratio with a target run next to each other, so a machine shared
 // with other work disturbs them alike), over the quiet samples and over
 // all rounds, with a verdict on each target (ratioDefs); the load average
