@@ -53,15 +53,15 @@ type operation struct {
 
 // assertionClaims are the claims of an identity assertion.
 type assertionClaims struct {
-	Iss      string          `json:"iss"`
-	Aud      string          `json:"aud"`
-	Iat      int64           `json:"iat"`
-	Exp      int64           `json:"exp"`
-	Jti      string          `json:"jti"`
-	Sub      string          `json:"sub,omitempty"`
-	ClientID string          `json:"client_id,omitempty"`
-	Scope    string          `json:"scope,omitempty"`
-	MCP      json.RawMessage `json:"mcp,omitempty"`
+	Iss      string `json:"iss"`
+	Aud      string `json:"aud"`
+	Iat      int64  `json:"iat"`
+	Exp      int64  `json:"exp"`
+	Jti      string `json:"jti"`
+	Sub      string `json:"sub,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	Scope    string `json:"scope,omitempty"`
+	MCP      any    `json:"mcp,omitempty"` // an mcpClaim, or a []mcpClaim for a batch
 }
 
 // mcpClaim is one message of the mcp claim.
@@ -182,6 +182,9 @@ func (h *Handler) provisionIdentity(interval time.Duration) error {
 // batch whether the body was an array.
 func (h *Handler) pass(r *http.Request, id *identity, msgs []mcpauthz.Message, batch bool) error {
 	h.injector.apply(r, id)
+	if h.asserter == nil && h.auditLog == nil {
+		return nil // nothing reads the operations: hash no arguments
+	}
 	ops := operationsOf(msgs)
 	h.noteAllowed(r, id, msgs, ops)
 	if h.asserter == nil {
@@ -211,11 +214,7 @@ func (a *asserter) sign(r *http.Request, p principal, ops []operation, batch boo
 		Sub:      p.userID,
 		ClientID: p.clientID,
 		Scope:    p.scope,
-	}
-	if mcp, err := mcpMember(ops, batch); err != nil {
-		return "", err
-	} else if mcp != nil {
-		claims.MCP = mcp
+		MCP:      mcpMember(ops, batch),
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
@@ -226,9 +225,9 @@ func (a *asserter) sign(r *http.Request, p principal, ops []operation, batch boo
 
 // mcpMember is the mcp claim: one object for a single message, an array
 // for a batch, nil when no message has a method.
-func mcpMember(ops []operation, batch bool) (json.RawMessage, error) {
+func mcpMember(ops []operation, batch bool) any {
 	if len(ops) == 0 {
-		return nil, nil
+		return nil
 	}
 	claims := make([]mcpClaim, len(ops))
 	for i, op := range ops {
@@ -240,7 +239,7 @@ func mcpMember(ops []operation, batch bool) (json.RawMessage, error) {
 		}
 	}
 	if batch {
-		return json.Marshal(claims)
+		return claims
 	}
-	return json.Marshal(claims[0])
+	return claims[0]
 }
