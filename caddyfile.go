@@ -56,6 +56,18 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
 //	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
 //	    oauth_scope_implies <scope> <scope>...# a granted scope also grants these; repeatable
+//	    identity_assertion { ... }            # signed identity for the backend (section 16)
+//	    audit                                 # an audit log entry per decision (section 16)
+//	}
+//
+// The identity_assertion block:
+//
+//	identity_assertion {
+//	    key_file  <path>         # private signing JWK or JWKS; required
+//	    audience  <aud>          # the aud claim; required
+//	    header    <Header-Name>  # default X-MCP-Identity
+//	    ttl       <duration>     # default 60s; 1s to 10m
+//	    jwks_path <path>         # default /.well-known/mcp-identity-jwks.json
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -202,6 +214,10 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		size, err := intArg(d, name, 1)
 		h.MaxMCPBodyBytes = int64(size)
 		return err
+	case "identity_assertion":
+		return h.unmarshalIdentityAssertion(d)
+	case "audit":
+		return noArgs(d, &h.Audit)
 	default:
 		return d.Errf("unrecognized subdirective '%s'%s", name, didYouMean(name))
 	}
