@@ -12,12 +12,15 @@ FUZZSMOKE := 3s
 # The packages with fuzz targets and benchmarks: the handler, the token core
 # and the per-operation rules.
 GO_PKGS   := . ./internal/jose ./internal/mcpauthz
+# The interpreter of the Python verification example: the system's, where
+# the Debian package python3-jwcrypto installs the library.
+PYTHON    ?= /usr/bin/python3
 
 # Tests keep Caddy's autosave and storage out of the user's home.
 TEST_HOME := $(CURDIR)/bin/test-home
 TEST_ENV  := XDG_CONFIG_HOME=$(TEST_HOME)/config XDG_DATA_HOME=$(TEST_HOME)/data CADDY_BIN=$(CADDY) WHOAMI_BIN=$(WHOAMI)
 
-.PHONY: build run keys test lint bench loadbench loadbench-smoke fuzz xcaddy clean
+.PHONY: build run keys test test-python lint bench loadbench loadbench-smoke fuzz xcaddy clean
 
 ## build: the custom Caddy (standard modules + mcp_jwe_auth + `caddy mcp-keys`) and the demo MCP server
 build:
@@ -45,6 +48,12 @@ test: build lint
 	$(TEST_ENV) $(GO) test -count=1 -race .
 	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSMOKE)
+	@$(PYTHON) -c 'import jwcrypto' 2>/dev/null || echo "not run: the Python identity verification example needs jwcrypto (apt-get install python3-jwcrypto), then: make test-python"
+
+## test-python: the Python identity verification example (examples/identity_verify.py) against a real Caddy; needs python3-jwcrypto
+test-python: build
+	@mkdir -p $(TEST_HOME)
+	$(TEST_ENV) PYTHON=$(PYTHON) $(GO) test -count=1 -tags pythonverify -run TestPythonIdentityVerify ./examples/whoami
 
 ## lint: gofmt and go vet
 lint:

@@ -760,7 +760,7 @@ func hardCheckFlatMemory(t *testing.T, h *Handler, target string, header http.He
 
 // TestBatteryReasonsCovered makes sure the battery exercises every reason a
 // token can be refused for: each Err* sentinel declared in the token core's
-// errors.go and in auth.go (ErrBusy, in gate.go, is a 503, not a refusal of
+// errors.go and in verifier.go (ErrBusy, in gate.go, is a 503, not a refusal of
 // the token), read from the files themselves, so a new sentinel without a
 // battery case fails here.
 func TestBatteryReasonsCovered(t *testing.T) {
@@ -777,7 +777,7 @@ func TestBatteryReasonsCovered(t *testing.T) {
 		}
 	}
 	byName := sentinelsByName()
-	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "auth.go": ""} {
+	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "verifier.go": ""} {
 		names := sentinelNames(t, path)
 		if len(names) == 0 {
 			t.Errorf("%s declares no Err* sentinel", path)

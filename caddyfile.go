@@ -59,6 +59,18 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    dpop            off|allowed|required  # DPoP-bound tokens (RFC 9449); default allowed
 //	    dpop_algs       <alg>...              # DPoP proof algorithms; default ES256 ES384 EdDSA PS256 RS256
 //	    dpop_nonce                            # proofs must carry a nonce the module issued
+//	    identity_assertion { ... }            # signed identity for the backend (section 16)
+//	    audit                                 # an audit log entry per decision (section 16)
+//	}
+//
+// The identity_assertion block:
+//
+//	identity_assertion {
+//	    key_file  <path>         # private signing JWK or JWKS; required
+//	    audience  <aud>          # the aud claim; required
+//	    header    <Header-Name>  # default X-MCP-Identity
+//	    ttl       <duration>     # default 60s; 1s to 10m
+//	    jwks_path <path>         # default /.well-known/mcp-identity-jwks.json
 //	}
 //
 // With an issuer_keys URL, two more subdirectives:
@@ -207,6 +219,10 @@ func (h *Handler) unmarshalSubdirective(d *caddyfile.Dispenser, name string) err
 		return err
 	case "dpop", "dpop_algs", "dpop_nonce":
 		return h.unmarshalDPoP(d, name)
+	case "identity_assertion":
+		return h.unmarshalIdentityAssertion(d)
+	case "audit":
+		return noArgs(d, &h.Audit)
 	default:
 		return d.Errf("unrecognized subdirective '%s'%s", name, didYouMean(name))
 	}

@@ -89,7 +89,7 @@ func addDirFlag(cmd *cobra.Command) {
 // generateCommand returns the generate verb.
 func generateCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "generate [-o DIR] [--alg ALG] [--size BITS] [--force]",
+		Use:   "generate [-o DIR] [--use enc|sig] [--alg ALG] [--size BITS] [--force]",
 		Short: "Writes a new key pair",
 		Long: `
 Generates a key pair and writes DIR/mcp-private.json (mode 0600, the
@@ -97,13 +97,19 @@ directory is created with mode 0700) and DIR/mcp-public.json, each a JWKS
 whose key has "kid" (its RFC 7638 thumbprint), "alg" and "use": "enc".
 Prints both paths and the MCP_KEY_FILE_PATH=... line for the handler.
 
+With --use sig it makes the signing pair of identity_assertion instead:
+DIR/mcp-signing-private.json and DIR/mcp-signing-public.json, by the same
+file rules, with --alg EdDSA (Ed25519, the default) or ES256 (P-256). The
+encryption pair is never touched.
+
 Existing keys are never overwritten without --force.
 `,
 		Args: cobra.NoArgs,
 		RunE: runVerb(console.generate),
 	}
 	addDirFlag(cmd)
-	cmd.Flags().String("alg", keys.AlgRSAOAEP, "key-management algorithm: "+strings.Join(keys.Algorithms, ", ")+" (P-256)")
+	cmd.Flags().String("use", "enc", "enc: the encryption pair; sig: the identity assertion's signing pair")
+	cmd.Flags().String("alg", keys.AlgRSAOAEP, "key-management algorithm: "+strings.Join(keys.Algorithms, ", ")+" (P-256); with --use sig: "+strings.Join(keys.SigningAlgorithms, ", ")+" (default "+keys.AlgEdDSA+")")
 	cmd.Flags().Int("size", keys.DefaultRSABits, fmt.Sprintf("RSA key size in bits, %d to %d (RSA algorithms only)", keys.MinRSABits, keys.MaxRSABits))
 	cmd.Flags().Bool("force", false, "replace existing keys")
 	return cmd
@@ -111,6 +117,13 @@ Existing keys are never overwritten without --force.
 
 // generate writes a new key pair.
 func (c console) generate(fl caddycmd.Flags) error {
+	switch fl.String("use") {
+	case "sig":
+		return c.generateSigning(fl)
+	case "enc":
+	default:
+		return fmt.Errorf("--use %q: use enc (the encryption pair) or sig (the signing pair)", fl.String("use"))
+	}
 	dir := fl.String("output")
 	bits := 0 // the algorithm's default
 	if fl.Changed("size") {
@@ -133,6 +146,45 @@ func (c console) generate(fl caddycmd.Flags) error {
 	fmt.Fprintf(c.out, "private key: %s\npublic key:  %s\nMCP_KEY_FILE_PATH=%s\n", p.Private, p.Public, keyFile)
 	fmt.Fprintf(c.hints, "Keep %s secret. Give %s to your token issuers; the handler also publishes it at /.well-known/jwks.json.\n", keys.PrivateFileName, keys.PublicFileName)
 	return nil
+}
+
+// generateSigning writes a new signing key pair.
+func (c console) generateSigning(fl caddycmd.Flags) error {
+	if fl.Changed("size") {
+		return errors.New("--size applies to RSA encryption keys: a signing key is Ed25519 or P-256")
+	}
+	alg := keys.AlgEdDSA
+	if fl.Changed("alg") {
+		alg = fl.String("alg")
+	}
+	dir := fl.String("output")
+	p, err := keys.GenerateSigning(dir, alg, fl.Bool("force"))
+	if errors.Is(err, keys.ErrExist) {
+		return fmt.Errorf("%v (use --force to replace the signing keys)", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "private signing key: %s\npublic signing key:  %s\n", p.Private, p.Public)
+	fmt.Fprintf(c.hints, "Keep %s secret; name it as identity_assertion's key_file. Backends verify assertions with %s, also published at the assertion's jwks_path.\n",
+		keys.SigningPrivateFileName, keys.SigningPublicFileName)
+	return nil
+}
+
+// signingJWKS reads the private signing key set of dir, generating an
+// EdDSA pair first when there is none.
+func (c console) signingJWKS(dir string) ([]byte, error) {
+	p, generated, err := keys.EnsureSigning(dir, keys.AlgEdDSA)
+	if errors.Is(err, keys.ErrIncomplete) {
+		return nil, fmt.Errorf("%v (restore the missing file, or run 'caddy mcp-keys generate --use sig --force' for a new pair)", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if generated {
+		fmt.Fprintf(c.hints, "Generated a new signing key pair: %s and %s.\n", p.Private, p.Public)
+	}
+	return keys.ReadSigningJWKS(p.Private)
 }
 
 // rotateCommand returns the rotate verb.
@@ -229,12 +281,16 @@ func (c console) rotate(fl caddycmd.Flags) error {
 // k8sCommand returns the k8s verb.
 func k8sCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "k8s [-o DIR] [-n NAMESPACE] [-s SECRET_NAME]",
+		Use:   "k8s [-o DIR] [-n NAMESPACE] [-s SECRET_NAME] [--with-signing]",
 		Short: "Prints a Kubernetes Secret holding the private key set",
 		Long: `
 Prints a Kubernetes Secret (type Opaque) whose data.mcp_jwks is the private
 key set DIR/mcp-private.json, byte for byte. If DIR holds no keys, a new
 pair is generated first (RSA-OAEP, 4096 bits); existing keys are reused.
+
+With --with-signing the same Secret also holds data.mcp_signing_jwks, the
+identity assertion's private signing key set DIR/mcp-signing-private.json
+(a new EdDSA pair is generated first when DIR holds none).
 
 The YAML alone goes to stdout, so it can be piped to 'kubectl apply -f -';
 hints go to stderr. The YAML holds the private key: do not commit it.
@@ -245,6 +301,7 @@ hints go to stderr. The YAML holds the private key: do not commit it.
 	addDirFlag(cmd)
 	cmd.Flags().StringP("namespace", "n", keys.DefaultNamespace, "namespace of the Secret")
 	cmd.Flags().StringP("secret-name", "s", keys.DefaultSecretName, "name of the Secret")
+	cmd.Flags().Bool("with-signing", false, "also put the signing key set (mcp-signing-private.json) in the Secret, as "+keys.SigningSecretDataKey)
 	return cmd
 }
 
@@ -268,7 +325,13 @@ func (c console) k8s(fl caddycmd.Flags) error {
 	if err != nil {
 		return err
 	}
-	manifest, err := keys.Secret(name, namespace, jwks)
+	data := map[string][]byte{keys.SecretDataKey: jwks}
+	if fl.Bool("with-signing") {
+		if data[keys.SigningSecretDataKey], err = c.signingJWKS(dir); err != nil {
+			return err
+		}
+	}
+	manifest, err := keys.SecretData(name, namespace, data)
 	if err != nil {
 		return err
 	}
@@ -285,6 +348,9 @@ Mount the Secret into the Caddy pod and point MCP_KEY_FILE_PATH at the mounted k
   env:          [{name: MCP_KEY_FILE_PATH, value: /etc/mcp-keys/%s}]
 The YAML holds the private key: do not commit it.
 `, name, keys.SecretDataKey)
+	if fl.Bool("with-signing") {
+		fmt.Fprintf(c.hints, "The signing key set is the mounted file /etc/mcp-keys/%s: name it as identity_assertion's key_file.\n", keys.SigningSecretDataKey)
+	}
 	return nil
 }
 

@@ -35,11 +35,15 @@ type discovery struct {
 	// resourceRoute ("" when the metadata route is off).
 	resource, resourceMetadata, resourceRoute string
 
-	publicJWKS     func() []byte // the current key set's public JWKS
-	scopesBody     []byte
-	openIDBody     []byte // only when issuer is set
-	resourceBody   []byte // only when issuer is set
-	configuredBody []byte // the document at resourceRoute, only when issuer is set
+	publicJWKS func() []byte // the current key set's public JWKS
+	// identityJWKSPath publishes identityJWKS, the identity assertion's
+	// public signing keys; "" when no assertion is configured.
+	identityJWKSPath string
+	identityJWKS     func() []byte
+	scopesBody       []byte
+	openIDBody       []byte // only when issuer is set
+	resourceBody     []byte // only when issuer is set
+	configuredBody   []byte // the document at resourceRoute, only when issuer is set
 }
 
 // openIDConfiguration is the document at openid_configuration_path.
@@ -215,6 +219,8 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	case path == d.jwksPath:
 		body, fromRequest = d.publicJWKS(), false
+	case path == d.identityJWKSPath:
+		body, fromRequest = d.identityJWKS(), false
 	case path == d.scopesPath:
 		body, fromRequest = d.scopesBody, false
 	case path == d.openIDPath:

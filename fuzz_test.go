@@ -48,7 +48,7 @@ func fuzzHandler(t testing.TB, k *josetest.FuzzKeys) *Handler {
 }
 
 // fuzzBearer takes the token from one Authorization value the way SPEC 3.1
-// says, written independently of auth.go.
+// says, written independently of verifier.go.
 func fuzzBearer(value string) string {
 	value = strings.TrimSpace(value)
 	if len(value) < 6 || !strings.EqualFold(value[:6], "bearer") {

@@ -60,6 +60,9 @@ type identity struct {
 	// through oauth_scope_implies, among those the configuration names;
 	// nil when no OAuth scope is configured.
 	granted []string
+	// principal is what the identity assertion and the audit log say of
+	// the token's holder; empty unless one of them is configured.
+	principal principal
 }
 
 // placeholder is one placeholder and its value, a string held as the
@@ -103,6 +106,9 @@ func newInjector(h *Handler) *injector {
 	if h.ClaimsHeader != "" {
 		in.claimsHeader = canonicalHeaderName(h.ClaimsHeader)
 		in.ownedHeaders[normalizedHeaderName(h.ClaimsHeader)] = struct{}{}
+	}
+	if h.IdentityAssertion != nil {
+		in.ownedHeaders[normalizedHeaderName(h.IdentityAssertion.header())] = struct{}{}
 	}
 	in.ownedNames = slices.Sorted(maps.Keys(in.ownedHeaders))
 	return in
@@ -237,7 +243,7 @@ const (
 // size estimates the memory id takes while the cache holds it, so that the
 // cache's memory is bounded in bytes, not only in entries.
 func (id *identity) size() int64 {
-	n := int64(identityOverhead)
+	n := int64(identityOverhead) + id.principal.size()
 	for _, p := range id.placeholders {
 		n += placeholderOverhead + int64(len(p.name))
 		if value, ok := p.value.(string); ok {

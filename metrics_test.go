@@ -340,7 +340,7 @@ func TestMetricsRegisterOnce(t *testing.T) {
 }
 
 // TestReasonClasses: every sentinel error (the token core's in
-// internal/jose/errors.go, the handler's in auth.go and gate.go) has a fixed
+// internal/jose/errors.go, the handler's in verifier.go and gate.go) has a fixed
 // class, also when wrapped, and other errors fall into "other".
 func TestReasonClasses(t *testing.T) {
 	mapped := make(map[error]string)
@@ -348,7 +348,7 @@ func TestReasonClasses(t *testing.T) {
 		mapped[rc.err] = rc.class
 	}
 	sentinels := map[string]error{}
-	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "auth.go": "", "gate.go": ""} {
+	for path, prefix := range map[string]string{"internal/jose/errors.go": "jose.", "verifier.go": "", "gate.go": ""} {
 		for _, name := range sentinelNames(t, path) {
 			sentinels[prefix+name] = nil
 		}

@@ -296,6 +296,43 @@ type Handler struct {
 	// proof could be replayed at another one. Default: false.
 	DPoPNonce bool `json:"dpop_nonce,omitempty"`
 
+	// A signed identity for the backend: every request passed on carries
+	// a compact JWS (typ JWT, kid the signing key's RFC 7638 thumbprint)
+	// that the backend verifies with the keys published at `jwks_path`,
+	// so it need not trust the network as plain claim headers make it.
+	// Claims: iss (`issuer`, or the request's scheme and host), aud, iat,
+	// exp, a unique jti, sub (the user id of {http.auth.user.id}),
+	// client_id (the token's client_id, else azp, when present), scope
+	// (the OAuth scopes the token grants, space-separated) and, for a
+	// JSON-RPC POST, mcp: method, name (tools/call, prompts/get) or uri
+	// (resources/read, resources/subscribe), and arguments_sha256, the
+	// base64url SHA-256 of the exact bytes of params.arguments (left out
+	// without arguments); an array of those for a batch. With it, the
+	// module reads JSON-RPC POST bodies as with the per-operation rules.
+	// An object:
+	// `key_file`, the private signing JWK or JWKS (EC P-256 or P-384, or
+	// Ed25519; the first key signs, all are published; reloaded every
+	// `key_reload`; required);
+	// `audience`, the aud claim, naming the backend (required);
+	// `header`, the request header that carries it, removed from every
+	// incoming request in any spelling (default X-MCP-Identity);
+	// `ttl`, its lifetime, 1s to 10m (default 60s);
+	// `jwks_path`, where the public keys are published (default
+	// /.well-known/mcp-identity-jwks.json).
+	// Default: none.
+	IdentityAssertion *IdentityAssertion `json:"identity_assertion,omitempty"`
+
+	// Write one info-level entry per decision (allowed, no_token,
+	// invalid_token, missing_scopes, insufficient_scope, bad_request, and
+	// the DPoP refusals) to the logger http.handlers.mcp_jwe_auth.audit,
+	// once the answer is complete: the decision, the answer's status, the
+	// user id, client id and token issuer, the JSON-RPC method, name or uri
+	// (at most 256 bytes), the operation's scopes, the SHA-256 of the
+	// arguments and the client's IP address. Never the token, other
+	// claims, the arguments or a DPoP proof. Caddy's `log` directive can
+	// route that logger to a file of its own. Default: false.
+	Audit bool `json:"audit,omitempty"`
+
 	verifier  *jose.Verifier
 	cache     *tokenCache
 	cacheKey  string               // the cache's fingerprint in tokenCaches; "" when none is held
@@ -308,6 +345,8 @@ type Handler struct {
 	remote    *jose.RemoteIssuerKeys // nil unless issuer_keys is a URL
 	rules     *mcpauthz.RuleSet      // oauth_scopes and the per-operation rules
 	implied   map[string][]string    // every scope each scope implies, transitively
+	asserter  *asserter              // nil unless identity_assertion is set
+	auditLog  *zap.Logger            // nil unless audit is set
 	dpop      *senderConstraint      // nil when dpop is off
 	clock     func() time.Time       // nil: time.Now; tests stop it
 
@@ -361,6 +400,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	h.discovery = newDiscovery(h, h.verifier.PublicJWKS)
 	h.injector = newInjector(h)
+	interval, _ := h.keyReloadInterval() // checked by watchKeys
+	if err := h.provisionIdentity(interval); err != nil {
+		return err
+	}
+	if h.Audit {
+		h.auditLog = h.logger.Named(auditLoggerName)
+	}
 	if jose.IsIssuerKeysURL(h.IssuerKeys) && len(h.TokenIssuers) == 0 {
 		h.logger.Warn("issuer_keys is a URL and token_issuers is not set: tokens of every issuer or tenant that signs with those keys are accepted; name the accepted iss values with token_issuers")
 	}
@@ -414,8 +460,17 @@ func (h *Handler) warnIfShared(path string) {
 
 // ServeHTTP answers discovery routes, authenticates every other request,
 // applies the per-operation rules to a JSON-RPC POST when there are any, and
-// passes it on with the user's claims.
+// passes it on with the user's claims; with audit, it logs each decision
+// once the answer is complete.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.auditLog != nil {
+		return h.serveAudited(w, r, next, h.serve)
+	}
+	return h.serve(w, r, next)
+}
+
+// serve is ServeHTTP without the audit log.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	h.injector.removeSpoofedHeaders(r.Header)
 	if h.discovery.serve(w, r) {
 		h.metrics.request(outcomeDiscovery)
@@ -434,11 +489,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		w.Header().Set(dpopNonceHeader, h.dpop.proofs.Nonce())
 	}
 	if missing := h.missingScopes(id.token); len(missing) > 0 {
+		note(r, decisionMissingScopes, id, h.OAuthScopes)
 		h.logMissingScopes(missing)
 		h.metrics.request(outcomeMissingScopes)
 		return h.writeMissingScopes(w, r, missing)
 	}
 	if missing := ungrantedScopes(id.granted, h.OAuthScopes); len(missing) > 0 {
+		note(r, decisionInsufficientScope, id, h.OAuthScopes)
 		h.logUngrantedScopes(missing)
 		h.metrics.request(outcomeInsufficientScope)
 		return h.writeInsufficientScope(w, r, h.OAuthScopes)
@@ -447,10 +504,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return h.serveOperations(w, r, id, next)
 	}
 	h.metrics.request(outcomeAccepted)
-	if h.rules.HasRules() {
-		return h.passOn(w, r, id, next, nil)
+	if err := h.pass(r, id, nil); err != nil {
+		return err
 	}
-	h.injector.apply(r, id)
 	return next.ServeHTTP(w, r)
 }
 

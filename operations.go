@@ -109,10 +109,11 @@ func (h *Handler) maxMCPBodyBytes() int64 {
 }
 
 // readsRequests reports whether every request that passes the token and
-// the route's scopes is read and decided by the rules (or refused) before
-// it may go on: whenever any rule is configured.
+// the route's scopes is read and decided (or refused) before it may go on:
+// whenever any rule is configured, or an identity assertion describes each
+// request's operations.
 func (h *Handler) readsRequests() bool {
-	return h.rules.HasRules()
+	return h.rules.HasRules() || h.asserter != nil
 }
 
 // serveOperations reads and decides r, whose token id has passed every
@@ -133,30 +134,39 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 	case errors.As(err, &refusal):
 		h.metrics.request(refusal.Reason)
 		if refusal.Reason == mcpauthz.ReasonInsufficientScope {
+			refused := req.Decisions[len(req.Decisions)-1]
+			noteOperation(r, decisionInsufficientScope, id, *refused.Message, refused.Scopes)
 			return h.writeInsufficientScope(w, r, refusal.Scopes)
 		}
+		note(r, decisionBadRequest, id, h.OAuthScopes)
 		h.logDebug("request refused", err)
 		if refusal.Allow != "" {
 			w.Header().Set("Allow", refusal.Allow)
 		}
 		return writeJSON(w, refusal.Status, refusal.Body)
 	case err != nil:
+		note(r, decisionBadRequest, id, h.OAuthScopes)
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
 	h.metrics.request(outcomeAccepted)
-	return h.passOn(w, r, id, next, req.Messages)
+	return h.passOn(w, r, id, next, req)
 }
 
-// passOn hands a request that passed every check on a route with rules to
-// next, with the identity headers set, and filters the answer: listings
+// passOn hands a request that passed every check on a route that reads
+// requests to next, with the identity headers (and the identity
+// assertion) set, and on a route with rules filters the answer: listings
 // lose the entries the token may not use, and an answer that cannot be
-// read is refused (mcpauthz.RuleSet.Filter). msgs are the messages of a
-// POST (nil for GET and DELETE); the answer is read by its content, so
-// the filter does not need them. A refused answer is logged at warn
+// read is refused (mcpauthz.RuleSet.Filter); the answer is read by its
+// content, whatever the request. A refused answer is logged at warn
 // level, without its content; the client got a 502 or a cut stream, so
 // the error goes no further.
-func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, _ []mcpauthz.Message) error {
-	h.injector.apply(r, id)
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, req *mcpauthz.Request) error {
+	if err := h.pass(r, id, req); err != nil {
+		return err
+	}
+	if !h.rules.HasRules() {
+		return next.ServeHTTP(w, r)
+	}
 	err := h.rules.Filter(w, r, id.grants, 4*int(h.maxMCPBodyBytes()), next.ServeHTTP)
 	if errors.Is(err, mcpauthz.ErrUnreadableAnswer) {
 		if ce := h.logger.Check(zapcore.WarnLevel, "answer refused"); ce != nil {

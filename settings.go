@@ -63,6 +63,11 @@ func (h *Handler) checkSettings() error {
 	if err := h.checkDPoPMode(); err != nil {
 		return err
 	}
+	if h.IdentityAssertion != nil {
+		if err := h.checkIdentityAssertion(); err != nil {
+			return err
+		}
+	}
 	return h.checkHeaderNames()
 }
 
@@ -233,7 +238,12 @@ func (h *Handler) checkHeaderNames() error {
 		}
 	}
 	if h.ClaimsHeader != "" {
-		return add(h.ClaimsHeader, "claims_header")
+		if err := add(h.ClaimsHeader, "claims_header"); err != nil {
+			return err
+		}
+	}
+	if h.IdentityAssertion != nil {
+		return add(h.IdentityAssertion.header(), "identity_assertion header")
 	}
 	return nil
 }

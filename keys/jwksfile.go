@@ -59,6 +59,23 @@ func (p Pair) present() ([]string, error) {
 	return found, nil
 }
 
+// checkWritable checks that a new pair may be written at p: neither file
+// exists (else an error wrapping ErrExist), or, with force, each that
+// exists can be replaced.
+func (p Pair) checkWritable(force bool) error {
+	if force {
+		return p.replaceable()
+	}
+	found, err := p.present()
+	if err != nil {
+		return err
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%w: %s", ErrExist, found[0])
+	}
+	return nil
+}
+
 // replaceable checks that each key file of p that exists is a regular file
 // or a symbolic link, which renaming a new file over it replaces; anything
 // else (a directory) would fail only after the other file was replaced.
@@ -91,18 +108,8 @@ func Generate(dir, alg string, bits int, force bool) (Pair, error) {
 		return Pair{}, err
 	}
 	p := PairIn(dir)
-	if force {
-		if err := p.replaceable(); err != nil {
-			return Pair{}, err
-		}
-	} else {
-		found, err := p.present()
-		if err != nil {
-			return Pair{}, err
-		}
-		if len(found) > 0 {
-			return Pair{}, fmt.Errorf("%w: %s", ErrExist, found[0])
-		}
+	if err := p.checkWritable(force); err != nil {
+		return Pair{}, err
 	}
 	key, err := NewKey(alg, bits)
 	if err != nil {

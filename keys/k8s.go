@@ -59,6 +59,15 @@ type secretMetadata struct {
 // namespace whose data.mcp_jwks is the standard base64 of jwks, byte for
 // byte. It validates name and namespace first.
 func Secret(name, namespace string, jwks []byte) ([]byte, error) {
+	return SecretData(name, namespace, map[string][]byte{SecretDataKey: jwks})
+}
+
+// SecretData returns the YAML of an Opaque Kubernetes Secret named name in
+// namespace whose data holds each file of data (data key → bytes) as
+// standard base64, byte for byte, such as the encryption key set under
+// mcp_jwks and the signing key set under mcp_signing_jwks. It validates
+// name and namespace first.
+func SecretData(name, namespace string, data map[string][]byte) ([]byte, error) {
 	if err := ValidateSecretName(name); err != nil {
 		return nil, err
 	}
@@ -70,7 +79,7 @@ func Secret(name, namespace string, jwks []byte) ([]byte, error) {
 		Kind:       "Secret",
 		Metadata:   secretMetadata{Name: name, Namespace: namespace},
 		Type:       "Opaque",
-		Data:       map[string][]byte{SecretDataKey: jwks},
+		Data:       data,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encoding Secret as YAML: %v", err)

@@ -16,7 +16,7 @@ const (
 	scenarioFloodOthers = 5 // (2) under a flood of bogus tokens from other addresses
 	scenarioTools       = 6 // tools/call, oauth_scopes, one cached token, no rules
 	scenarioToolsRules  = 7 // (6) to a site that also has per-operation rules
-	scenarios           = 7
+	scenarios           = scenarioIdentity
 )
 
 // scenarioNames label the scenarios in the report.
@@ -36,7 +36,7 @@ type round struct {
 	probes  []float64             // raw rates between the scenarios (see runRound)
 	tallies [scenarios + 1]*tally // per scenario; for (4) and (5) the valid client's
 	floods  [scenarios + 1]*tally // the flooding clients of (4) and (5)
-	order   [scenarios]int        // the order the scenarios ran in
+	order   []int                 // the order the scenarios ran in
 }
 
 // bench is one run of the benchmark: its keys, tokens, Caddy and results.
@@ -49,6 +49,7 @@ type bench struct {
 	phaseCaddy                   *caddyProcess // the Caddy of the current phase after the rounds
 	bare, auth, storm, rss, fill site
 	tools, rules                 site  // the sites of (6) and (7)
+	identity                     site  // the site of (11)
 	mainPeak                     int64 // VmHWM of caddy after the rounds
 
 	key, unknown, rssKey *serverKey

@@ -16,6 +16,9 @@ type site struct {
 	oauthScopes string
 	rules       []string
 	upstream    string // host:port to reverse_proxy to; "": respond (toolsCallResult with oauthScopes, else "ok")
+	// identityKeyFile is the signing key of the site's identity_assertion
+	// ("" for none).
+	identityKeyFile string
 }
 
 // url is the site's address.
@@ -52,6 +55,9 @@ func renderCaddyfile(sites ...site) string {
 			}
 			for _, rule := range s.rules {
 				fmt.Fprintf(&b, "\t\t%s\n", rule)
+			}
+			if s.identityKeyFile != "" {
+				b.WriteString(identityAssertionLines(s.identityKeyFile))
 			}
 			b.WriteString("\t\tclaim_header name X-User-Name\n\t\tclaim_header email X-User-Email\n\t\tclaims_header X-User-Claims\n\t}\n")
 		}

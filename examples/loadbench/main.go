@@ -13,6 +13,8 @@
 //	rules  the tools site's settings with three per-operation rules,
 //	       mcp_tool admin_* mcp:admin, mcp_tool * mcp:tools and
 //	       mcp_argument whoami region eu-* mcp:admin
+//	identity the auth site's settings with identity_assertion, signed
+//	       with an Ed25519 key (EdDSA: cheaper to sign than ES256)
 //	storm  the auth site's settings, in a Caddy of its own, started for the
 //	       start-up storm
 //	rss    mcp_jwe_auth + respond "ok", with a P-256 key (cheap to decrypt),
@@ -46,6 +48,8 @@
 //	    after the rounds on a Caddy of their own: one bad token before 40
 //	    new valid ones from one address, and new valid tokens from a known
 //	    address under a flood of bad tokens from 4,096 addresses
+//	(11) (2) to the identity site: the same cached token, plus one
+//	    signed identity assertion per request
 //
 // -only runs a subset: -only 8,9 runs (8) and (9) alone.
 //
@@ -56,7 +60,7 @@
 // processes left. A scenario counts as quiet when the probes right before
 // and after it reached quietShare of the best probe of the run. It prints
 // the median requests/s of each scenario and the medians of the per-round
-// ratios (2)/(1), (3)/raw, (4)/(2), (5)/(2) and (7)/(6) (both sides of
+// ratios (2)/(1), (3)/raw, (4)/(2), (5)/(2), (7)/(6) and (11)/(2) (both sides of
 // each ratio with a target run next to each other, so a machine shared
 // with other work disturbs them alike), over the quiet samples and over
 // all rounds, with a verdict on each target (ratioDefs); the load average

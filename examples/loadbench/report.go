@@ -32,6 +32,7 @@ var ratioDefs = []ratioDef{
 	{"(4)/(2)", scenarioFlood, scenarioCached, 0},
 	{"(5)/(2)", scenarioFloodOthers, scenarioCached, 0.80},
 	{"(7)/(6)", scenarioToolsRules, scenarioTools, 0.90},
+	{"(11)/(2)", scenarioIdentity, scenarioCached, 0.80},
 }
 
 // median is the median of xs (0 for none).
@@ -111,7 +112,7 @@ func (b *bench) summarize(threshold float64) summary {
 	var raws []float64
 	ratios := make([][]float64, len(ratioDefs))
 	for _, rd := range b.rounds {
-		for s := 1; s <= scenarios; s++ {
+		for _, s := range scenarioList() {
 			if rd.quietAround(s, threshold) {
 				rates[s] = append(rates[s], rd.tallies[s].rate())
 			}
@@ -126,7 +127,7 @@ func (b *bench) summarize(threshold float64) summary {
 		}
 	}
 	sum := summary{raw: median(raws)}
-	for s := 1; s <= scenarios; s++ {
+	for _, s := range scenarioList() {
 		sum.rates[s], sum.samples[s] = median(rates[s]), len(rates[s])
 	}
 	for _, values := range ratios {
@@ -205,7 +206,7 @@ func (b *bench) reportRounds() {
 	b.printf("medians (requests/s answered 200; %s per scenario, %d connections, GOMAXPROCS %d):\n",
 		b.cfg.duration, b.cfg.conns, runtime.GOMAXPROCS(0))
 	b.printf("  %-48s %16s %12s\n", "", "quiet (samples)", "all rounds")
-	for s := 1; s <= scenarios; s++ {
+	for _, s := range scenarioList() {
 		b.printf("  (%d) %-44s %10.0f/s (%d) %10.0f/s\n", s, scenarioNames[s], sq.rates[s], sq.samples[s], sa.rates[s])
 	}
 	b.printf("  raw %-44s %10.0f/s (%d) %10.0f/s\n", b.key.kind.label+" key operations, in process", sq.raw, sq.samples[scenarioFresh], sa.raw)
@@ -312,7 +313,7 @@ func (b *bench) problems() []problem {
 		expect(fmt.Sprintf("warm-up %d", i+1), t, 200)
 	}
 	for r, rd := range b.rounds {
-		for s := 1; s <= scenarios; s++ {
+		for _, s := range scenarioList() {
 			expect(fmt.Sprintf("round %d (%d)", r+1, s), rd.tallies[s], 200)
 			expect(fmt.Sprintf("round %d flood of (%d)", r+1, s), rd.floods[s], 401, 503)
 		}
@@ -373,7 +374,7 @@ func (b *bench) smokeSummary(problems []problem, took time.Duration) string {
 		valid.add(t)
 	}
 	for _, rd := range b.rounds {
-		for s := 1; s <= scenarios; s++ {
+		for _, s := range scenarioList() {
 			valid.add(rd.tallies[s])
 			flood.add(rd.floods[s])
 		}

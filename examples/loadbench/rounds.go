@@ -14,13 +14,20 @@ import (
 // before and after (3)), so that both sides of a ratio see the same load
 // from other processes, and every other round runs in reverse, so that
 // going first or last, and first or second within a pair, evens out. (4),
-// whose ratio to (2) has no target, runs beside (5).
-func roundOrder(r int) [scenarios]int {
-	order := [scenarios]int{scenarioTools, scenarioToolsRules, scenarioBare, scenarioCached, scenarioFloodOthers, scenarioFlood, scenarioFresh}
+// whose ratio to (2) has no target, runs beside (5). (2) has but two
+// sides, so (11), the third scenario judged against it, runs one step
+// away, with the short (1) between them.
+func roundOrder(r int) []int {
+	order := []int{scenarioTools, scenarioToolsRules, scenarioIdentity, scenarioBare, scenarioCached, scenarioFloodOthers, scenarioFlood, scenarioFresh}
 	if r%2 == 1 {
-		slices.Reverse(order[:])
+		slices.Reverse(order)
 	}
 	return order
+}
+
+// scenarioList is every scenario of a round, in numeric order.
+func scenarioList() []int {
+	return slices.Sorted(slices.Values(roundOrder(0)))
 }
 
 // runRound runs every scenario once, in roundOrder, with a measurement of
@@ -79,6 +86,8 @@ func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error 
 		result.tallies[s] = runClients(ctx, until, b.toolsClient(b.tools, b.cfg.conns, b.cfg.maxRequests))[0]
 	case scenarioToolsRules:
 		result.tallies[s] = runClients(ctx, until, b.toolsClient(b.rules, b.cfg.conns, b.cfg.maxRequests))[0]
+	case scenarioIdentity:
+		result.tallies[s] = runClients(ctx, until, b.cachedClient(b.identity))[0]
 	}
 	return ctx.Err()
 }
@@ -86,8 +95,8 @@ func (b *bench) runScenario(ctx context.Context, r, s int, result *round) error 
 // warmUp is the one request sent before scenario s starts its clock, for
 // the scenarios with a cached token: the fresh tokens of (3) may have
 // evicted the token of (2), (4) and (5) from its shard, and the sites of
-// (6) and (7), which have caches of their own (their settings differ),
-// decrypt their token once, on its first use.
+// (6), (7) and (11), which have caches of their own (their settings
+// differ), decrypt their token once, on its first use.
 func (b *bench) warmUp(s int) (client, bool) {
 	switch s {
 	case scenarioCached, scenarioFlood, scenarioFloodOthers:
@@ -96,6 +105,8 @@ func (b *bench) warmUp(s int) (client, bool) {
 		return b.toolsClient(b.tools, 1, 1), true
 	case scenarioToolsRules:
 		return b.toolsClient(b.rules, 1, 1), true
+	case scenarioIdentity:
+		return client{addr: b.identity.addr(), conns: 1, reqs: newRequests(b.identity.addr(), []string{b.cachedToken}, false, 1)}, true
 	}
 	return client{}, false
 }

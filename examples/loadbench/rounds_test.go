@@ -57,14 +57,12 @@ func TestFloodSourcesConnectFromThem(t *testing.T) {
 // (6) and (7) take turns going first.
 func TestRoundOrder(t *testing.T) {
 	even, odd := roundOrder(0), roundOrder(1)
-	sorted := even
-	slices.Sort(sorted[:])
-	if sorted != [scenarios]int{1, 2, 3, 4, 5, 6, 7} {
+	if sorted := slices.Sorted(slices.Values(even)); !slices.Equal(sorted, []int{1, 2, 3, 4, 5, 6, 7, scenarioIdentity}) {
 		t.Fatalf("round order %v does not run every scenario once", even)
 	}
-	reversed := odd
-	slices.Reverse(reversed[:])
-	if reversed != even {
+	reversed := slices.Clone(odd)
+	slices.Reverse(reversed)
+	if !slices.Equal(reversed, even) {
 		t.Errorf("odd round %v is not the reverse of %v", odd, even)
 	}
 	for _, d := range ratioDefs {
@@ -72,11 +70,14 @@ func TestRoundOrder(t *testing.T) {
 			continue
 		}
 		i, j := slices.Index(even[:], d.num), slices.Index(even[:], d.den)
+		if d.num == scenarioIdentity && d.den == scenarioCached && j-i == 2 && even[i+1] == scenarioBare {
+			continue // (2) has two sides only: (11) runs with (1) between them
+		}
 		if i-j != 1 && j-i != 1 {
 			t.Errorf("%s has a target but its scenarios do not run next to each other in %v", d.name, even)
 		}
 	}
-	first := func(order [scenarios]int) int {
+	first := func(order []int) int {
 		return min(slices.Index(order[:], scenarioTools), slices.Index(order[:], scenarioToolsRules))
 	}
 	if even[first(even)] == odd[first(odd)] {

@@ -46,7 +46,7 @@ func (b *bench) makeKeys() error {
 			return err
 		}
 	}
-	ports, err := freePorts(7)
+	ports, err := freePorts(8)
 	if err != nil {
 		return err
 	}
@@ -73,12 +73,12 @@ func (b *bench) makeKeys() error {
 			s.issuerFile = issuerFile
 		}
 	}
-	return nil
+	return b.setUpIdentitySite(ports[7])
 }
 
 // startCaddy starts the Caddy of the scenarios.
 func (b *bench) startCaddy(ctx context.Context) error {
-	c, err := b.launch(ctx, "main", b.bare, b.auth, b.tools, b.rules)
+	c, err := b.launch(ctx, "main", b.bare, b.auth, b.tools, b.rules, b.identity)
 	b.caddy = c
 	return err
 }

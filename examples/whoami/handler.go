@@ -64,9 +64,9 @@ func newMCPHandler(server *mcp.Server, jsonResponse bool) http.Handler {
 // mcpPath behind the identity check, which counts into c, and c at GET
 // requestsPath. Requests are logged with their method and path, never with a
 // header value.
-func newHandler(mcpHandler http.Handler, names headerNames, c *counters, logger *slog.Logger) http.Handler {
+func newHandler(mcpHandler http.Handler, source identitySource, c *counters, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(mcpPath, requireIdentity(mcpHandler, names, c, logger))
+	mux.Handle(mcpPath, requireIdentity(mcpHandler, source, c, logger))
 	mux.HandleFunc("GET "+requestsPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, c.snapshot())
@@ -75,13 +75,13 @@ func newHandler(mcpHandler http.Handler, names headerNames, c *counters, logger 
 }
 
 // requireIdentity counts every request and passes it to next only when it
-// carries a usable identity (see identityFromHeader). Any other request is
+// carries a usable identity (see identityFromHeader and assertionVerifier). Any other request is
 // answered 401 with {"error":"missing_identity"} or {"error":"invalid_identity"},
 // so this server is of no use without Caddy in front of it.
-func requireIdentity(next http.Handler, names headerNames, c *counters, logger *slog.Logger) http.Handler {
+func requireIdentity(next http.Handler, source identitySource, c *counters, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.requests.Add(1)
-		if _, err := identityFromHeader(r.Header, names); err != nil {
+		if _, err := source.identify(r.Header); err != nil {
 			c.refused.Add(1)
 			code := "missing_identity"
 			if errors.Is(err, errInvalidIdentity) {

@@ -37,11 +37,35 @@ type headerNames struct {
 	Claims string
 }
 
-// identity is the authenticated user as the identity headers describe them.
-// It is also the structured output of the whoami tool.
+// identity is the authenticated user as the identity headers, or the
+// verified identity assertion, describe them. It is also the structured
+// output of the whoami tool.
 type identity struct {
-	Name  string `json:"name" jsonschema:"the user's name claim"`
-	Email string `json:"email" jsonschema:"the user's email claim"`
+	Name     string `json:"name" jsonschema:"the user's name claim"`
+	Email    string `json:"email" jsonschema:"the user's email claim"`
+	Subject  string `json:"sub,omitempty" jsonschema:"the user id of the verified identity assertion"`
+	ClientID string `json:"client_id,omitempty" jsonschema:"the OAuth client of the verified identity assertion"`
+	Scope    string `json:"scope,omitempty" jsonschema:"the OAuth scopes of the verified identity assertion"`
+}
+
+// identitySource reads the caller's identity from a request's headers:
+// the claim headers (headerNames) or a verified identity assertion
+// (assertionVerifier).
+type identitySource interface {
+	// identify reads the identity of any request.
+	identify(h http.Header) (identity, error)
+	// identifyCall reads the identity of a tools/call of tool.
+	identifyCall(h http.Header, tool string) (identity, error)
+}
+
+// identify reads the claim headers.
+func (n headerNames) identify(h http.Header) (identity, error) {
+	return identityFromHeader(h, n)
+}
+
+// identifyCall reads the claim headers, which do not name the call.
+func (n headerNames) identifyCall(h http.Header, _ string) (identity, error) {
+	return identityFromHeader(h, n)
 }
 
 // identityFromHeader reads the user's identity from h. The claims header is

@@ -28,6 +28,27 @@
 //	-response-format WHOAMI_RESPONSE_FORMAT
 //	                                     json: answer each POST with an application/json
 //	                                     body (default); sse: with a text/event-stream
+//	-identity-jwks WHOAMI_IDENTITY_JWKS  URL of the keys Caddy publishes for its
+//	                                     identity_assertion; when set, the caller's
+//	                                     identity comes from the verified assertion
+//	                                     alone and the claim headers are ignored
+//	-identity-audience WHOAMI_IDENTITY_AUDIENCE
+//	                                     the assertion's aud (required with -identity-jwks)
+//	-identity-header WHOAMI_IDENTITY_HEADER
+//	                                     header with the assertion (default X-MCP-Identity)
+//
+// With -identity-jwks the matching Caddyfile site adds
+//
+//	identity_assertion {
+//		key_file /etc/mcp-keys/mcp-signing-private.json
+//		audience <the -identity-audience value>
+//	}
+//
+// and a request that did not come through Caddy, whatever headers it
+// forges, is answered 401: only Caddy holds the signing key. The whoami
+// tool then answers "Authenticated as <sub> by a verified identity
+// assertion (client: <client_id>, scopes: <scope>)", and only for an
+// assertion that names that very call.
 //
 // The matching Caddyfile site:
 //
@@ -67,6 +88,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // Defaults of the flags; the header names match the demo Caddyfile.
@@ -75,6 +98,7 @@ const (
 	defaultNameHeader   = "X-User-Name"
 	defaultEmailHeader  = "X-User-Email"
 	defaultClaimsHeader = "X-User-Claims"
+	defaultAssertion    = "X-MCP-Identity"
 	defaultFormat       = formatJSON
 )
 
@@ -98,6 +122,14 @@ type config struct {
 	names  headerNames
 	// jsonResponse is -response-format json.
 	jsonResponse bool
+	// assertion is set by -identity-jwks: identities come from verified
+	// identity assertions only.
+	assertion *assertionConfig
+}
+
+// assertionConfig locates and checks the identity assertion.
+type assertionConfig struct {
+	jwksURL, audience, header string
 }
 
 func main() {
@@ -129,9 +161,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	logger.Info("listening", "address", ln.Addr().String(), "mcp_path", mcpPath,
 		"name_header", cfg.names.Name, "email_header", cfg.names.Email, "claims_header", cfg.names.Claims,
 		"json_response", cfg.jsonResponse)
+	var source identitySource = cfg.names
+	if a := cfg.assertion; a != nil {
+		logger.Info("identity from verified assertions", "jwks", a.jwksURL, "header", a.header)
+		source = &assertionVerifier{ctx: ctx, jwksURL: a.jwksURL, header: a.header, audience: a.audience, now: time.Now}
+	}
 	stats := new(counters)
-	mcpHandler := newMCPHandler(newMCPServer(cfg.names, stats), cfg.jsonResponse)
-	return serve(ctx, ln, newHandler(mcpHandler, cfg.names, stats, logger), logger)
+	mcpHandler := newMCPHandler(newMCPServer(source, stats), cfg.jsonResponse)
+	return serve(ctx, ln, newHandler(mcpHandler, source, stats, logger), logger)
 }
 
 // parseConfig parses the command line args, taking each flag's default from
@@ -157,6 +194,13 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		"`header` with all claims as base64url JSON, preferred when present; empty to ignore (env WHOAMI_CLAIMS_HEADER)")
 	fs.StringVar(&format, "response-format", envOr("WHOAMI_RESPONSE_FORMAT", defaultFormat),
 		"`format` of the answers to POST /mcp: json (application/json) or sse (text/event-stream) (env WHOAMI_RESPONSE_FORMAT)")
+	var assertion assertionConfig
+	fs.StringVar(&assertion.jwksURL, "identity-jwks", envOr("WHOAMI_IDENTITY_JWKS", ""),
+		"`URL` of the identity assertion's public keys, Caddy's identity_assertion jwks_path; when set, identities come from verified assertions only (env WHOAMI_IDENTITY_JWKS)")
+	fs.StringVar(&assertion.audience, "identity-audience", envOr("WHOAMI_IDENTITY_AUDIENCE", ""),
+		"the identity assertion's `aud`, required with -identity-jwks (env WHOAMI_IDENTITY_AUDIENCE)")
+	fs.StringVar(&assertion.header, "identity-header", envOr("WHOAMI_IDENTITY_HEADER", defaultAssertion),
+		"`header` with the identity assertion (env WHOAMI_IDENTITY_HEADER)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return config{}, err
@@ -171,6 +215,18 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		cfg.jsonResponse = format == formatJSON
 	default:
 		return config{}, fmt.Errorf("invalid -response-format '%s': want %s or %s", format, formatJSON, formatSSE)
+	}
+	if assertion.jwksURL != "" {
+		if err := jose.CheckIssuerKeysLocation(assertion.jwksURL); err != nil || !jose.IsIssuerKeysURL(assertion.jwksURL) {
+			return config{}, fmt.Errorf("invalid -identity-jwks '%s': want an https URL, or http to a loopback host", assertion.jwksURL)
+		}
+		if assertion.audience == "" {
+			return config{}, errors.New("-identity-jwks needs -identity-audience, the assertion's aud")
+		}
+		if !httpguts.ValidHeaderFieldName(assertion.header) {
+			return config{}, fmt.Errorf("invalid -identity-header '%s': not an HTTP header name", assertion.header)
+		}
+		cfg.assertion = &assertion
 	}
 	for _, h := range []struct {
 		flag, value string

@@ -28,7 +28,7 @@ const adminToolName = "admin_stats"
 // admin_stats tools. whoami and greet read the caller's identity from the HTTP request
 // headers named by names, as set by Caddy's mcp_jwe_auth module; admin_stats
 // reports stats, the counters of the requests that reached this server.
-func newMCPServer(names headerNames, stats *counters) *mcp.Server {
+func newMCPServer(names identitySource, stats *counters) *mcp.Server {
 	server := mcp.NewServer(&mcp.Implementation{Name: "whoami", Version: "1.0.0"}, nil)
 	mcp.AddTool(server, &mcp.Tool{
 		Name:        "whoami",
@@ -69,21 +69,32 @@ func adminStatsText(c countersJSON) string {
 
 // whoamiText is the whoami tool's answer.
 func whoamiText(id identity) string {
+	if id.Subject != "" {
+		return fmt.Sprintf("Authenticated as %s by a verified identity assertion (client: %s, scopes: %s)", id.Subject, id.ClientID, id.Scope)
+	}
 	return fmt.Sprintf("Authenticated as %s (email: %s)", id.Name, id.Email)
 }
 
 // greetText is the greet tool's answer when the user id greets name.
 func greetText(name string, id identity) string {
-	return fmt.Sprintf("Hello %s! (requested by %s)", name, id.Name)
+	requester := id.Name
+	if requester == "" {
+		requester = id.Subject
+	}
+	return fmt.Sprintf("Hello %s! (requested by %s)", name, requester)
 }
 
 // callerIdentity reads the identity from the headers of the HTTP request that
 // carried the tool call.
-func callerIdentity(req *mcp.CallToolRequest, names headerNames) (identity, error) {
+func callerIdentity(req *mcp.CallToolRequest, source identitySource) (identity, error) {
 	if req.Extra == nil || req.Extra.Header == nil {
 		return identity{}, errors.New("no HTTP request headers: this server works only over HTTP behind Caddy")
 	}
-	return identityFromHeader(req.Extra.Header, names)
+	var tool string
+	if req.Params != nil {
+		tool = req.Params.Name
+	}
+	return source.identifyCall(req.Extra.Header, tool)
 }
 
 // textResult is a tool result holding the single text content text.

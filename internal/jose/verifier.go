@@ -327,6 +327,13 @@ func (v *Verifier) unwrapPayload(plaintext []byte) ([]byte, string, error) {
 // verifySignature checks a nested compact JWS against the issuer's keys and
 // returns its payload with the identity of the key that verified it.
 func (v *Verifier) verifySignature(nested []byte) ([]byte, string, error) {
+	return verifyCompactJWS(nested, v.issuers)
+}
+
+// verifyCompactJWS checks a compact JWS against keys (strict header, b64
+// encoding, a JWT typ when there is one, an asymmetric alg) and returns
+// its payload with the identity of the key that verified it.
+func verifyCompactJWS(nested []byte, issuers IssuerKeys) ([]byte, string, error) {
 	rawHeader, err := splitCompact(string(nested), jwsCompactParts)
 	if err != nil {
 		return nil, "", err
@@ -345,7 +352,7 @@ func (v *Verifier) verifySignature(nested []byte) ([]byte, string, error) {
 	if _, ok := signatureAlgorithms[alg]; !ok {
 		return nil, "", fmt.Errorf("%w: %s in the signed token", ErrAlgorithmNotAllowed, headerValueForLog(h.alg))
 	}
-	keys, err := v.issuers.candidates(h, alg)
+	keys, err := issuers.candidates(h, alg)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w in the signed token", err)
 	}

@@ -17,6 +17,8 @@ type Request struct {
 	// Decisions are the operations decided, in order: one for each
 	// message with a method, up to the first the token may not send.
 	Decisions []Decision
+	// Batch reports a POST whose body is a JSON-RPC batch (an array).
+	Batch bool
 	// Modern reports a POST of the 2026-07-28 era.
 	Modern bool
 }
@@ -139,7 +141,7 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 	if err != nil {
 		return nil, parseError
 	}
-	req := &Request{Messages: msgs, Modern: isModern(r.Header, msgs)}
+	req := &Request{Messages: msgs, Batch: batch, Modern: isModern(r.Header, msgs)}
 	if refusal := req.checkShape(batch); refusal != nil {
 		return nil, refusal
 	}

@@ -257,6 +257,9 @@ func TestAuthorizePasses(t *testing.T) {
 		if !slices.EqualFunc(got, tc.want, slices.Equal) {
 			t.Errorf("%s: scopes %q, want %q", tc.name, got, tc.want)
 		}
+		if batch := strings.HasPrefix(tc.body, "["); req.Batch != batch {
+			t.Errorf("%s: Batch %v, want %v", tc.name, req.Batch, batch)
+		}
 		if modern := strings.Contains(tc.body, "2026-07-28") || slices.Contains(tc.headers, "2026-07-28"); req.Modern != modern {
 			t.Errorf("%s: Modern %v, want %v", tc.name, req.Modern, modern)
 		}

@@ -39,8 +39,9 @@ type Message struct {
 	// ID is the raw JSON of the id member, as the client spelled it; nil
 	// when there is none (a notification).
 	ID []byte
-	// Arguments is the raw JSON of params.arguments of a tools/call,
-	// exactly as it came; nil when there is none.
+	// Arguments is the raw JSON of params.arguments (of a tools/call, a
+	// prompts/get or any other method), exactly as it came; nil when
+	// there is none.
 	Arguments []byte
 
 	// fault is the JSON-RPC error code the message's shape earns
@@ -212,8 +213,8 @@ func (m *Message) readParams(body []byte, params int) int {
 		switch {
 		case want != "" && nameIs(name, want):
 			m.Target, found = stringValue(raw)
-		case m.Method == "tools/call" && nameIs(name, "arguments"):
-			if raw[0] != '{' && raw[0] != 'n' {
+		case nameIs(name, "arguments"):
+			if m.Method == "tools/call" && raw[0] != '{' && raw[0] != 'n' {
 				fault = codeInvalidParams
 			}
 			m.Arguments = raw

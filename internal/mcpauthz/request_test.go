@@ -11,6 +11,10 @@ import (
 )
 
 func TestParseRequestBody(t *testing.T) {
+	withArguments := func(m Message, arguments string) Message {
+		m.Arguments = []byte(arguments)
+		return m
+	}
 	call := func(method, target, id string) Message {
 		m := Message{HasMethod: true, Method: method, Target: target}
 		if id != "" {

@@ -178,6 +178,9 @@ func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, t
 	h.gate.verified(source)
 	id := h.injector.newIdentity(verified)
 	id.granted = granted
+	if h.needsPrincipal() {
+		id.principal = h.newPrincipal(verified)
+	}
 	return id, nil
 }
 
@@ -298,6 +301,7 @@ func missingClaims(t *jose.VerifiedToken, names []string) []string {
 // refuse answers a failed authentication: 503 when no key-operation slot
 // was free, otherwise 401 invalid_token. The reason is only logged.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) error {
+	noteRefusal(r, err)
 	h.metrics.refused(err)
 	if errors.Is(err, ErrBusy) {
 		h.logDebug("token not checked: busy", err)
