@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
@@ -422,4 +423,29 @@ func testCertificate(t *testing.T, name string) *x509.Certificate {
 func certificateThumbprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return josetest.B64(sum[:])
+}
+
+// TestAuditDPoPDecisions: a refused proof and a missing nonce are audited
+// as such, a refused binding as invalid_token.
+func TestAuditDPoPDecisions(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("%w: %w", jose.ErrInvalidDPoPProof, jose.ErrDPoPReplay), decisionInvalidDPoPProof},
+		{fmt.Errorf("%w: %w", jose.ErrInvalidDPoPProof, jose.ErrDPoPNonce), decisionUseDPoPNonce},
+		{ErrBoundTokenAsBearer, decisionInvalidToken},
+	} {
+		h, logs := auditedHandler(t)
+		r := httptest.NewRequest(http.MethodGet, "/mcp", nil)
+		_ = h.serveAudited(httptest.NewRecorder(), r, nil, func(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+			noteRefusal(r, tc.err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return nil
+		})
+		entries := logs.AllUntimed()
+		if len(entries) != 1 || entries[0].ContextMap()["decision"] != tc.want {
+			t.Errorf("%v: entries %v, want decision %s", tc.err, entries, tc.want)
+		}
+	}
 }
