@@ -37,11 +37,6 @@ type principal struct {
 	scope                         string // the granted OAuth scopes, space-separated
 }
 
-// size is the bytes the principal's strings hold.
-func (p principal) size() int64 {
-	return int64(len(p.userID) + len(p.clientID) + len(p.tokenIssuer) + len(p.scope))
-}
-
 // operation is what the assertion and the audit log say about one
 // JSON-RPC message with a method.
 type operation struct {

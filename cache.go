@@ -19,7 +19,7 @@ const cacheShards = 32
 // claims, under 2 KB an entry) take under 20 MiB and fit; entries of huge
 // tokens (1,000 claims, about 95 KB an entry) are evicted oldest first once
 // the budget is spent, so a flood of them cannot take more memory than this
-// (SPEC 3.5: Caddy's peak RSS stays under 150 MiB; docs/benchmarks.md).
+// (Caddy's peak RSS stays under 150 MiB; docs/benchmarks.md).
 const defaultCacheBytes = 24 << 20
 
 // tokenKey is the SHA-256 of a token: the cache never holds tokens themselves.
@@ -263,4 +263,39 @@ func (c *tokenCache) load(ctx context.Context, key tokenKey, verify func(context
 func (c *tokenCache) Destruct() error {
 	c.drop(func(string) bool { return true })
 	return nil
+}
+
+// Sizes that identity.size adds to the bytes of the strings it holds: the
+// headers of strings, slices, maps and interfaces and the allocator's
+// rounding, measured for the amd64 runtime (cache_test.go checks the sum
+// against the heap).
+const (
+	identityOverhead    = 384 // the cache's map entry and ring slot, identity, retained token
+	placeholderOverhead = 72  // a placeholder: its slot, the boxed value, the name's allocation
+	headerOverhead      = 48  // a header field: its slot and the value's allocation
+	claimOverhead       = 64  // a retained claim: its map slot
+)
+
+// size estimates the memory id takes while the cache holds it, so that the
+// cache's memory is bounded in bytes, not only in entries.
+func (id *identity) size() int64 {
+	n := int64(identityOverhead) + id.principal.size()
+	for _, p := range id.placeholders {
+		n += placeholderOverhead + int64(len(p.name))
+		if value, ok := p.value.(string); ok {
+			n += int64(len(value))
+		}
+	}
+	for _, h := range id.headers {
+		n += headerOverhead + int64(len(h.value))
+	}
+	for name, raw := range id.token.Claims {
+		n += claimOverhead + int64(len(name)+len(raw))
+	}
+	return n
+}
+
+// size is the bytes the principal's strings hold.
+func (p principal) size() int64 {
+	return int64(len(p.userID) + len(p.clientID) + len(p.tokenIssuer) + len(p.scope))
 }

@@ -33,8 +33,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    allow_unsigned                        # accept encrypted-only tokens (the Python package's mode)
 //	    audience        <aud> [<aud>...]      # the aud claim must contain one; required with issuer_keys
 //	    leeway          <duration>            # clock skew for iat/exp/nbf; default 30s; 0 to 5m
-//	    algorithms      <alg>...              # key-management algorithms accepted (default: see 3.2)
-//	    encryptions     <enc>...              # content encryptions accepted (default: see 3.2)
+//	    algorithms      <alg>...              # key-management algorithms accepted (default: below)
+//	    encryptions     <enc>...              # content encryptions accepted (default: below)
 //	    claim_header    <claim> <Header-Name> # repeatable
 //	    claims_header   <Header-Name>         # all claims as base64url(JSON), no padding
 //	    user_id_claim   <claim>               # default sub, falling back to email
@@ -47,20 +47,20 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    scopes_path                <path>|off # default /.well-known/fhswf-scopes
 //	    openid_configuration_path  <path>|off # default /.well-known/openid-configuration
 //	    resource_metadata_path     <path>|off # default /.well-known/oauth-protected-resource
-//	    resource        <url>                 # canonical URI of the protected MCP server (section 9.1)
-//	    oauth_scopes    <scope>...            # OAuth scope values the token must grant (section 9.2)
-//	    token_issuers   <iss>...              # the iss claim must be one of these (section 9.3)
-//	    mcp_tool        <pattern> <scope>...  # per-operation rules (section 10); also mcp_prompt,
+//	    resource        <url>                 # canonical URI of the protected MCP server
+//	    oauth_scopes    <scope>...            # OAuth scope values the token must grant
+//	    token_issuers   <iss>...              # the iss claim must be one of these
+//	    mcp_tool        <pattern> <scope>...  # per-operation rules; also mcp_prompt,
 //	    mcp_resource    <pattern> <scope>...  #   mcp_resource, mcp_method; repeatable, in order
 //	    mcp_argument    <tool> <path> <value> <scope>...  # a tools/call by an argument's value; repeatable
-//	    max_mcp_body_bytes <bytes>            # default 4194304 (section 10)
-//	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s (section 11)
+//	    max_mcp_body_bytes <bytes>            # default 4194304
+//	    key_reload      <duration>|off        # how often key files are checked for changes; default 10s
 //	    oauth_scope_implies <scope> <scope>...# a granted scope also grants these; repeatable
 //	    dpop            off|allowed|required  # DPoP-bound tokens (RFC 9449); default allowed
 //	    dpop_algs       <alg>...              # DPoP proof algorithms; default ES256 ES384 EdDSA PS256 RS256
 //	    dpop_nonce                            # proofs must carry a nonce the module issued
-//	    identity_assertion { ... }            # signed identity for the backend (section 16)
-//	    audit                                 # an audit log entry per decision (section 16)
+//	    identity_assertion { ... }            # signed identity for the backend
+//	    audit                                 # an audit log entry per decision
 //	}
 //
 // The identity_assertion block:

@@ -106,7 +106,7 @@ func newDiscovery(h *Handler, publicJWKS func() []byte) *discovery {
 }
 
 // oauthScopesSupported lists the OAuth scopes any check may ask for: the
-// route's oauth_scopes and every scope a section 10 rule names, in
+// route's oauth_scopes and every scope a per-operation rule names, in
 // configured order without duplicates. It is the protected-resource
 // metadata's scopes_supported.
 func (h *Handler) oauthScopesSupported() []string {
@@ -181,7 +181,7 @@ func (d *discovery) baseURL(r *http.Request) string {
 }
 
 // resourceMetadataURL is M, the address of the protected-resource metadata
-// of the request's resource R (SPEC 9.1), announced in WWW-Authenticate, or
+// of the request's resource R (RFC 9728 section 3.1), announced in WWW-Authenticate, or
 // "" when that route is off. R is the configured resource, otherwise the
 // base URL plus the path the client requested, before any rewrite.
 func (d *discovery) resourceMetadataURL(r *http.Request) string {

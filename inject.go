@@ -56,7 +56,7 @@ type identity struct {
 	token        *jose.VerifiedToken
 	placeholders []placeholder
 	headers      []field
-	// granted are the OAuth scopes the token grants (SPEC 9.2), itself or
+	// granted are the OAuth scopes the token grants (oauth_scopes), itself or
 	// through oauth_scope_implies, among those the configuration names;
 	// nil when no OAuth scope is configured.
 	granted []string
@@ -227,36 +227,6 @@ func (in *injector) retained(t *jose.VerifiedToken) *jose.VerifiedToken {
 		}
 	}
 	return t.Retain(kept)
-}
-
-// Sizes that identity.size adds to the bytes of the strings it holds: the
-// headers of strings, slices, maps and interfaces and the allocator's
-// rounding, measured for the amd64 runtime (cache_test.go checks the sum
-// against the heap).
-const (
-	identityOverhead    = 384 // the cache's map entry and ring slot, identity, retained token
-	placeholderOverhead = 72  // a placeholder: its slot, the boxed value, the name's allocation
-	headerOverhead      = 48  // a header field: its slot and the value's allocation
-	claimOverhead       = 64  // a retained claim: its map slot
-)
-
-// size estimates the memory id takes while the cache holds it, so that the
-// cache's memory is bounded in bytes, not only in entries.
-func (id *identity) size() int64 {
-	n := int64(identityOverhead) + id.principal.size()
-	for _, p := range id.placeholders {
-		n += placeholderOverhead + int64(len(p.name))
-		if value, ok := p.value.(string); ok {
-			n += int64(len(value))
-		}
-	}
-	for _, h := range id.headers {
-		n += headerOverhead + int64(len(h.value))
-	}
-	for name, raw := range id.token.Claims {
-		n += claimOverhead + int64(len(name)+len(raw))
-	}
-	return n
 }
 
 // userID is the user_id_claim claim, falling back to email.

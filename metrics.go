@@ -195,32 +195,6 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 	return m, nil
 }
 
-// registerCacheGauges registers the gauges of the verified-token caches'
-// memory, read from every cache in use when scraped.
-func registerCacheGauges(reg prometheus.Registerer) error {
-	sum := func(of func(*tokenCache) int64) func() float64 {
-		return func() float64 {
-			var total int64
-			tokenCaches.Range(func(_, value any) bool {
-				total += of(value.(*tokenCache))
-				return true
-			})
-			return float64(total)
-		}
-	}
-	if _, err := registerOrReuse(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "cache_bytes",
-		Help: "Estimated memory held by the verified-token caches' entries, in bytes.",
-	}, sum((*tokenCache).bytes))); err != nil {
-		return err
-	}
-	_, err := registerOrReuse(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: metricsNamespace, Subsystem: metricsSubsystem, Name: "cache_budget_bytes",
-		Help: "The verified-token caches' memory budget, in bytes: cache_bytes never exceeds it.",
-	}, sum(func(c *tokenCache) int64 { return c.budget })))
-	return err
-}
-
 // initSeries creates every outcome and reason series at 0, so rates can be
 // computed from the first scrape on, and keeps them for counting.
 func (m *metrics) initSeries() {

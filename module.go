@@ -546,7 +546,7 @@ func (h *Handler) newVerifier(ctx context.Context, keyFile string) (*jose.Verifi
 }
 
 // audience is the configured audience, or resource when only that is set
-// (SPEC 9.1).
+// (a token for this resource names it in aud, RFC 8707).
 func (h *Handler) audience() []string {
 	if len(h.Audience) == 0 && h.Resource != "" {
 		return []string{h.Resource}

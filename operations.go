@@ -19,7 +19,8 @@ const defaultMaxMCPBodyBytes = 4 << 20
 // come from the request, which may be megabytes long.
 const maxLoggedName = 256
 
-// MCPRule is one per-operation rule (SPEC section 10): the JSON-RPC
+// MCPRule is one per-operation rule (mcp_tool, mcp_prompt, mcp_resource,
+// mcp_method): the JSON-RPC
 // messages whose name matches Pattern need Scopes, besides the route's
 // oauth_scopes.
 type MCPRule struct {

@@ -12,7 +12,7 @@ type site struct {
 	issuerFile string // "" for encrypted-only tokens (allow_unsigned)
 	cacheSize  int    // cache_size; negative: not set (the default)
 	// oauthScopes is the site's oauth_scopes ("" for none); rules are its
-	// per-operation rules (SPEC 10), one Caddyfile line each.
+	// per-operation rules (mcp_tool, mcp_argument, ...), one Caddyfile line each.
 	oauthScopes string
 	rules       []string
 	upstream    string // host:port to reverse_proxy to; "": respond (toolsCallResult with oauthScopes, else "ok")

@@ -78,7 +78,7 @@
 //   - adversarial fill: -fill-tokens distinct valid tokens of nearly
 //     16384 bytes (the default max_token_bytes) with 1,000 small claims
 //     each, such as anyone can mint under allow_unsigned, to the fill
-//     site, then its peak RSS, judged against SPEC 3.5's 150 MiB at
+//     site, then its peak RSS, judged against the cache's 150 MiB bound at
 //     10,000 tokens. A fill is stopped should the Caddy's RSS pass 1 GiB.
 //   - DPoP phase, scenario (10): the auth site's settings (dpop allowed,
 //     the default) alone; per round, (2) and (10), a cached token bound to

@@ -14,7 +14,7 @@ import (
 const (
 	targetPeakRSS    = 100 << 20 // bytes, at most, after rssTargetTokens
 	rssTargetTokens  = 100_000   // the RSS target is about this many tokens
-	targetFillRSS    = 150 << 20 // bytes, at most, after fillTargetTokens (SPEC 3.5)
+	targetFillRSS    = 150 << 20 // bytes, at most, after fillTargetTokens (the cache's memory bound, docs/benchmarks.md)
 	fillTargetTokens = 10_000    // the fill target is about this many tokens
 )
 

@@ -63,7 +63,7 @@
 //		header_up Host {upstream_hostport}
 //	}
 //
-// With OAuth scopes (SPEC section 9 and 10), `mcp_tool admin_* mcp:admin`
+// With OAuth scopes and per-operation rules, `mcp_tool admin_* mcp:admin`
 // leaves admin_stats to tokens that grant mcp:admin.
 //
 // The header_up line is needed because the MCP SDK refuses (403) a request that

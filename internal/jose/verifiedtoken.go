@@ -64,7 +64,8 @@ func (t *VerifiedToken) Retain(claims map[string]json.RawMessage) *VerifiedToken
 		decryptionKey: t.decryptionKey, issuerKey: t.issuerKey, confirmation: t.confirmation}
 }
 
-// checkTime applies the time rules of SPEC 3.3 at now, with leeway for clock skew.
+// checkTime applies the time rules of iat, nbf and exp at now, with leeway
+// for clock skew.
 func (t *VerifiedToken) checkTime(now time.Time, leeway time.Duration) error {
 	seconds := float64(now.UnixNano()) / float64(time.Second)
 	skew := leeway.Seconds()

@@ -15,7 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
-// Verifier decrypts and validates bearer tokens as SPEC section 3 says. It
+// Verifier decrypts and validates bearer tokens as docs/security.md describes. It
 // knows nothing of Caddy or HTTP, so it can be tested and benchmarked alone.
 // It is safe for concurrent use.
 type Verifier struct {
