@@ -70,8 +70,8 @@ type mcpClaim struct {
 // newPrincipal reads the principal of a verified token: the user id as the
 // placeholders have it, client_id (else azp), iss and the OAuth scopes it
 // grants (none when its scope claims are malformed).
-func (h *Handler) newPrincipal(t *jose.VerifiedToken) principal {
-	p := principal{userID: h.injector.userID(t)}
+func (h *Handler) newPrincipal(t *jose.VerifiedToken) *principal {
+	p := &principal{userID: h.injector.userID(t)}
 	for _, claim := range []string{"client_id", "azp"} {
 		if t.Has(claim) {
 			p.clientID = jose.ClaimText(t.Claims[claim])
@@ -179,7 +179,7 @@ func (h *Handler) pass(r *http.Request, id *identity, req *mcpauthz.Request) err
 	if h.asserter == nil {
 		return nil
 	}
-	assertion, err := h.asserter.sign(r, id.principal, ops, batch)
+	assertion, err := h.asserter.sign(r, id.holder(), ops, batch)
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}

@@ -80,7 +80,7 @@ func (h *Handler) serveAudited(w http.ResponseWriter, r *http.Request, next cadd
 func (h *Handler) writeAudit(r *http.Request, rec *auditRecord, status int) {
 	base := []zap.Field{zap.String("decision", rec.decision), zap.Int("status", status)}
 	if rec.id != nil {
-		p := rec.id.principal
+		p := rec.id.holder()
 		base = append(base, zap.String("user_id", p.userID), zap.String("client_id", p.clientID),
 			zap.String("token_issuer", p.tokenIssuer))
 	}

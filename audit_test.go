@@ -27,7 +27,7 @@ func auditedHandler(t *testing.T) (*Handler, *observer.ObservedLogs) {
 // by the module, by the next handler (also implicitly), or set by Caddy
 // from a handler error.
 func TestAuditStatus(t *testing.T) {
-	id := &identity{granted: []string{"mcp"}, principal: principal{userID: "ada"}}
+	id := &identity{granted: []string{"mcp"}, principal: &principal{userID: "ada"}}
 	for _, tc := range []struct {
 		name   string
 		serve  func(http.ResponseWriter, *http.Request, caddyhttp.Handler) error
@@ -95,7 +95,7 @@ func TestAuditNoDecision(t *testing.T) {
 // message; a body the module cannot read is bad_request.
 func TestAuditOperations(t *testing.T) {
 	h, logs := auditedHandler(t)
-	id := &identity{granted: []string{"mcp"}, principal: principal{userID: "ada", clientID: "cli"}}
+	id := &identity{granted: []string{"mcp"}, principal: &principal{userID: "ada", clientID: "cli"}}
 	body := "[" + toolCall(1, "greet") + "," + toolCall(2, "admin_x") + "]"
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
 	serve := func(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {

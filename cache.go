@@ -274,12 +274,16 @@ const (
 	placeholderOverhead = 72  // a placeholder: its slot, the boxed value, the name's allocation
 	headerOverhead      = 48  // a header field: its slot and the value's allocation
 	claimOverhead       = 64  // a retained claim: its map slot
+	principalOverhead   = 64  // a principal: its four string headers
 )
 
 // size estimates the memory id takes while the cache holds it, so that the
 // cache's memory is bounded in bytes, not only in entries.
 func (id *identity) size() int64 {
-	n := int64(identityOverhead) + id.principal.size()
+	n := int64(identityOverhead)
+	if id.principal != nil {
+		n += principalOverhead + id.principal.size()
+	}
 	for _, p := range id.placeholders {
 		n += placeholderOverhead + int64(len(p.name))
 		if value, ok := p.value.(string); ok {

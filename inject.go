@@ -61,8 +61,17 @@ type identity struct {
 	// nil when no OAuth scope is configured.
 	granted []string
 	// principal is what the identity assertion and the audit log say of
-	// the token's holder; empty unless one of them is configured.
-	principal principal
+	// the token's holder; nil unless one of them is configured (so cached
+	// identities stay small without them).
+	principal *principal
+}
+
+// holder is the principal of id, empty when it carries none.
+func (id *identity) holder() principal {
+	if id.principal == nil {
+		return principal{}
+	}
+	return *id.principal
 }
 
 // placeholder is one placeholder and its value, a string held as the

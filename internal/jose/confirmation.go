@@ -47,3 +47,13 @@ func parseConfirmation(raw json.RawMessage) (Confirmation, error) {
 	}
 	return c, nil
 }
+
+// confirmationOf is parseConfirmation for a verified token: nil for a
+// token bound to no key.
+func confirmationOf(raw json.RawMessage) (*Confirmation, error) {
+	c, err := parseConfirmation(raw)
+	if err != nil || !c.Bound() {
+		return nil, err
+	}
+	return &c, nil
+}

@@ -32,13 +32,19 @@ type VerifiedToken struct {
 	// encrypted-only token.
 	decryptionKey, issuerKey string
 
-	// confirmation is the key the token is bound to (top-level cnf).
-	confirmation Confirmation
+	// confirmation is the key the token is bound to (top-level cnf); nil
+	// for a bearer token, so cached bearer tokens stay small.
+	confirmation *Confirmation
 }
 
 // Confirmation is the key the token is bound to, from its top-level cnf
 // claim; empty for a bearer token.
-func (t *VerifiedToken) Confirmation() Confirmation { return t.confirmation }
+func (t *VerifiedToken) Confirmation() Confirmation {
+	if t.confirmation == nil {
+		return Confirmation{}
+	}
+	return *t.confirmation
+}
 
 // KeyIDs identifies the keys that verified the token: the decryption key
 // and, for a signed token, the issuer's signature key ("" otherwise). A

@@ -405,7 +405,7 @@ func (v *Verifier) validatePayload(payload []byte) (*VerifiedToken, error) {
 	if err := checkIssuer(members["iss"], v.tokenIssuers); err != nil {
 		return nil, err
 	}
-	if t.confirmation, err = parseConfirmation(members["cnf"]); err != nil {
+	if t.confirmation, err = confirmationOf(members["cnf"]); err != nil {
 		return nil, err
 	}
 	t.Payload, t.Claims, t.ClaimsJSON = members, members, compactJSON(payload)
