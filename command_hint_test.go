@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 )
 
 // TestCommandUsageMistakesPointToHelp: a flag that is unknown or does not
@@ -25,7 +25,7 @@ func TestCommandUsageMistakesPointToHelp(t *testing.T) {
 		{"extra argument", []string{"k8s", "extra"}, `unknown command "extra"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, status := josetest.RunMCPKeys(t, tc.args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, tc.args...)
 			if status == 0 || stdout != "" {
 				t.Fatalf("status %d, stdout %q", status, stdout)
 			}

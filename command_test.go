@@ -18,6 +18,7 @@ import (
 	gojose "github.com/go-jose/go-jose/v4"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
@@ -48,7 +49,7 @@ func privateExponent(t *testing.T, path string) string {
 
 func TestCommandGenerate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
-	stdout, stderr, status := josetest.RunMCPKeys(t, "generate", "-o", dir, "--size", "2048")
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "generate", "-o", dir, "--size", "2048")
 	if status != 0 {
 		t.Fatalf("generate failed: %s", stderr)
 	}
@@ -68,7 +69,7 @@ func TestCommandGenerate(t *testing.T) {
 
 	private, _ := os.ReadFile(p.Private)
 	public, _ := os.ReadFile(p.Public)
-	_, stderr, status = josetest.RunMCPKeys(t, "generate", "-o", dir, "--size", "2048")
+	_, stderr, status = cmdtest.RunMCPKeys(t, "generate", "-o", dir, "--size", "2048")
 	if status == 0 || !strings.Contains(stderr, "--force") {
 		t.Errorf("second generate: status %d, stderr %q", status, stderr)
 	}
@@ -78,7 +79,7 @@ func TestCommandGenerate(t *testing.T) {
 		t.Fatal("a refused generate changed the key files")
 	}
 
-	if _, stderr, status = josetest.RunMCPKeys(t, "generate", "-o", dir, "--alg", keys.AlgECDHESA256KW, "--force"); status != 0 {
+	if _, stderr, status = cmdtest.RunMCPKeys(t, "generate", "-o", dir, "--alg", keys.AlgECDHESA256KW, "--force"); status != 0 {
 		t.Fatalf("generate --force failed: %s", stderr)
 	}
 	if nowPrivate, _ = os.ReadFile(p.Private); bytes.Equal(private, nowPrivate) {
@@ -174,7 +175,7 @@ func TestCommandErrors(t *testing.T) {
 		{"bad ttl", []string{"token", "--key", p.Public, "--claims", claims, "--ttl", "1 day"}, `invalid argument "1 day"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, status := josetest.RunMCPKeys(t, tc.args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, tc.args...)
 			if status == 0 {
 				t.Fatalf("succeeded; stdout %q", stdout)
 			}
@@ -200,7 +201,7 @@ func TestCommandK8s(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, status := josetest.RunMCPKeys(t, "k8s", "-o", filepath.Dir(p.Private), "-n", "team-a", "-s", "mcp.keys")
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "k8s", "-o", filepath.Dir(p.Private), "-n", "team-a", "-s", "mcp.keys")
 	if status != 0 {
 		t.Fatalf("k8s failed: %s", stderr)
 	}
@@ -240,7 +241,7 @@ func TestCommandK8sGeneratesKeys(t *testing.T) {
 		t.Skip("generates a 4096-bit key")
 	}
 	dir := filepath.Join(t.TempDir(), "keys")
-	stdout, stderr, status := josetest.RunMCPKeys(t, "k8s", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "k8s", "-o", dir)
 	if status != 0 {
 		t.Fatalf("k8s failed: %s", stderr)
 	}
@@ -259,7 +260,7 @@ func TestCommandK8sGeneratesKeys(t *testing.T) {
 func TestCommandClean(t *testing.T) {
 	p := generateCommandKeys(t)
 	dir := filepath.Dir(p.Private)
-	stdout, stderr, status := josetest.RunMCPKeys(t, "clean", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "clean", "-o", dir)
 	if status != 0 {
 		t.Fatalf("clean failed: %s", stderr)
 	}
@@ -270,7 +271,7 @@ func TestCommandClean(t *testing.T) {
 	if !strings.Contains(stderr, "SSD") {
 		t.Errorf("stderr lacks the erasure caveat: %q", stderr)
 	}
-	stdout, stderr, status = josetest.RunMCPKeys(t, "clean", "-o", dir)
+	stdout, stderr, status = cmdtest.RunMCPKeys(t, "clean", "-o", dir)
 	if status != 0 || stdout != "nothing to remove in "+dir+"\n" || stderr != "" {
 		t.Errorf("second clean: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
@@ -291,7 +292,7 @@ func TestCommandCleanSymlinks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stdout, stderr, status := josetest.RunMCPKeys(t, "clean", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "clean", "-o", dir)
 	if status != 0 {
 		t.Fatalf("clean failed: %s", stderr)
 	}
@@ -306,7 +307,7 @@ func TestCommandCleanSymlinks(t *testing.T) {
 	if !bytes.Equal(readTestFile(t, p.Private), private) || !bytes.Equal(readTestFile(t, p.Public), public) {
 		t.Error("clean changed the files the links point at")
 	}
-	if stdout, _, status := josetest.RunMCPKeys(t, "clean", "-o", dir); status != 0 || !strings.HasPrefix(stdout, "nothing to remove") {
+	if stdout, _, status := cmdtest.RunMCPKeys(t, "clean", "-o", dir); status != 0 || !strings.HasPrefix(stdout, "nothing to remove") {
 		t.Errorf("second clean: status %d, stdout %q", status, stdout)
 	}
 }
@@ -320,7 +321,7 @@ func TestCommandCleanHardLink(t *testing.T) {
 	if err := os.Link(p.Private, backup); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, status := josetest.RunMCPKeys(t, "clean", "-o", filepath.Dir(p.Private))
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "clean", "-o", filepath.Dir(p.Private))
 	if status != 0 {
 		t.Fatalf("clean failed: %s", stderr)
 	}
@@ -378,7 +379,7 @@ func TestCommandToken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"token", "--key", p.Public, "--claims", `{"sub":"ada","email":"ada@example.com"}`, "--ttl", "15m"}, tc.extra...)
-			stdout, stderr, status := josetest.RunMCPKeys(t, args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, args...)
 			if status != 0 {
 				t.Fatalf("token failed: %s", stderr)
 			}
@@ -436,7 +437,7 @@ func TestCommandHelp(t *testing.T) {
 		"dpop-key":   {"-o, --output", "--force"},
 		"dpop-proof": {"--key", "--method", "--url", "--token", "--nonce"},
 	} {
-		stdout, stderr, status := josetest.RunMCPKeys(t, verb, "--help")
+		stdout, stderr, status := cmdtest.RunMCPKeys(t, verb, "--help")
 		if status != 0 || stderr != "" {
 			t.Errorf("%s --help: status %d, stderr %q", verb, status, stderr)
 		}
@@ -462,7 +463,7 @@ func TestCommandTokenOAuthClaims(t *testing.T) {
 	})
 	mint := func(t *testing.T, flags ...string) string {
 		t.Helper()
-		stdout, stderr, status := josetest.RunMCPKeys(t, append([]string{"token", "--key", p.Public, "--sign-key", signFile, "--claims", `{"sub":"ada"}`}, flags...)...)
+		stdout, stderr, status := cmdtest.RunMCPKeys(t, append([]string{"token", "--key", p.Public, "--sign-key", signFile, "--claims", `{"sub":"ada"}`}, flags...)...)
 		if status != 0 {
 			t.Fatalf("mcp-keys token %v: %s", flags, stderr)
 		}
@@ -487,7 +488,7 @@ func TestCommandTokenOAuthClaims(t *testing.T) {
 		})
 	}
 	for _, flag := range []string{"scope", "iss", "aud"} {
-		_, stderr, status := josetest.RunMCPKeys(t, "token", "--key", p.Public, "--claims", `{"`+flag+`":"x"}`, "--"+flag, "y")
+		_, stderr, status := cmdtest.RunMCPKeys(t, "token", "--key", p.Public, "--claims", `{"`+flag+`":"x"}`, "--"+flag, "y")
 		if status == 0 || !strings.Contains(stderr, "--"+flag) {
 			t.Errorf("--%s with %s in --claims: status %d, %q; want an error naming the flag", flag, flag, status, stderr)
 		}

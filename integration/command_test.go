@@ -16,6 +16,7 @@ import (
 	gojose "github.com/go-jose/go-jose/v4"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
@@ -63,7 +64,7 @@ func TestCommandTokenThroughCaddy(t *testing.T) {
 		{"ECDH-ES+A256KW", []string{"--alg", keys.AlgECDHESA256KW}},
 	} {
 		dir := filepath.Join(tmp, gen.name)
-		josetest.MCPKeys(t, append([]string{"generate", "-o", dir}, gen.args...)...)
+		cmdtest.MCPKeys(t, append([]string{"generate", "-o", dir}, gen.args...)...)
 		p := keys.PairIn(dir)
 		kp := pair{name: gen.name, key: p.Public, private: p.Private, unsigned: site{freePort(t)}, signedSite: site{freePort(t)}}
 		if gen.name == "ECDH-ES+A256KW" {
@@ -102,7 +103,7 @@ func TestCommandTokenThroughCaddy(t *testing.T) {
 	}
 	for _, kp := range pairs {
 		t.Run(kp.name+"/encrypted only", func(t *testing.T) {
-			token := strings.TrimSpace(josetest.MCPKeys(t, "token", "--key", kp.key, "--claims", claims))
+			token := strings.TrimSpace(cmdtest.MCPKeys(t, "token", "--key", kp.key, "--claims", claims))
 			if status, body := get(t, kp.unsigned.url("/mcp"), token); status != http.StatusOK || body != "unsigned ada Ada Lovelace" {
 				t.Errorf("allow_unsigned site: %d %q, want 200", status, body)
 			}
@@ -112,7 +113,7 @@ func TestCommandTokenThroughCaddy(t *testing.T) {
 		})
 		for alg, signKey := range signKeys {
 			t.Run(kp.name+"/signed "+alg, func(t *testing.T) {
-				token := strings.TrimSpace(josetest.MCPKeys(t, "token", "--key", kp.key, "--claims", claims, "--sign-key", signKey))
+				token := strings.TrimSpace(cmdtest.MCPKeys(t, "token", "--key", kp.key, "--claims", claims, "--sign-key", signKey))
 				if status, body := get(t, kp.signedSite.url("/mcp"), token); status != http.StatusOK || body != "signed ada Ada Lovelace" {
 					t.Errorf("issuer_keys site: %d %q, want 200", status, body)
 				}

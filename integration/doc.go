@@ -5,13 +5,13 @@
 // servers, DPoP and certificate binding, metrics, config reloads and key
 // rotation, log hygiene, concurrent clients, the `caddy validate`, `adapt`
 // and `mcp-keys` command lines). The unit tests stay beside the code in the
-// module's root package and run in seconds; these take a few minutes.
+// module's root package and run in seconds; these take about a minute.
 //
 // The package has test files only. They use the module as Caddy's users do:
 // through Caddyfiles and JSON configs, the exported API and the built
-// binary, with keys and tokens from internal/josetest (go-jose). A blank
-// import of the module registers the handler, its directive and the
-// mcp-keys command.
+// binary, with keys and tokens from internal/josetest (go-jose) and the
+// in-process mcp-keys of internal/cmdtest. A blank import of the module
+// registers the handler, its directive and the mcp-keys command.
 //
 // Run them with the rest (`make test`, or `go test ./...`), or alone:
 //

@@ -1,4 +1,9 @@
-package josetest
+// Package cmdtest runs Caddy's subcommands in-process for the module's
+// tests: `caddy mcp-keys` as caddycmd.Main would run it, so the unit tests
+// and the integration tests share one runner. It imports Caddy's command
+// package, which internal/josetest (used by the parts that know nothing of
+// Caddy) must not. Only tests import it.
+package cmdtest
 
 import (
 	"bytes"
