@@ -41,11 +41,11 @@ keys: build
 run: keys
 	@CADDY=$(CADDY) WHOAMI=$(WHOAMI) KEYS_DIR=$(KEYS_DIR) PORT=$(PORT) ./examples/run-demo.sh
 
-## test: formatting, vet, every test (with a race run of the module), smoke runs of load and fuzzing
+## test: formatting, vet, every test (with a race run of the module and its integration tests), smoke runs of load and fuzzing
 test: build lint
 	@mkdir -p $(TEST_HOME)
 	$(TEST_ENV) $(GO) test -count=1 ./...
-	$(TEST_ENV) $(GO) test -count=1 -race .
+	$(TEST_ENV) $(GO) test -count=1 -race . ./integration
 	$(GO) run ./examples/loadbench -caddy $(CADDY) -smoke
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSMOKE)
 	@$(PYTHON) -c 'import jwcrypto' 2>/dev/null || echo "not run: the Python identity verification example needs jwcrypto (apt-get install python3-jwcrypto), then: make test-python"

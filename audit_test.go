@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -96,7 +96,7 @@ func TestAuditNoDecision(t *testing.T) {
 func TestAuditOperations(t *testing.T) {
 	h, logs := auditedHandler(t)
 	id := &identity{granted: []string{"mcp"}, principal: &principal{userID: "ada", clientID: "cli"}}
-	body := "[" + toolCall(1, "greet") + "," + toolCall(2, "admin_x") + "]"
+	body := "[" + josetest.ToolCall(1, "greet") + "," + josetest.ToolCall(2, "admin_x") + "]"
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
 	serve := func(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 		return h.serveOperations(w, r, id, next)
@@ -120,58 +120,4 @@ func TestAuditOperations(t *testing.T) {
 	if bad["decision"] != decisionBadRequest || bad["status"] != int64(400) {
 		t.Errorf("bad body: %v", bad)
 	}
-}
-
-// TestAdaptIdentityAssertion pins the JSON of identity_assertion and audit.
-func TestAdaptIdentityAssertion(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
-	mcp_jwe_auth {
-		key_file /k/private.json
-		scopes sub
-		allow_unsigned
-		audit
-		identity_assertion {
-			key_file /k/signing.json
-			audience https://backend.example
-			header X-Caller
-			ttl 2m
-			jwks_path /keys/caller.json
-		}
-	}
-}
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"allow_unsigned": true,
-									"audit": true,
-									"handler": "mcp_jwe_auth",
-									"identity_assertion": {
-										"audience": "https://backend.example",
-										"header": "X-Caller",
-										"jwks_path": "/keys/caller.json",
-										"key_file": "/k/signing.json",
-										"ttl": 120000000000
-									},
-									"key_file": "/k/private.json",
-									"scopes": [
-										"sub"
-									]
-								}
-							]
-						}
-					]
-				}
-			}
-		}
-	}
-}`)
 }

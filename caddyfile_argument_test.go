@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // TestCaddyfileMCPArgument: mcp_argument is repeatable and keeps its order.
@@ -57,63 +55,4 @@ func TestCaddyfileMCPArgumentErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestAdaptMCPArgument pins the JSON of mcp_argument: a list of
-// {tool, path, value, scopes}.
-func TestAdaptMCPArgument(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
-	mcp_jwe_auth {
-		key_file /etc/mcp/mcp-private.json
-		scopes sub
-		allow_unsigned
-		mcp_argument forecast region eu-* mcp:eu
-	}
-	reverse_proxy 127.0.0.1:9000
-}
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"allow_unsigned": true,
-									"handler": "mcp_jwe_auth",
-									"key_file": "/etc/mcp/mcp-private.json",
-									"mcp_argument": [
-										{
-											"path": "region",
-											"scopes": [
-												"mcp:eu"
-											],
-											"tool": "forecast",
-											"value": "eu-*"
-										}
-									],
-									"scopes": [
-										"sub"
-									]
-								},
-								{
-									"handler": "reverse_proxy",
-									"upstreams": [
-										{
-											"dial": "127.0.0.1:9000"
-										}
-									]
-								}
-							]
-						}
-					]
-				}
-			}
-		}
-	}
-}`)
 }

@@ -413,11 +413,12 @@ func TestCaddyfileErrorLinesInSite(t *testing.T) {
 	}
 }
 
-// TestCaddyfileLoadErrors covers the mistakes of SPEC section 2 that are
-// found when the config is loaded: a block read by the test dispenser
-// passes UnmarshalCaddyfile, and Provision refuses it with an error that
-// names the key file (or MCP_KEY_FILE_PATH). validate_cli_test.go runs the
-// same cases through `caddy validate`.
+// TestCaddyfileLoadErrors covers the configuration mistakes (README,
+// "Caddyfile") that are found when the config is loaded: a block read by
+// the test dispenser passes UnmarshalCaddyfile, and Provision refuses it
+// with an error that names the key file (or MCP_KEY_FILE_PATH).
+// integration/validate_cli_test.go runs the same cases through
+// `caddy validate`.
 func TestCaddyfileLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	rsa0, rsa1 := josetest.RSAKey(t, 0), josetest.RSAKey(t, 1)

@@ -3,6 +3,8 @@ package mcpjweauth
 import (
 	"strings"
 	"testing"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 )
 
 // TestCommandUsageMistakesPointToHelp: a flag that is unknown or does not
@@ -23,7 +25,7 @@ func TestCommandUsageMistakesPointToHelp(t *testing.T) {
 		{"extra argument", []string{"k8s", "extra"}, `unknown command "extra"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, status := runMCPKeys(t, tc.args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, tc.args...)
 			if status == 0 || stdout != "" {
 				t.Fatalf("status %d, stdout %q", status, stdout)
 			}

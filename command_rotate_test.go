@@ -10,19 +10,9 @@ import (
 
 	gojose "github.com/go-jose/go-jose/v4"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
-
-// mcpKeys runs `caddy mcp-keys args...` in-process and fails the test
-// unless it succeeds; it returns stdout.
-func mcpKeys(t *testing.T, args ...string) string {
-	t.Helper()
-	stdout, stderr, status := runMCPKeys(t, args...)
-	if status != 0 {
-		t.Fatalf("caddy mcp-keys %s: %s", strings.Join(args, " "), stderr)
-	}
-	return stdout
-}
 
 // fileKIDs returns the kids of the JWKS file at path, in order, as go-jose
 // reads them.
@@ -58,7 +48,7 @@ func TestCommandRotate(t *testing.T) {
 	dir := filepath.Dir(p.Private)
 	first := fileKIDs(t, p.Private)
 
-	stdout, stderr, status := runMCPKeys(t, "rotate", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "rotate", "-o", dir)
 	if status != 0 {
 		t.Fatalf("rotate failed: %s", stderr)
 	}
@@ -87,13 +77,13 @@ func TestCommandRotate(t *testing.T) {
 	}
 
 	// token uses the first key, the new one.
-	token := strings.TrimSpace(mcpKeys(t, "token", "--key", p.Public, "--claims", `{"sub":"ada"}`))
+	token := strings.TrimSpace(cmdtest.MCPKeys(t, "token", "--key", p.Public, "--claims", `{"sub":"ada"}`))
 	if got := tokenKID(t, token); got != kids[0] {
 		t.Errorf("token is encrypted to %q, want the new first key %q", got, kids[0])
 	}
 
 	// --prune keeps the first key and drops the old ones.
-	stdout = mcpKeys(t, "rotate", "-o", dir, "--prune", "--keep", "0")
+	stdout = cmdtest.MCPKeys(t, "rotate", "-o", dir, "--prune", "--keep", "0")
 	if got := fileKIDs(t, p.Private); !slices.Equal(got, kids[:1]) {
 		t.Errorf("after rotate --prune --keep 0: %v, want %v", got, kids[:1])
 	}
@@ -142,7 +132,7 @@ func TestCommandRotateErrors(t *testing.T) {
 		{"extra argument", []string{"rotate", "-o", dir, "now"}, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, status := runMCPKeys(t, tc.args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, tc.args...)
 			if status == 0 {
 				t.Fatalf("succeeded; stdout %q", stdout)
 			}
@@ -166,7 +156,7 @@ func TestCommandRotateErrors(t *testing.T) {
 }
 
 func TestCommandRotateHelp(t *testing.T) {
-	stdout, _, status := runMCPKeys(t, "rotate", "--help")
+	stdout, _, status := cmdtest.RunMCPKeys(t, "rotate", "--help")
 	if status != 0 {
 		t.Fatal("rotate --help failed")
 	}

@@ -11,6 +11,7 @@ import (
 	gojose "github.com/go-jose/go-jose/v4"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
@@ -30,7 +31,7 @@ func TestCommandGenerateSigning(t *testing.T) {
 		{nil, "EdDSA"},
 		{[]string{"--alg", "ES256", "--force"}, "ES256"},
 	} {
-		stdout, stderr, status := runMCPKeys(t, append([]string{"generate", "--use", "sig", "-o", dir}, tc.args...)...)
+		stdout, stderr, status := cmdtest.RunMCPKeys(t, append([]string{"generate", "--use", "sig", "-o", dir}, tc.args...)...)
 		if status != 0 {
 			t.Fatalf("generate --use sig %v: %s", tc.args, stderr)
 		}
@@ -77,7 +78,7 @@ func TestCommandGenerateSigning(t *testing.T) {
 		{[]string{"generate", "--use", "sig", "-o", t.TempDir(), "--size", "2048"}, "--size applies to RSA"},
 		{[]string{"generate", "--use", "both", "-o", t.TempDir()}, `--use "both"`},
 	} {
-		if _, stderr, status := runMCPKeys(t, tc.args...); status == 0 || !strings.Contains(stderr, tc.want) {
+		if _, stderr, status := cmdtest.RunMCPKeys(t, tc.args...); status == 0 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: status %d stderr %q, want %q", tc.args, status, stderr, tc.want)
 		}
 	}
@@ -88,7 +89,7 @@ func TestCommandGenerateSigning(t *testing.T) {
 func TestCommandK8sWithSigning(t *testing.T) {
 	enc := generateCommandKeys(t)
 	dir := filepath.Dir(enc.Private)
-	stdout, stderr, status := runMCPKeys(t, "k8s", "-o", dir, "--with-signing")
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "k8s", "-o", dir, "--with-signing")
 	if status != 0 {
 		t.Fatalf("k8s --with-signing: %s", stderr)
 	}
@@ -112,14 +113,14 @@ func TestCommandK8sWithSigning(t *testing.T) {
 	if !strings.Contains(stderr, "Generated a new signing key pair") || !strings.Contains(stderr, keys.SigningSecretDataKey) {
 		t.Errorf("hints %q", stderr)
 	}
-	again, _, _ := runMCPKeys(t, "k8s", "-o", dir, "--with-signing")
+	again, _, _ := cmdtest.RunMCPKeys(t, "k8s", "-o", dir, "--with-signing")
 	if again != stdout {
 		t.Error("a second run did not reuse the signing pair")
 	}
 	if err := os.Remove(keys.SigningPairIn(dir).Public); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr, status := runMCPKeys(t, "k8s", "-o", dir, "--with-signing"); status == 0 || !strings.Contains(stderr, "incomplete") {
+	if _, stderr, status := cmdtest.RunMCPKeys(t, "k8s", "-o", dir, "--with-signing"); status == 0 || !strings.Contains(stderr, "incomplete") {
 		t.Errorf("half a signing pair: status %d stderr %q", status, stderr)
 	}
 }

@@ -2,53 +2,26 @@ package mcpjweauth
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	gojose "github.com/go-jose/go-jose/v4"
-	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 )
-
-// runMCPKeys runs `caddy mcp-keys args...` in-process, under a root command
-// set up like Caddy's, and returns its stdout, stderr and the exit status
-// caddycmd.Main would give it.
-func runMCPKeys(t *testing.T, args ...string) (stdout, stderr string, status int) {
-	t.Helper()
-	c, ok := caddycmd.Commands()["mcp-keys"]
-	if !ok {
-		t.Fatal("mcp-keys is not registered")
-	}
-	cmd := &cobra.Command{Use: c.Name + " " + c.Usage, Short: c.Short, Long: c.Long}
-	c.CobraFunc(cmd)
-	root := &cobra.Command{Use: "caddy", SilenceUsage: true}
-	root.AddCommand(cmd)
-	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"mcp-keys"}, args...))
-	if err := root.Execute(); err != nil {
-		status = 1
-	}
-	return out.String(), errOut.String(), status
-}
 
 // generateCommandKeys writes a 2048-bit key pair into a new directory.
 func generateCommandKeys(t *testing.T) keys.Pair {
@@ -76,7 +49,7 @@ func privateExponent(t *testing.T, path string) string {
 
 func TestCommandGenerate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
-	stdout, stderr, status := runMCPKeys(t, "generate", "-o", dir, "--size", "2048")
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "generate", "-o", dir, "--size", "2048")
 	if status != 0 {
 		t.Fatalf("generate failed: %s", stderr)
 	}
@@ -96,7 +69,7 @@ func TestCommandGenerate(t *testing.T) {
 
 	private, _ := os.ReadFile(p.Private)
 	public, _ := os.ReadFile(p.Public)
-	_, stderr, status = runMCPKeys(t, "generate", "-o", dir, "--size", "2048")
+	_, stderr, status = cmdtest.RunMCPKeys(t, "generate", "-o", dir, "--size", "2048")
 	if status == 0 || !strings.Contains(stderr, "--force") {
 		t.Errorf("second generate: status %d, stderr %q", status, stderr)
 	}
@@ -106,7 +79,7 @@ func TestCommandGenerate(t *testing.T) {
 		t.Fatal("a refused generate changed the key files")
 	}
 
-	if _, stderr, status = runMCPKeys(t, "generate", "-o", dir, "--alg", keys.AlgECDHESA256KW, "--force"); status != 0 {
+	if _, stderr, status = cmdtest.RunMCPKeys(t, "generate", "-o", dir, "--alg", keys.AlgECDHESA256KW, "--force"); status != 0 {
 		t.Fatalf("generate --force failed: %s", stderr)
 	}
 	if nowPrivate, _ = os.ReadFile(p.Private); bytes.Equal(private, nowPrivate) {
@@ -202,7 +175,7 @@ func TestCommandErrors(t *testing.T) {
 		{"bad ttl", []string{"token", "--key", p.Public, "--claims", claims, "--ttl", "1 day"}, `invalid argument "1 day"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, status := runMCPKeys(t, tc.args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, tc.args...)
 			if status == 0 {
 				t.Fatalf("succeeded; stdout %q", stdout)
 			}
@@ -228,7 +201,7 @@ func TestCommandK8s(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, status := runMCPKeys(t, "k8s", "-o", filepath.Dir(p.Private), "-n", "team-a", "-s", "mcp.keys")
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "k8s", "-o", filepath.Dir(p.Private), "-n", "team-a", "-s", "mcp.keys")
 	if status != 0 {
 		t.Fatalf("k8s failed: %s", stderr)
 	}
@@ -268,7 +241,7 @@ func TestCommandK8sGeneratesKeys(t *testing.T) {
 		t.Skip("generates a 4096-bit key")
 	}
 	dir := filepath.Join(t.TempDir(), "keys")
-	stdout, stderr, status := runMCPKeys(t, "k8s", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "k8s", "-o", dir)
 	if status != 0 {
 		t.Fatalf("k8s failed: %s", stderr)
 	}
@@ -287,7 +260,7 @@ func TestCommandK8sGeneratesKeys(t *testing.T) {
 func TestCommandClean(t *testing.T) {
 	p := generateCommandKeys(t)
 	dir := filepath.Dir(p.Private)
-	stdout, stderr, status := runMCPKeys(t, "clean", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "clean", "-o", dir)
 	if status != 0 {
 		t.Fatalf("clean failed: %s", stderr)
 	}
@@ -298,7 +271,7 @@ func TestCommandClean(t *testing.T) {
 	if !strings.Contains(stderr, "SSD") {
 		t.Errorf("stderr lacks the erasure caveat: %q", stderr)
 	}
-	stdout, stderr, status = runMCPKeys(t, "clean", "-o", dir)
+	stdout, stderr, status = cmdtest.RunMCPKeys(t, "clean", "-o", dir)
 	if status != 0 || stdout != "nothing to remove in "+dir+"\n" || stderr != "" {
 		t.Errorf("second clean: status %d, stdout %q, stderr %q", status, stdout, stderr)
 	}
@@ -319,7 +292,7 @@ func TestCommandCleanSymlinks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stdout, stderr, status := runMCPKeys(t, "clean", "-o", dir)
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "clean", "-o", dir)
 	if status != 0 {
 		t.Fatalf("clean failed: %s", stderr)
 	}
@@ -334,7 +307,7 @@ func TestCommandCleanSymlinks(t *testing.T) {
 	if !bytes.Equal(readTestFile(t, p.Private), private) || !bytes.Equal(readTestFile(t, p.Public), public) {
 		t.Error("clean changed the files the links point at")
 	}
-	if stdout, _, status := runMCPKeys(t, "clean", "-o", dir); status != 0 || !strings.HasPrefix(stdout, "nothing to remove") {
+	if stdout, _, status := cmdtest.RunMCPKeys(t, "clean", "-o", dir); status != 0 || !strings.HasPrefix(stdout, "nothing to remove") {
 		t.Errorf("second clean: status %d, stdout %q", status, stdout)
 	}
 }
@@ -348,7 +321,7 @@ func TestCommandCleanHardLink(t *testing.T) {
 	if err := os.Link(p.Private, backup); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, status := runMCPKeys(t, "clean", "-o", filepath.Dir(p.Private))
+	stdout, stderr, status := cmdtest.RunMCPKeys(t, "clean", "-o", filepath.Dir(p.Private))
 	if status != 0 {
 		t.Fatalf("clean failed: %s", stderr)
 	}
@@ -406,7 +379,7 @@ func TestCommandToken(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"token", "--key", p.Public, "--claims", `{"sub":"ada","email":"ada@example.com"}`, "--ttl", "15m"}, tc.extra...)
-			stdout, stderr, status := runMCPKeys(t, args...)
+			stdout, stderr, status := cmdtest.RunMCPKeys(t, args...)
 			if status != 0 {
 				t.Fatalf("token failed: %s", stderr)
 			}
@@ -464,7 +437,7 @@ func TestCommandHelp(t *testing.T) {
 		"dpop-key":   {"-o, --output", "--force"},
 		"dpop-proof": {"--key", "--method", "--url", "--token", "--nonce"},
 	} {
-		stdout, stderr, status := runMCPKeys(t, verb, "--help")
+		stdout, stderr, status := cmdtest.RunMCPKeys(t, verb, "--help")
 		if status != 0 || stderr != "" {
 			t.Errorf("%s --help: status %d, stderr %q", verb, status, stderr)
 		}
@@ -473,229 +446,6 @@ func TestCommandHelp(t *testing.T) {
 				t.Errorf("%s --help lacks %q", verb, want)
 			}
 		}
-	}
-}
-
-// TestCommandTokenThroughCaddy sends tokens minted by `caddy mcp-keys token`
-// to a running Caddy, for an RSA-OAEP and an ECDH-ES+A256KW key pair made by
-// `generate`: encrypted-only tokens pass a site with allow_unsigned; tokens
-// signed with --sign-key (RS256, ES256 and EdDSA issuer keys made by
-// go-jose) pass a site whose issuer_keys hold the issuers' public keys.
-// Each kind is refused by the other site, so the sites tell them apart.
-func TestCommandTokenThroughCaddy(t *testing.T) {
-	tmp := t.TempDir()
-	rsaIssuer, ecIssuer, edIssuer := josetest.RSAKey(t, 2), josetest.ECKey(t, 1), josetest.Ed25519Key(t)
-	singleJWK := func(name string, key gojose.JSONWebKey) string {
-		data, err := json.Marshal(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return josetest.WriteFile(t, tmp, name, data)
-	}
-	signKeys := map[string]string{
-		"RS256": josetest.WriteJWKS(t, tmp, "rs256.json", josetest.JWK(rsaIssuer, "iss-rsa", "", "sig")),
-		"ES256": singleJWK("es256.json", josetest.JWK(ecIssuer, "iss-ec", "", "sig")),
-		"EdDSA": singleJWK("eddsa.json", josetest.JWK(edIssuer, "iss-ed", "", "")),
-	}
-	issuerKeys := josetest.WriteJWKS(t, tmp, "issuer-public.json",
-		josetest.JWK(&rsaIssuer.PublicKey, "iss-rsa", "", "sig"),
-		josetest.JWK(&ecIssuer.PublicKey, "iss-ec", "", "sig"),
-		josetest.JWK(edIssuer.Public(), "iss-ed", "", "sig"))
-
-	type pair struct {
-		name       string
-		key        string // the --key file: the public file, or the private one
-		private    string
-		unsigned   site
-		signedSite site
-	}
-	var pairs []pair
-	var caddyfile strings.Builder
-	for _, gen := range []struct {
-		name string
-		args []string
-	}{
-		{"RSA-OAEP", []string{"--size", "2048"}},
-		{"ECDH-ES+A256KW", []string{"--alg", keys.AlgECDHESA256KW}},
-	} {
-		dir := filepath.Join(tmp, gen.name)
-		mcpKeys(t, append([]string{"generate", "-o", dir}, gen.args...)...)
-		p := keys.PairIn(dir)
-		kp := pair{name: gen.name, key: p.Public, private: p.Private, unsigned: site{freePort(t)}, signedSite: site{freePort(t)}}
-		if gen.name == "ECDH-ES+A256KW" {
-			kp.key = p.Private
-		}
-		pairs = append(pairs, kp)
-		fmt.Fprintf(&caddyfile, `
-%s {
-	bind 127.0.0.1
-	mcp_jwe_auth {
-		key_file %s
-		scopes name
-		allow_unsigned
-	}
-	respond "unsigned {http.auth.user.id} {http.auth.user.name}" 200
-}
-%s {
-	bind 127.0.0.1
-	mcp_jwe_auth {
-		key_file %s
-		scopes name
-		issuer_keys %s
-		audience https://mcp.example.com
-	}
-	respond "signed {http.auth.user.id} {http.auth.user.name}" 200
-}
-`, kp.unsigned.url(""), kp.private, kp.signedSite.url(""), kp.private, issuerKeys)
-	}
-	newCaddy(t, caddyfile.String())
-
-	claims := `{"sub":"ada","name":"Ada Lovelace","aud":"https://mcp.example.com"}`
-	get := func(t *testing.T, target, token string) (int, string) {
-		t.Helper()
-		resp, body := send(t, http.MethodGet, target, bearer(token))
-		return resp.StatusCode, body
-	}
-	for _, kp := range pairs {
-		t.Run(kp.name+"/encrypted only", func(t *testing.T) {
-			token := strings.TrimSpace(mcpKeys(t, "token", "--key", kp.key, "--claims", claims))
-			if status, body := get(t, kp.unsigned.url("/mcp"), token); status != http.StatusOK || body != "unsigned ada Ada Lovelace" {
-				t.Errorf("allow_unsigned site: %d %q, want 200", status, body)
-			}
-			if status, _ := get(t, kp.signedSite.url("/mcp"), token); status != http.StatusUnauthorized {
-				t.Errorf("issuer_keys site: %d, want 401", status)
-			}
-		})
-		for alg, signKey := range signKeys {
-			t.Run(kp.name+"/signed "+alg, func(t *testing.T) {
-				token := strings.TrimSpace(mcpKeys(t, "token", "--key", kp.key, "--claims", claims, "--sign-key", signKey))
-				if status, body := get(t, kp.signedSite.url("/mcp"), token); status != http.StatusOK || body != "signed ada Ada Lovelace" {
-					t.Errorf("issuer_keys site: %d %q, want 200", status, body)
-				}
-				if status, _ := get(t, kp.unsigned.url("/mcp"), token); status != http.StatusUnauthorized {
-					t.Errorf("allow_unsigned site: %d, want 401", status)
-				}
-			})
-		}
-	}
-}
-
-// runBinary runs the built custom Caddy with args, in a temporary working
-// directory and an environment of its own (as cliRun does), and returns its
-// stdout, its stderr and its exit code.
-func runBinary(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	home := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = home
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
-		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
-	}
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("caddy %s: timed out after %s", strings.Join(args, " "), cliTimeout)
-	}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		code = exit.ExitCode()
-	default:
-		t.Fatalf("running caddy %s: %v", strings.Join(args, " "), err)
-	}
-	return out.String(), errOut.String(), code
-}
-
-// TestCommandBinary runs `caddy mcp-keys` as the built binary, under
-// Caddy's own root command: each failure exits non-zero with one plain
-// line on stderr and nothing on stdout; results go to stdout, hints to
-// stderr; --help lists the flags with their defaults.
-func TestCommandBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the custom Caddy")
-	}
-	bin := cliCaddy(t)
-	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "keys")
-	p := keys.PairIn(dir)
-
-	stdout, stderr, code := runBinary(t, bin, "mcp-keys", "generate", "-o", dir, "--size", "2048")
-	abs, err := filepath.Abs(p.Private)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "private key: " + p.Private + "\npublic key:  " + p.Public + "\nMCP_KEY_FILE_PATH=" + abs + "\n"; code != 0 || stdout != want {
-		t.Fatalf("generate: exit %d, stdout %q, want %q; stderr %q", code, stdout, want, stderr)
-	}
-	if !strings.Contains(stderr, "Keep mcp-private.json secret") {
-		t.Errorf("generate: stderr lacks the hint: %q", stderr)
-	}
-
-	stdout, stderr, code = runBinary(t, bin, "mcp-keys", "k8s", "-o", dir)
-	var secret struct {
-		Kind string            `json:"kind"`
-		Data map[string]string `json:"data"`
-	}
-	if code != 0 || yaml.Unmarshal([]byte(stdout), &secret) != nil || secret.Kind != "Secret" || secret.Data[keys.SecretDataKey] == "" {
-		t.Errorf("k8s: exit %d, stdout is not the Secret alone:\n%s\nstderr %q", code, stdout, stderr)
-	}
-	if !strings.Contains(stderr, "kubectl apply") {
-		t.Errorf("k8s: stderr lacks the hints: %q", stderr)
-	}
-
-	stdout, stderr, code = runBinary(t, bin, "mcp-keys", "token", "--key", p.Public, "--claims", `{"sub":"ada"}`)
-	if code != 0 || strings.Count(stdout, "\n") != 1 || strings.Count(stdout, ".") != 4 {
-		t.Errorf("token: exit %d, stdout %q, want one line with a compact JWE; stderr %q", code, stdout, stderr)
-	}
-
-	stdout, stderr, code = runBinary(t, bin, "mcp-keys", "generate", "--help")
-	for _, want := range []string{"-o, --output", `(default ".keys")`, `(default "RSA-OAEP")`, "(default 4096)", "--force"} {
-		if code != 0 || !strings.Contains(stdout, want) {
-			t.Errorf("generate --help: exit %d, stdout lacks %q\n%s%s", code, want, stdout, stderr)
-		}
-	}
-
-	file := josetest.WriteFile(t, tmp, "file", []byte("x"))
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
-		{"unknown verb", []string{"bogus"}, `unknown command "bogus"`},
-		{"unknown alg", []string{"generate", "-o", filepath.Join(tmp, "new"), "--alg", "RSA1_5"}, `unknown algorithm "RSA1_5"`},
-		{"bad size", []string{"generate", "-o", filepath.Join(tmp, "new"), "--size", "1024"}, "too small"},
-		{"size not a number", []string{"generate", "-o", filepath.Join(tmp, "new"), "--size", "big"}, `invalid argument "big"`},
-		{"keys exist", []string{"generate", "-o", dir, "--size", "2048"}, "--force"},
-		{"unwritable dir", []string{"generate", "-o", filepath.Join(file, "keys"), "--size", "2048"}, "not a directory"},
-		{"invalid namespace", []string{"k8s", "-o", dir, "-n", "Prod"}, `invalid namespace "Prod"`},
-		{"invalid secret name", []string{"k8s", "-o", dir, "-s", "my_keys"}, `invalid secret name "my_keys"`},
-		{"bad claims JSON", []string{"token", "--key", p.Public, "--claims", "sub=ada"}, "not valid JSON"},
-		{"missing key file", []string{"token", "--key", filepath.Join(tmp, "missing.json"), "--claims", "{}"}, "no such file"},
-		{"key file not a key", []string{"token", "--key", file, "--claims", "{}"}, "not a JWK or JWKS"},
-		{"public key to sign with", []string{"token", "--key", p.Public, "--claims", "{}", "--sign-key", p.Public}, "public key"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, code := runBinary(t, bin, append([]string{"mcp-keys"}, tc.args...)...)
-			if code == 0 {
-				t.Fatalf("exit 0; stdout %q", stdout)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q, want nothing", stdout)
-			}
-			if !strings.HasPrefix(stderr, "Error: ") || strings.Count(stderr, "\n") != 1 || !strings.HasSuffix(stderr, "\n") {
-				t.Errorf("stderr is not one plain line: %q", stderr)
-			}
-			if !strings.Contains(stderr, tc.want) {
-				t.Errorf("stderr %q lacks %q", stderr, tc.want)
-			}
-		})
 	}
 }
 
@@ -713,7 +463,7 @@ func TestCommandTokenOAuthClaims(t *testing.T) {
 	})
 	mint := func(t *testing.T, flags ...string) string {
 		t.Helper()
-		stdout, stderr, status := runMCPKeys(t, append([]string{"token", "--key", p.Public, "--sign-key", signFile, "--claims", `{"sub":"ada"}`}, flags...)...)
+		stdout, stderr, status := cmdtest.RunMCPKeys(t, append([]string{"token", "--key", p.Public, "--sign-key", signFile, "--claims", `{"sub":"ada"}`}, flags...)...)
 		if status != 0 {
 			t.Fatalf("mcp-keys token %v: %s", flags, stderr)
 		}
@@ -738,7 +488,7 @@ func TestCommandTokenOAuthClaims(t *testing.T) {
 		})
 	}
 	for _, flag := range []string{"scope", "iss", "aud"} {
-		_, stderr, status := runMCPKeys(t, "token", "--key", p.Public, "--claims", `{"`+flag+`":"x"}`, "--"+flag, "y")
+		_, stderr, status := cmdtest.RunMCPKeys(t, "token", "--key", p.Public, "--claims", `{"`+flag+`":"x"}`, "--"+flag, "y")
 		if status == 0 || !strings.Contains(stderr, "--"+flag) {
 			t.Errorf("--%s with %s in --claims: status %d, %q; want an error naming the flag", flag, flag, status, stderr)
 		}

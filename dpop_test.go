@@ -3,14 +3,10 @@ package mcpjweauth
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -305,8 +301,8 @@ func TestDPoPNoncesAcrossInstances(t *testing.T) {
 
 func TestCertificateBoundToken(t *testing.T) {
 	rs := newResourceServer(t, nil)
-	cert, other := testCertificate(t, "client-a"), testCertificate(t, "client-b")
-	token := rs.token(t, map[string]any{"cnf": map[string]any{"x5t#S256": certificateThumbprint(cert)}})
+	cert, other := josetest.ClientCertificate(t, "client-a"), josetest.ClientCertificate(t, "client-b")
+	token := rs.token(t, map[string]any{"cnf": map[string]any{"x5t#S256": josetest.CertificateThumbprint(cert)}})
 	for _, tc := range []struct {
 		name  string
 		tls   *tls.ConnectionState
@@ -395,34 +391,6 @@ func TestCaddyfileDPoP(t *testing.T) {
 	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "HS256") {
 		t.Errorf("JSON dpop_algs HS256: %v", err)
 	}
-}
-
-// testCertificate makes a self-signed client certificate for name.
-func testCertificate(t *testing.T, name string) *x509.Certificate {
-	t.Helper()
-	key := josetest.NewECKey(t)
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
-// certificateThumbprint is a certificate's x5t#S256 (RFC 8705 section 3.1).
-func certificateThumbprint(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.Raw)
-	return josetest.B64(sum[:])
 }
 
 // TestAuditDPoPDecisions: a refused proof and a missing nonce are audited

@@ -490,57 +490,6 @@ func TestKeyRotationUnderLoadByFile(t *testing.T) {
 	}
 }
 
-// TestConfigReloadThroughCaddy reloads the in-process Caddy's config: a
-// change to a discovery route keeps the cache (the cached token costs no
-// decryption: the cache-miss counter does not move), a changed audience
-// starts an empty one (the cached token, which has no aud, is refused).
-func TestConfigReloadThroughCaddy(t *testing.T) {
-	f := newReloadFixture(t)
-	s := site{freePort(t)}
-	config := func(extra string) string {
-		return fmt.Sprintf(`%s {
-	bind 127.0.0.1
-	mcp_jwe_auth {
-		key_file %s
-		scopes name
-		allow_unsigned
-		%s
-	}
-	respond "ok {http.auth.user.id}"
-}
-`, s.url(""), f.keyFile, extra)
-	}
-	token := f.token(t, f.keyA, "a", nil)
-	expect := func(status int) {
-		t.Helper()
-		resp, body := send(t, http.MethodPost, s.url("/mcp"), bearer(token))
-		if resp.StatusCode != status {
-			t.Fatalf("status %d, want %d (%s)", resp.StatusCode, status, body)
-		}
-	}
-	newCaddy(t, config(""))
-	expect(http.StatusOK)
-	after := scrapeMetrics(t)
-	if got := metricValue(after, "caddy_mcp_jwe_auth_cache_bytes", nil); got <= 0 {
-		t.Errorf("cache_bytes %v with a cached token", got)
-	}
-	if got := metricValue(after, "caddy_mcp_jwe_auth_cache_budget_bytes", nil); got < defaultCacheBytes {
-		t.Errorf("cache_budget_bytes %v; want at least %d", got, defaultCacheBytes)
-	}
-
-	newCaddy(t, config("jwks_path /keys.json"))
-	before := scrapeMetrics(t)
-	expect(http.StatusOK)
-	checkMetricDeltas(t, before, scrapeMetrics(t), []metricCheck{
-		{"caddy_mcp_jwe_auth_cache_misses_total", nil, 0},
-		{"caddy_mcp_jwe_auth_cache_hits_total", nil, 1},
-		{"caddy_mcp_jwe_auth_key_operation_duration_seconds_count", nil, 0},
-	})
-
-	newCaddy(t, config("audience mcp"))
-	expect(http.StatusUnauthorized)
-}
-
 // TestRemoteIssuerKeyRemovedDropsCachedTokens: a key that the issuer drops
 // from the JWKS at its URL takes its cached tokens with it at the refresh
 // that notices, as a changed file does.

@@ -15,7 +15,7 @@ const rfc7520Dir = "internal/jose/testdata/rfc7520"
 
 // readRFC7520Keys decodes the vector whose file name starts with section
 // and a dot: the private key of its JWE and its compact token, and for a
-// nested vector (section 6) the signer's key.
+// nested vector (RFC 7520 section 6) the signer's key.
 func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
 	t.Helper()
 	type jweVector struct {
@@ -43,7 +43,7 @@ func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, 
 }
 
 // TestRFC7520ThroughHandler sends the RFC's tokens through the handler:
-// section 5.2 decrypts to prose and section 6 to a JWT without iat whose
+// RFC 7520 section 5.2 decrypts to prose and section 6 to a JWT without iat whose
 // exp has long passed, so both are answered 401 invalid_token.
 func TestRFC7520ThroughHandler(t *testing.T) {
 	t.Run("5_2", func(t *testing.T) {
@@ -54,7 +54,7 @@ func TestRFC7520ThroughHandler(t *testing.T) {
 	allow_unsigned
 }`)
 		res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {"Bearer " + compact}})
-		hardCheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
+		josetest.CheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
 	})
 	t.Run("6", func(t *testing.T) {
 		key, compact, signKey := readRFC7520Keys(t, "6")
@@ -70,6 +70,6 @@ func TestRFC7520ThroughHandler(t *testing.T) {
 	scopes iss
 }`)
 		res := hardServe(t, h, "http://mcp.test/mcp", http.Header{"Authorization": {"Bearer " + compact}})
-		hardCheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
+		josetest.CheckRefusal(t, res.status, res.header, res.body, "http://mcp.test", false)
 	})
 }

@@ -6,5 +6,9 @@
 // header's content. The fuzz fixtures (FuzzKeys, FuzzTokens, FuzzOracle,
 // the corpus files) and the bench fixtures (BenchRSA4096, BenchClaims,
 // BenchSignedToken) serve the handler's and the token core's targets
-// alike. Only tests import it.
+// alike. The bad-input battery (Battery, BatteryCases, DPoPBatteryCases,
+// CheckRefusal) and the other fixtures the module's unit tests share with
+// its integration tests (ToolCall, IssuerToken, the Err*
+// sentinel readers) live here too, so neither side copies them. Only tests
+// import it.
 package josetest

@@ -67,3 +67,16 @@ func RandomParts() string {
 func WithHeader(header string) string {
 	return B64([]byte(header)) + "." + RandomParts()
 }
+
+// BogusToken is a well-formed RSA-OAEP token for kid whose encrypted key
+// and ciphertext are random: it costs a decryption and fails it.
+func BogusToken(t testing.TB, kid string) string {
+	t.Helper()
+	header := JSON(t, map[string]string{"alg": "RSA-OAEP", "enc": "A256GCM", "kid": kid})
+	part := func(n int) string {
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		return B64(b)
+	}
+	return strings.Join([]string{B64(header), part(256), part(12), part(32), part(16)}, ".")
+}

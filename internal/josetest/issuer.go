@@ -1,6 +1,7 @@
 package josetest
 
 import (
+	"crypto/ecdsa"
 	"encoding/json"
 	"encoding/pem"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	gojose "github.com/go-jose/go-jose/v4"
 )
@@ -74,4 +76,15 @@ func (s *IssuerServer) CAFile(t testing.TB) string {
 	t.Helper()
 	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 	return WriteFile(t, t.TempDir(), "issuer-ca.pem", data)
+}
+
+// IssuerToken is a token for aud with sub ada, name and email, signed ES256
+// by key under kid, then encrypted (RSA-OAEP, A256GCM, cty JWT) to
+// RSAKey 0 under the kid enc-1.
+func IssuerToken(t testing.TB, key *ecdsa.PrivateKey, kid, aud string) string {
+	t.Helper()
+	claims := Claims(t, time.Now(), map[string]any{"aud": aud, "sub": "ada", "name": "Ada", "email": "ada@example.com"})
+	nested := Sign(t, claims, gojose.ES256, key, kid)
+	return Encrypt(t, []byte(nested), gojose.RSA_OAEP, gojose.A256GCM, &RSAKey(t, 0).PublicKey, "enc-1",
+		map[gojose.HeaderKey]any{gojose.HeaderContentType: "JWT"})
 }

@@ -7,6 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -113,4 +115,20 @@ func WriteFile(t testing.TB, dir, name string, data []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// CertificateThumbprint is a certificate's x5t#S256 (RFC 8705 section 3.1).
+func CertificateThumbprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return B64(sum[:])
+}
+
+// Members turns a JSON-marshalable value (a key, say) into its member map.
+func Members(t testing.TB, v any) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(JSON(t, v), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package mcpjweauth
+package integration
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"fmt"
@@ -98,7 +98,7 @@ func TestScopeClaimsThroughCaddy(t *testing.T) {
 		for _, tc := range tests {
 			t.Run(minter+"/"+tc.name, func(t *testing.T) {
 				before := backend.requests.Load()
-				req, err := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(toolCall(1, tc.tool)))
+				req, err := http.NewRequest(http.MethodPost, base+"/mcp", strings.NewReader(josetest.ToolCall(1, tc.tool)))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"encoding/json"
@@ -11,6 +11,10 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+
+	// The module: registers the mcp_jwe_auth handler, its Caddyfile
+	// directive and the mcp-keys command with Caddy.
+	_ "github.com/fhswf/caddy-mcp-jwe-auth"
 )
 
 // The in-process Caddy of caddytest is shared by the whole test binary, so

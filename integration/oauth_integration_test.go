@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"crypto/ecdsa"
@@ -92,7 +92,9 @@ func (s *oauthSite) token(t *testing.T, claims map[string]any) string {
 		(&gojose.EncrypterOptions{}).WithContentType("at+jwt"))
 }
 
-// TestOAuthResourceServerThroughCaddy checks SPEC 9 through a real Caddy.
+// TestOAuthResourceServerThroughCaddy checks the module as an OAuth resource
+// server (README, "Using a standard authorization server") through a real
+// Caddy.
 func TestOAuthResourceServerThroughCaddy(t *testing.T) {
 	s := startOAuthSite(t)
 	metadata := s.base + "/.well-known/oauth-protected-resource"

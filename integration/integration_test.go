@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"crypto/ecdsa"
@@ -156,14 +156,14 @@ func (in *integration) writeKeyFile(t *testing.T, dir string) string {
 		josetest.JWK(in.rsaKey, "rsa-1", "RSA-OAEP", "enc"),
 		josetest.JWK(in.ecKey, "ec-1", "", "enc"),
 	} {
-		keys = append(keys, asMap(t, jk))
+		keys = append(keys, josetest.Members(t, jk))
 	}
 	okp, err := jwk.FromRaw(in.okpKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = okp.Set(jwk.KeyIDKey, "okp-1")
-	keys = append(keys, asMap(t, okp))
+	keys = append(keys, josetest.Members(t, okp))
 	for _, k := range keys {
 		k["key_ops"] = []string{"decrypt", "unwrapKey"}
 		k["x-secret"] = "do-not-publish-this"
@@ -180,20 +180,6 @@ func (in *integration) writeKeyFile(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return josetest.WriteFile(t, dir, "private.json", data)
-}
-
-// asMap turns a JSON-marshalable key into its member map.
-func asMap(t *testing.T, v any) map[string]any {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // unsignedToken encrypts claims (with iat and exp) to the RSA key with go-jose.

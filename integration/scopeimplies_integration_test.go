@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"fmt"
@@ -70,13 +70,13 @@ func TestScopeHierarchyThroughCaddy(t *testing.T) {
 		t.Run(tc.scope+" calls "+tc.tool, func(t *testing.T) {
 			before, _ := s.backend.received()
 			token := s.seal(map[string]any{"sub": "ada", "scope": tc.scope})
-			resp, body := s.send(t, http.MethodPost, "/mcp", token, "application/json", toolCall(1, tc.tool))
+			resp, body := s.send(t, http.MethodPost, "/mcp", token, "application/json", josetest.ToolCall(1, tc.tool))
 			after, last := s.backend.received()
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
 			}
 			if tc.status == http.StatusOK {
-				if after != before+1 || string(last) != toolCall(1, tc.tool) {
+				if after != before+1 || string(last) != josetest.ToolCall(1, tc.tool) {
 					t.Errorf("the backend got %d requests, last %s", after-before, last)
 				}
 				return

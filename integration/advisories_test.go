@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"debug/buildinfo"
@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -66,7 +67,7 @@ func TestJWXVersionAboveAdvisories(t *testing.T) {
 		}
 		t.Logf("%s: %s %s", source, jwxModule, version)
 	}
-	doc, err := os.ReadFile("docs/security.md")
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "security.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"crypto/ecdsa"
@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/cmdtest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/keys"
 	gojose "github.com/go-jose/go-jose/v4"
@@ -34,7 +35,7 @@ func TestDPoPCommandsThroughCaddy(t *testing.T) {
 		t.Fatal(err)
 	}
 	dpopKey := filepath.Join(tmp, "dpop.json")
-	mcpKeys(t, "dpop-key", "-o", dpopKey)
+	cmdtest.MCPKeys(t, "dpop-key", "-o", dpopKey)
 	if info, err := os.Stat(dpopKey); err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("dpop-key file: %v %v", info, err)
 	}
@@ -62,10 +63,10 @@ func TestDPoPCommandsThroughCaddy(t *testing.T) {
 }
 `, required.url(""), p.Private, nonces.url(""), p.Private))
 
-	token := strings.TrimSpace(mcpKeys(t, "token", "--key", p.Public, "--claims", `{"name":"Ada"}`, "--dpop-key", dpopKey))
+	token := strings.TrimSpace(cmdtest.MCPKeys(t, "token", "--key", p.Public, "--claims", `{"name":"Ada"}`, "--dpop-key", dpopKey))
 	checkBinding(t, token, p.Private, dpopKey)
 	proofFor := func(target string, extra ...string) string {
-		return strings.TrimSpace(mcpKeys(t, append([]string{"dpop-proof", "--key", dpopKey, "--method", "GET", "--url", target, "--token", token}, extra...)...))
+		return strings.TrimSpace(cmdtest.MCPKeys(t, append([]string{"dpop-proof", "--key", dpopKey, "--method", "GET", "--url", target, "--token", token}, extra...)...))
 	}
 	dpop := func(proof string) http.Header {
 		return http.Header{"Authorization": {"DPoP " + token}, "Dpop": {proof}}
@@ -169,7 +170,7 @@ https://localhost:%d {
 
 	bound, other := newClientCertificate(t, "client-a"), newClientCertificate(t, "client-b")
 	token := josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{
-		"sub": "ada", "cnf": map[string]any{"x5t#S256": certificateThumbprint(bound.Leaf)},
+		"sub": "ada", "cnf": map[string]any{"x5t#S256": josetest.CertificateThumbprint(bound.Leaf)},
 	}), gojose.RSA_OAEP_256, gojose.A256GCM, &encKey.PublicKey, "enc-1", nil)
 
 	pool := x509.NewCertPool()

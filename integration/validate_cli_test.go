@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"bytes"

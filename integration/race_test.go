@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 )
 
 // raceClients is the number of concurrent clients of TestRaceConcurrentClients.
@@ -24,21 +26,21 @@ func TestRaceConcurrentClients(t *testing.T) {
 	// a 1-core runner that is one, and the verifier would never run twice
 	// at the same time. With 8, eight do, as on an 8-core server.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
-	e := newHardEnv(t)
+	e := josetest.NewBattery(t)
 	s := newHardSites(t)
 	s.defaultHeaderLimit = true
 	newCaddy(t, hardCaddyfile(e, s))
-	cases := batteryCases(t, e)
+	cases := josetest.BatteryCases(t, e)
 	// A pool of valid tokens every client sends in its own order, so the
 	// first verification of a token (a cache store) meets other clients'
 	// cache lookups in the same shard.
 	shared := make([]string, 64)
 	for i := range shared {
-		shared[i] = e.unsigned(t, e.payload(""))
+		shared[i] = e.Unsigned(t, e.Payload(""))
 	}
 	accepted := 0
 	for _, tc := range cases {
-		if tc.accepted != nil {
+		if tc.Accepted != nil {
 			accepted++
 		}
 	}
@@ -59,11 +61,11 @@ func TestRaceConcurrentClients(t *testing.T) {
 							t.Errorf("shared token: %v %v %.200s", err, resp, body)
 						}
 					}
-					fresh := e.unsigned(t, e.payload(""))
+					fresh := e.Unsigned(t, e.Payload(""))
 					if resp, body, err := hardHTTP(client, s.unsigned.url("/mcp"), http.Header{"Authorization": {"Bearer " + fresh}}); err != nil || resp.StatusCode != http.StatusOK {
 						t.Errorf("fresh token: %v %v %.200s", err, resp, body)
 					}
-					lacking := e.unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"n"}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix())))
+					lacking := e.Unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":"n"}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix())))
 					if resp, body, err := hardHTTP(client, s.unsigned.url("/mcp"), http.Header{"Authorization": {"Bearer " + lacking}}); err != nil || resp.StatusCode != http.StatusForbidden {
 						t.Errorf("token without email: %v %v %.200s", err, resp, body)
 					}
@@ -78,7 +80,7 @@ func TestRaceConcurrentClients(t *testing.T) {
 	if got := s.backend.requests.Load() - before; got != want {
 		t.Errorf("the backend saw %d requests, want %d (the accepted ones)", got, want)
 	}
-	if n := e.trap.accepted.Load(); n != 0 {
+	if n := e.Trap.Accepted.Load(); n != 0 {
 		t.Errorf("the loopback listener named by jku/x5u accepted %d connections", n)
 	}
 }

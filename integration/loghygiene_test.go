@@ -1,4 +1,4 @@
-package mcpjweauth
+package integration
 
 import (
 	"bufio"
@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	mcpjweauth "github.com/fhswf/caddy-mcp-jwe-auth"
+
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
@@ -70,7 +73,7 @@ func (s *hardSites) of(name string) site {
 }
 
 // hardCaddyfile is the site config of the battery (no global options).
-func hardCaddyfile(e *hardEnv, s *hardSites) string {
+func hardCaddyfile(e *josetest.Battery, s *hardSites) string {
 	return fmt.Sprintf(`
 %s {
 	bind 127.0.0.1
@@ -84,17 +87,17 @@ func hardCaddyfile(e *hardEnv, s *hardSites) string {
 	reverse_proxy 127.0.0.1:%d
 	%s
 }
-`, s.unsigned.url(""), e.unsignedBlock(), s.backend.port(), s.siteExtra, s.signed.url(""), e.signedBlock(), s.backend.port(), s.siteExtra) +
+`, s.unsigned.url(""), e.UnsignedBlock(), s.backend.port(), s.siteExtra, s.signed.url(""), e.SignedBlock(), s.backend.port(), s.siteExtra) +
 		hardDPoPSites(e, s)
 }
 
 // hardDPoPSites are the unsigned site's settings with the dpop modes of the
 // DPoP battery, in front of the same backend.
-func hardDPoPSites(e *hardEnv, s *hardSites) string {
+func hardDPoPSites(e *josetest.Battery, s *hardSites) string {
 	var b strings.Builder
 	for mode, line := range map[string]string{"required": "dpop required", "off": "dpop off", "nonce": "dpop_nonce"} {
 		fmt.Fprintf(&b, "%s {\n\tbind 127.0.0.1\n\t%s\n\treverse_proxy 127.0.0.1:%d\n\t%s\n}\n",
-			s.dpop[mode].url(""), strings.Replace(e.unsignedBlock(), "allow_unsigned", "allow_unsigned\n\t"+line, 1), s.backend.port(), s.siteExtra)
+			s.dpop[mode].url(""), strings.Replace(e.UnsignedBlock(), "allow_unsigned", "allow_unsigned\n\t"+line, 1), s.backend.port(), s.siteExtra)
 	}
 	return b.String()
 }
@@ -120,51 +123,51 @@ func hardHTTP(client *http.Client, target string, header http.Header) (*http.Res
 // checkBatteryHTTP sends one battery case through the real Caddy and checks
 // the answer, and for accepted cases what the backend received, which it
 // returns.
-func checkBatteryHTTP(t *testing.T, s *hardSites, tc batteryCase, client *http.Client) http.Header {
+func checkBatteryHTTP(t *testing.T, s *hardSites, tc josetest.BatteryCase, client *http.Client) http.Header {
 	t.Helper()
-	base := s.of(tc.site).url("")
-	resp, body, err := hardHTTP(client, base+"/mcp"+tc.query, tc.header)
+	base := s.of(tc.Site).url("")
+	resp, body, err := hardHTTP(client, base+"/mcp"+tc.Query, tc.Header)
 	if err != nil {
-		t.Errorf("%s: %v", tc.name, err)
+		t.Errorf("%s: %v", tc.Name, err)
 		return nil
 	}
-	if tc.overHeaderLimit && s.defaultHeaderLimit {
+	if tc.OverHeaderLimit && s.defaultHeaderLimit {
 		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-			t.Errorf("%s: status %d, want 431 from the server's header limit", tc.name, resp.StatusCode)
+			t.Errorf("%s: status %d, want 431 from the server's header limit", tc.Name, resp.StatusCode)
 		}
 		return nil
 	}
-	if tc.accepted == nil {
-		hardCheckRefusal(t, resp.StatusCode, resp.Header, body, base, tc.noToken)
+	if tc.Accepted == nil {
+		josetest.CheckRefusal(t, resp.StatusCode, resp.Header, body, base, tc.NoToken)
 		return nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		t.Errorf("%s: status %d, want 200 (body %.200s)", tc.name, resp.StatusCode, body)
+		t.Errorf("%s: status %d, want 200 (body %.200s)", tc.Name, resp.StatusCode, body)
 		return nil
 	}
 	seen, err := echoedHeaders(body)
 	if err != nil {
-		t.Errorf("%s: the backend's answer: %v", tc.name, err)
+		t.Errorf("%s: the backend's answer: %v", tc.Name, err)
 		return nil
 	}
 	if seen.Get("Authorization") != "" {
-		t.Errorf("%s: the Authorization header reached the backend", tc.name)
+		t.Errorf("%s: the Authorization header reached the backend", tc.Name)
 	}
-	tc.accepted(t, seen)
+	tc.Accepted(t, seen)
 	return seen
 }
 
 // batteryTokens lists every token the battery sends, in the header or the
 // query string: none of them may be logged.
-func batteryTokens(cases []batteryCase) []string {
+func batteryTokens(cases []josetest.BatteryCase) []string {
 	var tokens []string
 	for _, tc := range cases {
-		for _, v := range tc.header.Values("Authorization") {
+		for _, v := range tc.Header.Values("Authorization") {
 			if token := strings.TrimSpace(strings.TrimPrefix(v, "Bearer ")); token != "" {
 				tokens = append(tokens, token)
 			}
 		}
-		if q, err := url.ParseQuery(strings.TrimPrefix(tc.query, "?")); err == nil && q.Get("access_token") != "" {
+		if q, err := url.ParseQuery(strings.TrimPrefix(tc.Query, "?")); err == nil && q.Get("access_token") != "" {
 			tokens = append(tokens, q.Get("access_token"))
 		}
 	}
@@ -238,26 +241,26 @@ const accessLogBlock = `log {
 // DEBUG level into a file (and the sites' access log into another), then
 // reads every line: no token, no claim value (in any form the backend
 // received it) and no private key parameter appears anywhere, except the
-// user id in the access log's user_id, which SPEC 5 asks for; and every
-// reason a token was refused for does.
+// user id in the access log's user_id (README, "What the MCP server gets");
+// and every reason a token was refused for does.
 func TestLogHygiene(t *testing.T) {
-	e := newHardEnv(t)
+	e := josetest.NewBattery(t)
 	s := newHardSites(t)
 	logFile := filepath.Join(t.TempDir(), "caddy.log")
 	accessLog := filepath.Join(t.TempDir(), "access.log")
 	s.siteExtra = fmt.Sprintf(accessLogBlock, accessLog)
 	newCaddyWithGlobal(t, fmt.Sprintf(hygieneGlobal, logFile), hardCaddyfile(e, s))
 
-	cases := batteryCases(t, e)
+	cases := josetest.BatteryCases(t, e)
 	client := &http.Client{Timeout: 30 * time.Second}
 	before := s.backend.requests.Load()
 	accepted := 0
 	var delivered []string // identity header values the backend received
 	for _, tc := range cases {
-		if tc.accepted != nil {
+		if tc.Accepted != nil {
 			accepted++
 		}
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			for name, values := range checkBatteryHTTP(t, s, tc, client) {
 				for _, v := range values {
 					if strings.HasPrefix(name, "X-User-") && len(v) >= 8 {
@@ -269,12 +272,12 @@ func TestLogHygiene(t *testing.T) {
 	}
 	// The DPoP battery through the same Caddy; its proofs are secrets too.
 	var dpopSecrets []string
-	for _, tc := range dpopBatteryCases(t, e, func(mode string) string { return s.ofDPoP(mode).url("/mcp") }) {
-		if tc.needsTLS {
+	for _, tc := range josetest.DPoPBatteryCases(t, e, func(mode string) string { return s.ofDPoP(mode).url("/mcp") }) {
+		if tc.NeedsTLS {
 			continue // plain HTTP has no client certificate: TestBatteryDPoP covers it
 		}
 		for _, name := range []string{"Authorization", "Dpop"} {
-			for _, v := range tc.header.Values(name) {
+			for _, v := range tc.Header.Values(name) {
 				_, value, _ := strings.Cut(v, " ")
 				if name == "Dpop" {
 					value = v
@@ -282,26 +285,26 @@ func TestLogHygiene(t *testing.T) {
 				dpopSecrets = append(dpopSecrets, value)
 			}
 		}
-		if tc.reason == nil {
+		if tc.Reason == "" {
 			accepted++
 		}
-		resp, body, err := hardHTTP(client, s.ofDPoP(tc.mode).url("/mcp"), tc.header)
+		resp, body, err := hardHTTP(client, s.ofDPoP(tc.Mode).url("/mcp"), tc.Header)
 		switch {
 		case err != nil:
-			t.Errorf("DPoP %s: %v", tc.name, err)
-		case tc.reason == nil && resp.StatusCode != http.StatusOK,
-			tc.reason != nil && (resp.StatusCode != http.StatusUnauthorized || body != tc.body):
-			t.Errorf("DPoP %s: %d %.200s", tc.name, resp.StatusCode, body)
+			t.Errorf("DPoP %s: %v", tc.Name, err)
+		case tc.Reason == "" && resp.StatusCode != http.StatusOK,
+			tc.Reason != "" && (resp.StatusCode != http.StatusUnauthorized || body != tc.Body):
+			t.Errorf("DPoP %s: %d %.200s", tc.Name, resp.StatusCode, body)
 		}
 	}
-	missingEmail := e.unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":%q}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix(), e.secret("name"))))
+	missingEmail := e.Unsigned(t, []byte(fmt.Sprintf(`{"iat":%d,"exp":%d,"name":%q}`, time.Now().Unix(), time.Now().Add(time.Hour).Unix(), e.Secret("name"))))
 	if resp, body, err := hardHTTP(client, s.unsigned.url("/mcp"), http.Header{"Authorization": {"Bearer " + missingEmail}}); err != nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("missing scope: %v %v %s", err, resp, body)
 	}
 	if got := s.backend.requests.Load() - before; got != int64(accepted) {
 		t.Errorf("the backend saw %d requests, want the %d accepted ones", got, accepted)
 	}
-	if n := e.trap.accepted.Load(); n != 0 {
+	if n := e.Trap.Accepted.Load(); n != 0 {
 		t.Errorf("the loopback listener named by jku/x5u accepted %d connections", n)
 	}
 
@@ -312,13 +315,11 @@ func TestLogHygiene(t *testing.T) {
 	for _, token := range append(append(batteryTokens(cases), missingEmail), dpopSecrets...) {
 		secrets = append(secrets, sensitiveStrings(token)...)
 	}
-	e.mu.Lock()
-	claimValues := append([]string(nil), e.secrets...)
-	e.mu.Unlock()
+	claimValues := e.Secrets()
 	kinds := []struct {
 		what   string
 		values []string
-	}{{"a token", secrets}, {"a claim value", claimValues}, {"an identity header value", delivered}, {"a private key parameter", e.privateValues}}
+	}{{"a token", secrets}, {"a claim value", claimValues}, {"an identity header value", delivered}, {"a private key parameter", e.PrivateValues}}
 
 	reasons := map[string]bool{}
 	moduleLines, userIDs := 0, 0
@@ -340,7 +341,7 @@ func TestLogHygiene(t *testing.T) {
 				}
 				fields := fieldsContaining(entry, value, "")
 				if access && len(fields) == 1 && fields[0] == "user_id" && kind.what != "a token" {
-					continue // the user id, which SPEC 5 puts into the access log
+					continue // the user id, which the module puts into the access log (user_id)
 				}
 				t.Errorf("%s appears in a log line of %v (%v), at %s", kind.what, logger, entry["msg"], fields)
 			}
@@ -358,13 +359,13 @@ func TestLogHygiene(t *testing.T) {
 	if moduleLines == 0 {
 		t.Fatalf("the module wrote no line into the debug log (%d lines in all)", len(lines))
 	}
-	for _, reason := range batteryRefusalReasons {
-		if reason == ErrCertificateMismatch {
+	for _, reason := range refusalReasons(t) {
+		if reason == mcpjweauth.ErrCertificateMismatch.Error() {
 			continue // needs a TLS client certificate: TestBatteryDPoP covers it
 		}
 		found := false
 		for logged := range reasons {
-			if strings.Contains(logged, reason.Error()) {
+			if strings.Contains(logged, reason) {
 				found = true
 				break
 			}
@@ -513,6 +514,7 @@ func TestLogHygieneIntegrationSuite(t *testing.T) {
 	}{{"a token", secrets}, {"a claim value", claimValues}, {"a private key parameter", in.privateValues}}
 
 	refused, lacking, userIDs := 0, 0, 0
+	known := refusalReasons(t)
 	for _, line := range readLogLines(t, logFile) {
 		var entry map[string]any
 		if err := json.Unmarshal([]byte(line), &entry); err != nil {
@@ -531,7 +533,7 @@ func TestLogHygieneIntegrationSuite(t *testing.T) {
 				}
 				fields := fieldsContaining(entry, value, "")
 				if access && len(fields) == 1 && fields[0] == "user_id" && kind.what != "a token" {
-					continue // the user id, which SPEC 5 puts into the access log
+					continue // the user id, which the module puts into the access log (user_id)
 				}
 				t.Errorf("%s appears in a log line of %v (%v), at %s", kind.what, logger, entry["msg"], fields)
 			}
@@ -543,7 +545,7 @@ func TestLogHygieneIntegrationSuite(t *testing.T) {
 		case "token refused":
 			refused++
 			reason, _ := entry["reason"].(string)
-			if !slices.ContainsFunc(batteryRefusalReasons, func(err error) bool { return strings.HasPrefix(reason, err.Error()) }) {
+			if !slices.ContainsFunc(known, func(text string) bool { return strings.HasPrefix(reason, text) }) {
 				t.Errorf("a refusal logged without a known reason: %q", reason)
 			}
 		case "token lacks required scopes":
@@ -670,4 +672,19 @@ func hygieneClaimValues(t *testing.T, in *integration, token string) []string {
 	}
 	walk(claims)
 	return values
+}
+
+// refusalReasons are the texts of the errors a token can be refused for
+// (401): the Err* sentinels of the token core and of the module's request
+// checks, read from their declarations (the module's TestBatteryReasonsCovered
+// holds the battery to the same lists).
+func refusalReasons(t *testing.T) []string {
+	t.Helper()
+	var texts []string
+	for _, path := range []string{"../internal/jose/errors.go", "../verifier.go"} {
+		for _, text := range josetest.SentinelTexts(t, path) {
+			texts = append(texts, text)
+		}
+	}
+	return texts
 }
