@@ -16,8 +16,10 @@ import (
 type lenientMessage struct {
 	Method *string
 	Params struct {
-		Name      *string
-		URI       *string
+		// Name and URI are raw: only the methods that need them must
+		// give them as strings, which Authorize checks.
+		Name      json.RawMessage
+		URI       json.RawMessage
 		Arguments json.RawMessage
 	}
 }
@@ -77,17 +79,18 @@ func FuzzRequestGate(f *testing.F) {
 			if m.HasMethod != (l.Method != nil) || (l.Method != nil && *l.Method != m.Method) {
 				t.Fatalf("message %d: method %q, encoding/json reads %v", i, m.Method, l.Method)
 			}
-			var target *string
+			var raw json.RawMessage
 			switch m.Method {
 			case "tools/call", "prompts/get":
-				target = l.Params.Name
+				raw = l.Params.Name
 			case "resources/read", "resources/subscribe":
-				target = l.Params.URI
+				raw = l.Params.URI
 			default:
 				continue
 			}
-			if target == nil || *target != m.Target {
-				t.Fatalf("message %d: target %q, encoding/json reads %v", i, m.Target, target)
+			var target string
+			if err := json.Unmarshal(raw, &target); err != nil || target != m.Target {
+				t.Fatalf("message %d: target %q, encoding/json reads %s (%v)", i, m.Target, raw, err)
 			}
 			if m.Method == "tools/call" && !bytes.Equal(m.Arguments, l.Params.Arguments) {
 				t.Fatalf("message %d: arguments %s, encoding/json reads %s", i, m.Arguments, l.Params.Arguments)
