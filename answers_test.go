@@ -14,7 +14,7 @@ import (
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
-// The OAuth resource server the handler tests configure (SPEC 9).
+// The OAuth resource server the handler tests configure.
 const (
 	rsResource = "https://mcp.example.com/mcp"
 	rsMetadata = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
@@ -125,7 +125,7 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, status int, body, c
 	}
 }
 
-// TestResourceServerAnswers checks the 401 and 403 answers of SPEC 3.4 and
+// TestResourceServerAnswers checks the 401 and 403 answers and
 // 9.2 with resource and oauth_scopes: every challenge points at the
 // metadata URL of the resource, a 401 names the scopes to ask for, and the
 // claim check comes before the OAuth-scope check.
@@ -210,10 +210,10 @@ func TestInsufficientScopeAnswer(t *testing.T) {
 		`Bearer error="insufficient_scope", scope="mcp:tools mcp:admin", resource_metadata="`+rsMetadata+`"`, "")
 }
 
-// TestChallengeFromRequest checks SPEC 9.1 without resource: R is the
+// TestChallengeFromRequest checks the challenge without resource: R is the
 // request's base URL plus the path the client asked for (before rewrites,
 // without a trailing '/'), M its path-suffixed metadata URL, and answers
-// that embed the request's Host are not stored by shared caches (SPEC 12).
+// that embed the request's Host are not stored by shared caches.
 // Without OAuth scopes, the 401 names no scope and the 403 names the claims.
 func TestChallengeFromRequest(t *testing.T) {
 	rs := newResourceServer(t, func(h *Handler) {

@@ -45,7 +45,7 @@ func newBenchHandler(b *testing.B, configure func(*Handler)) *benchHandler {
 	}
 	provisionHandler(b, h)
 	claims := map[string]any{"aud": "https://mcp.example.com"}
-	if len(h.OAuthScopes) > 0 { // an OAuth access token (SPEC 9)
+	if len(h.OAuthScopes) > 0 { // an OAuth access token (RFC 9068)
 		claims["iss"], claims["scope"] = benchTokenIssuer, "openid "+strings.Join(h.OAuthScopes, " ")
 	}
 	token := josetest.BenchSignedToken(b, josetest.BenchClaims(b, claims), issuer, private)

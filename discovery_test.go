@@ -29,9 +29,9 @@ func (rs *resourceServer) getDocument(t *testing.T, target string, v any) http.H
 	return w.Header()
 }
 
-// TestResourceMetadataOfConfiguredResource checks SPEC 9.1: the document at
+// TestResourceMetadataOfConfiguredResource checks the resource metadata (RFC 9728): the document at
 // M has resource R exactly, the root document describes B, and
-// scopes_supported lists OAuth scopes only (SPEC 9.2).
+// scopes_supported lists OAuth scopes only (README, "Using a standard authorization server").
 func TestResourceMetadataOfConfiguredResource(t *testing.T) {
 	rs := newResourceServer(t, func(h *Handler) {
 		h.Resource = "https://mcp.example.com/tenant/mcp"
@@ -137,7 +137,7 @@ func TestResourceMetadataWithoutOAuthScopes(t *testing.T) {
 	}
 }
 
-// TestAudienceDefaultsToResource checks SPEC 9.1: with resource and no
+// TestAudienceDefaultsToResource checks that with resource and no
 // audience, a token's aud must name the resource.
 func TestAudienceDefaultsToResource(t *testing.T) {
 	rs := newResourceServer(t, func(h *Handler) { h.Audience = nil })

@@ -47,7 +47,7 @@ func fuzzHandler(t testing.TB, k *josetest.FuzzKeys) *Handler {
 	return h
 }
 
-// fuzzBearer takes the token from one Authorization value the way SPEC 3.1
+// fuzzBearer takes the token from one Authorization value the way the module does
 // says, written independently of verifier.go.
 func fuzzBearer(value string) string {
 	value = strings.TrimSpace(value)

@@ -14,7 +14,7 @@ import (
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
-// TestPercentEncodeHeaderValue: SPEC 5's encoding of a claim_header value,
+// TestPercentEncodeHeaderValue: the encoding of a claim_header value,
 // and that a percent-decoder (not a form decoder) restores the value.
 func TestPercentEncodeHeaderValue(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{

@@ -9,7 +9,7 @@ import (
 
 // TestResourceServerSubdirectives checks that resource, oauth_scopes and
 // token_issuers set their fields, and that resource stands in for audience
-// where issuer_keys requires one (SPEC 9.1).
+// where issuer_keys requires one.
 func TestResourceServerSubdirectives(t *testing.T) {
 	h, err := unmarshal(t, block(
 		"scopes sub",
@@ -31,7 +31,7 @@ func TestResourceServerSubdirectives(t *testing.T) {
 }
 
 // TestResourceServerCaddyfileErrors checks that every mistake in the
-// resource-server subdirectives is reported at its line (SPEC 2, 9.2).
+// resource-server subdirectives is reported at its line.
 func TestResourceServerCaddyfileErrors(t *testing.T) {
 	const wrongArgs = "wrong argument count"
 	for _, tc := range []struct {

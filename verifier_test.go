@@ -10,7 +10,7 @@ import (
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
-// TestGrantedScopes checks SPEC 9.2's reading of a token's OAuth scopes:
+// TestGrantedScopes checks the reading of a token's OAuth scopes:
 // scope, a space-separated string; without it scp, an array of strings or a
 // space-separated string; any other type refuses the token.
 func TestGrantedScopes(t *testing.T) {
@@ -115,7 +115,7 @@ func TestKnownScopes(t *testing.T) {
 	}
 }
 
-// TestOAuthScopeClaims checks SPEC 9.2 through the handler: scp grants when
+// TestOAuthScopeClaims checks the OAuth scope claims through the handler: scp grants when
 // there is no scope claim, scope is read before scp, and a token without
 // either gets 403. Without oauth_scopes, scope is a claim like any other.
 func TestOAuthScopeClaims(t *testing.T) {
@@ -155,7 +155,7 @@ func TestOAuthScopeClaims(t *testing.T) {
 
 // TestOAuthScopeCache checks that a token granting the route's OAuth scopes
 // is cached (its next request costs no key operation) and that one lacking
-// them is not remembered (SPEC 3.5: nothing that failed is remembered).
+// them is not remembered (nothing that failed is remembered).
 func TestOAuthScopeCache(t *testing.T) {
 	rs := newResourceServer(t, nil)
 	const target = "http://127.0.0.1/mcp"

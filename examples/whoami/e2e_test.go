@@ -359,7 +359,7 @@ func TestEndToEndThroughCaddy(t *testing.T) {
 		if meta.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: status %d", m[1], meta.StatusCode)
 		}
-		// The resource is the MCP endpoint the client asked for (SPEC 9.1),
+		// The resource is the MCP endpoint the client asked for (RFC 9728),
 		// and its metadata sits at the path-suffixed URL (RFC 9728).
 		wantResource := s.unsignedURL + "/mcp"
 		if want := s.unsignedURL + "/.well-known/oauth-protected-resource/mcp"; m[1] != want {

@@ -20,7 +20,7 @@ import (
 )
 
 // oauthStack is the demo MCP server behind the custom Caddy configured as an
-// OAuth resource server (SPEC section 9), both real processes on 127.0.0.1,
+// OAuth resource server (RFC 9728, RFC 8707), both real processes on 127.0.0.1,
 // with the test authorization server as the token issuer.
 type oauthStack struct {
 	as          *authServer
@@ -175,7 +175,7 @@ func toolNames(t *testing.T, ctx context.Context, session *mcp.ClientSession) []
 	return names
 }
 
-// TestOAuthFlowThroughCaddy is SPEC section 9 with a stock MCP client: its
+// TestOAuthFlowThroughCaddy is the MCP authorization flow with a stock MCP client: its
 // first request gets 401, it follows resource_metadata, registers, asks for
 // the scope it was told with the resource as RFC 8707 resource, and the token
 // it gets works through Caddy.
@@ -232,7 +232,7 @@ func TestOAuthFlowThroughCaddy(t *testing.T) {
 	}
 }
 
-// TestPerToolStepUp is SPEC section 10 with a stock MCP client, against the
+// TestPerToolStepUp is the per-tool step-up with a stock MCP client, against the
 // demo server answering in JSON and in event streams: a token granting
 // mcp:tools does not see or call admin_stats (403 insufficient_scope with
 // the operation's scopes); the client steps up and then does both.

@@ -9,7 +9,7 @@ import (
 	gojose "github.com/go-jose/go-jose/v4"
 )
 
-// TestTokenTypes checks SPEC 9.3: a nested JWS whose typ, inside a JWE
+// TestTokenTypes checks the access-token profile (RFC 9068): a nested JWS whose typ, inside a JWE
 // whose cty, is absent or names a JWT or an RFC 9068 access token is
 // accepted; any other value is refused. Tokens are minted with go-jose.
 func TestTokenTypes(t *testing.T) {
@@ -72,7 +72,7 @@ func TestTokenTypeEncryptedOnly(t *testing.T) {
 	}
 }
 
-// TestTokenIssuers checks SPEC 9.3: with token issuers configured, the
+// TestTokenIssuers checks that with token issuers configured, the
 // top-level iss must equal one of them exactly.
 func TestTokenIssuers(t *testing.T) {
 	f := newVerifyFixture(t)

@@ -15,7 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
-// verifyCase is one rule of SPEC 3.1–3.3 as the verifier sees it.
+// verifyCase is one rule of token validation as the verifier sees it.
 type verifyCase struct {
 	name  string
 	token string
