@@ -126,7 +126,13 @@ func Generate(dir, alg string, bits int, force bool) (Pair, error) {
 // reports whether it did. If only one of the two files exists, Ensure returns an
 // error wrapping ErrIncomplete and writes nothing.
 func Ensure(dir, alg string, bits int) (p Pair, generated bool, err error) {
-	p = PairIn(dir)
+	return ensure(PairIn(dir), dir, "key file", func() (Pair, error) { return Generate(dir, alg, bits, false) })
+}
+
+// ensure returns p, the pair in dir, when both its files exist, or the
+// pair generate makes when neither does; one file alone is ErrIncomplete
+// (what names the files in that error).
+func ensure(p Pair, dir, what string, generate func() (Pair, error)) (Pair, bool, error) {
 	found, err := p.present()
 	if err != nil {
 		return Pair{}, false, err
@@ -135,9 +141,9 @@ func Ensure(dir, alg string, bits int) (p Pair, generated bool, err error) {
 	case 2:
 		return p, false, nil
 	case 1:
-		return Pair{}, false, fmt.Errorf("%w in %s: found %s but not the other key file", ErrIncomplete, dir, filepath.Base(found[0]))
+		return Pair{}, false, fmt.Errorf("%w in %s: found %s but not the other %s", ErrIncomplete, dir, filepath.Base(found[0]), what)
 	}
-	p, err = Generate(dir, alg, bits, false)
+	p, err = generate()
 	return p, err == nil, err
 }
 

@@ -102,19 +102,7 @@ func GenerateSigning(dir, alg string, force bool) (Pair, error) {
 // with alg when dir holds neither file; generated reports whether it did.
 // Only one of the two files is ErrIncomplete.
 func EnsureSigning(dir, alg string) (p Pair, generated bool, err error) {
-	p = SigningPairIn(dir)
-	found, err := p.present()
-	if err != nil {
-		return Pair{}, false, err
-	}
-	switch len(found) {
-	case 2:
-		return p, false, nil
-	case 1:
-		return Pair{}, false, fmt.Errorf("%w in %s: found %s but not the other signing key file", ErrIncomplete, dir, filepath.Base(found[0]))
-	}
-	p, err = GenerateSigning(dir, alg, false)
-	return p, err == nil, err
+	return ensure(SigningPairIn(dir), dir, "signing key file", func() (Pair, error) { return GenerateSigning(dir, alg, false) })
 }
 
 // ReadSigningJWKS returns the bytes of the private signing key file at

@@ -60,15 +60,7 @@ func NewEncryptionKey(private crypto.PrivateKey, alg string) (*Key, error) {
 	if err := key.Set(jwk.KeyUsageKey, jwk.ForEncryption); err != nil {
 		return nil, fmt.Errorf("setting use: %v", err)
 	}
-	k := &Key{key}
-	kid, err := k.Thumbprint()
-	if err != nil {
-		return nil, err
-	}
-	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
-		return nil, fmt.Errorf("setting kid: %v", err)
-	}
-	return k, nil
+	return withThumbprintKID(key)
 }
 
 // MarshalKeySet returns the indented JSON of a JWKS that holds keys, in
@@ -228,4 +220,17 @@ func (k *Key) unusableType(want string) error {
 		return fmt.Errorf("key %q is a symmetric key (kty oct): %s is needed", k.KeyID(), want)
 	}
 	return fmt.Errorf("key %q has unsupported kty %q: %s is needed", k.KeyID(), k.jwk.KeyType(), want)
+}
+
+// withThumbprintKID wraps key with its RFC 7638 thumbprint as its kid.
+func withThumbprintKID(key jwk.Key) (*Key, error) {
+	k := &Key{key}
+	kid, err := k.Thumbprint()
+	if err != nil {
+		return nil, err
+	}
+	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
+		return nil, fmt.Errorf("setting kid: %v", err)
+	}
+	return k, nil
 }

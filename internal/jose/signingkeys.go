@@ -199,15 +199,7 @@ func NewSigningKey(private crypto.PrivateKey) (*Key, error) {
 			return nil, fmt.Errorf("setting %s: %v", name, err)
 		}
 	}
-	k := &Key{key}
-	kid, err := k.Thumbprint()
-	if err != nil {
-		return nil, err
-	}
-	if err := key.Set(jwk.KeyIDKey, kid); err != nil {
-		return nil, fmt.Errorf("setting kid: %v", err)
-	}
-	return k, nil
+	return withThumbprintKID(key)
 }
 
 // CheckSigningKeySet applies the handler's rules for a signing key file

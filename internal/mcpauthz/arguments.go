@@ -120,15 +120,7 @@ func lookupArgument(args []byte, path []string) ([]byte, bool) {
 // nameEquals reports whether the quoted member name raw reads as want to
 // encoding/json, which matches names without regard to case.
 func nameEquals(raw []byte, want string) bool {
-	inner := raw[1 : len(raw)-1]
-	plain := true
-	for _, c := range inner {
-		if c == '\\' || c >= 0x80 {
-			plain = false
-			break
-		}
-	}
-	if plain && isASCII(want) {
+	if inner := raw[1 : len(raw)-1]; plainName(inner) && isASCII(want) {
 		return equalFold(string(inner), want)
 	}
 	name, ok := stringValue(raw)

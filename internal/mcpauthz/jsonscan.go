@@ -101,15 +101,7 @@ func eachElement(b []byte, arr int, fn func(start, end int) bool) {
 // lower-case ASCII) to a decoder that matches names the way encoding/json
 // does: after unescaping, with Unicode case folding ("NAME", "ſcope").
 func nameIs(raw []byte, want string) bool {
-	inner := raw[1 : len(raw)-1]
-	plain := true
-	for _, c := range inner {
-		if c == '\\' || c >= 0x80 {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if inner := raw[1 : len(raw)-1]; plainName(inner) {
 		if len(inner) != len(want) {
 			return false
 		}
