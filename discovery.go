@@ -60,7 +60,7 @@ type protectedResourceMetadata struct {
 	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported"`
 	AuthorizationServers   []string `json:"authorization_servers,omitempty"`
-	// DPoP (RFC 9449 section 5.1): the proof algorithms, unless dpop is
+	// DPoP (RFC 9449 §5.1): the proof algorithms, unless dpop is
 	// off, and whether only DPoP-bound tokens are accepted.
 	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 	DPoPBoundAccessTokensRequired bool     `json:"dpop_bound_access_tokens_required,omitempty"`
@@ -181,7 +181,7 @@ func (d *discovery) baseURL(r *http.Request) string {
 }
 
 // resourceMetadataURL is M, the address of the protected-resource metadata
-// of the request's resource R (RFC 9728 section 3.1), announced in WWW-Authenticate, or
+// of the request's resource R (RFC 9728 §3.1), announced in WWW-Authenticate, or
 // "" when that route is off. R is the configured resource, otherwise the
 // base URL plus the path the client requested, before any rewrite.
 func (d *discovery) resourceMetadataURL(r *http.Request) string {

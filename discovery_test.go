@@ -107,7 +107,7 @@ func TestResourceMetadataWithIssuer(t *testing.T) {
 
 // TestResourceMetadataRootResource checks a resource at the root: its M is
 // the root metadata URL, whose document then has that resource, as RFC 9728
-// section 3.3 requires of the document a challenge points at.
+// §3.3 requires of the document a challenge points at.
 func TestResourceMetadataRootResource(t *testing.T) {
 	rs := newResourceServer(t, func(h *Handler) { h.Resource, h.Audience = "https://mcp.example.com", nil })
 	var doc metadataDocument

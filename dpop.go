@@ -146,7 +146,7 @@ func (s *senderConstraint) requestURL(r *http.Request) string {
 }
 
 // checkCertificateBinding accepts a certificate-bound token (RFC 8705
-// section 3) only over TLS whose client certificate has the token's
+// §3) only over TLS whose client certificate has the token's
 // SHA-256 thumbprint.
 func checkCertificateBinding(r *http.Request, thumbprint string) error {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {

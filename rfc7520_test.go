@@ -15,7 +15,7 @@ const rfc7520Dir = "internal/jose/testdata/rfc7520"
 
 // readRFC7520Keys decodes the vector whose file name starts with section
 // and a dot: the private key of its JWE and its compact token, and for a
-// nested vector (RFC 7520 section 6) the signer's key.
+// nested vector (RFC 7520 §6) the signer's key.
 func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, compact string, signKey json.RawMessage) {
 	t.Helper()
 	type jweVector struct {
@@ -43,7 +43,7 @@ func readRFC7520Keys(t testing.TB, section string) (encryptKey json.RawMessage, 
 }
 
 // TestRFC7520ThroughHandler sends the RFC's tokens through the handler:
-// RFC 7520 section 5.2 decrypts to prose and section 6 to a JWT without iat whose
+// RFC 7520 §5.2 decrypts to prose and §6 to a JWT without iat whose
 // exp has long passed, so both are answered 401 invalid_token.
 func TestRFC7520ThroughHandler(t *testing.T) {
 	t.Run("5_2", func(t *testing.T) {

@@ -185,7 +185,7 @@ func (h *Handler) verifyUncached(ctx context.Context, source admission.Source, t
 }
 
 // grantedScopes reads the OAuth scopes a token grants from the payload's
-// top level only, never from data (RFC 9068 section 2.2.3): its scope
+// top level only, never from data (RFC 9068 §2.2.3): its scope
 // claim, a string of scope values separated by SP (0x20) alone, or, when it
 // has none, its scp claim, an array of scope values or such a string. Any
 // other type, and a scope value with a character outside RFC 6749's

@@ -51,7 +51,7 @@ func WriteDPoPKey(path string, force bool) (*jose.Key, error) {
 }
 
 // DPoPBinding is the cnf claim that binds a token to the DPoP key key
-// (RFC 9449 section 6.1): its RFC 7638 thumbprint as jkt.
+// (RFC 9449 §6.1): its RFC 7638 thumbprint as jkt.
 func DPoPBinding(key *jose.Key) (map[string]any, error) {
 	jkt, err := key.Thumbprint()
 	if err != nil {

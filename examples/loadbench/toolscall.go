@@ -34,7 +34,7 @@ func newToolsCallRequests(addr, token string, max int64) *requests {
 }
 
 // newScopedMinter prepares minting to key, signing with issuer unless it is
-// nil, tokens whose scope claim grants toolsScope (RFC 9068 section 2.2.3).
+// nil, tokens whose scope claim grants toolsScope (RFC 9068 §2.2.3).
 func newScopedMinter(key *serverKey, issuer *issuerKey, now time.Time) (*minter, error) {
 	m, err := newMinter(key, issuer, now)
 	if err != nil {

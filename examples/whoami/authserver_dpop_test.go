@@ -23,7 +23,7 @@ import (
 var dpopAlgorithms = []string{string(jose.ES256)}
 
 // checkTokenRequestProof checks the DPoP proof of a token request with
-// go-jose (RFC 9449 section 4.3, as an authorization server does): exactly
+// go-jose (RFC 9449 §4.3, as an authorization server does): exactly
 // one compact JWS of typ dpop+jwt signed with the public key in its jwk
 // header, htm POST, htu the token endpoint, iat within five minutes and a
 // jti. It returns the key's RFC 7638 thumbprint, the token's cnf.jkt.

@@ -281,7 +281,7 @@ func (a *authServer) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A client that presents a DPoP proof gets a token bound to its key
-	// (RFC 9449 section 5), as oidc-provider issues them.
+	// (RFC 9449 §5), as oidc-provider issues them.
 	var jkt string
 	tokenType := "Bearer"
 	if proofs := r.Header.Values("DPoP"); len(proofs) > 0 {
@@ -333,8 +333,8 @@ func (a *authServer) supportedScopes(scope string) string {
 	return strings.Join(granted, " ")
 }
 
-// oauthError answers 400 with an OAuth error body (RFC 6749 section 5.2,
-// RFC 7591 section 3.2.2).
+// oauthError answers 400 with an OAuth error body (RFC 6749 §5.2,
+// RFC 7591 §3.2.2).
 func oauthError(w http.ResponseWriter, code, description string) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": description})

@@ -6,7 +6,7 @@ import (
 )
 
 // Confirmation is what a token is bound to (its top-level cnf claim, RFC
-// 7800): the RFC 7638 thumbprint of a DPoP key (RFC 9449 section 6.1) and
+// 7800): the RFC 7638 thumbprint of a DPoP key (RFC 9449 §6.1) and
 // the SHA-256 thumbprint of a TLS client certificate (RFC 8705 section
 // 3.1), each base64url; "" when the token names none.
 type Confirmation struct {

@@ -26,7 +26,7 @@ const (
 	MaxDPoPProofBytes = 8192
 	// maxJTIBytes bounds a proof's jti.
 	maxJTIBytes = 256
-	// dpopType is the typ of every proof (RFC 9449 section 4.2).
+	// dpopType is the typ of every proof (RFC 9449 §4.2).
 	dpopType = "dpop+jwt"
 )
 
@@ -76,7 +76,7 @@ type DPoPConfig struct {
 	Now func() time.Time
 }
 
-// DPoPVerifier checks DPoP proofs (RFC 9449 section 4.3) and remembers
+// DPoPVerifier checks DPoP proofs (RFC 9449 §4.3) and remembers
 // their jti for as long as they could be accepted, so none is accepted
 // twice by this instance. It is safe for concurrent use.
 type DPoPVerifier struct {

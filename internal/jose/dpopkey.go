@@ -16,7 +16,7 @@ import (
 const minProofRSABits = 2048
 
 // privateJWKMembers are the JWK members that hold private or symmetric key
-// material (RFC 7518 section 6): a proof's jwk carrying any of them is refused.
+// material (RFC 7518 §6): a proof's jwk carrying any of them is refused.
 var privateJWKMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 // proofKey is the public key of a proof's jwk header with its RFC 7638

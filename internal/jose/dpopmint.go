@@ -24,7 +24,7 @@ type ProofRequest struct {
 	Nonce string
 }
 
-// SignDPoPProof returns a DPoP proof (RFC 9449 section 4.2) for req, made
+// SignDPoPProof returns a DPoP proof (RFC 9449 §4.2) for req, made
 // with the private key with: typ dpop+jwt, the key's SignatureAlgorithm,
 // its public half as jwk (without kid), a random jti, iat now, and ath and
 // nonce when req has them.

@@ -13,7 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
-// Lifetimes of DPoP nonces (RFC 9449 section 9).
+// Lifetimes of DPoP nonces (RFC 9449 §9).
 const (
 	// DPoPNonceLifetime is how long a nonce is accepted after it was issued.
 	DPoPNonceLifetime = 5 * time.Minute

@@ -7,7 +7,7 @@ import (
 )
 
 // NormalizeHTTPURL returns the http or https URL s without its query and
-// fragment, normalised as RFC 3986 section 6.2.2 and 6.2.3 say: scheme and
+// fragment, normalised as RFC 3986 §6.2.2 and §6.2.3 say: scheme and
 // host in lower case, the scheme's default port and an empty port left out,
 // percent-encodings in upper case and those of unreserved characters
 // decoded, dot segments removed, and an empty path written as "/". Two URLs
@@ -41,7 +41,7 @@ func NormalizeHTTPURL(s string) (string, error) {
 }
 
 // normalizePercentEncoding writes every percent-encoding in upper case and
-// decodes those of unreserved characters (RFC 3986 section 2.3).
+// decodes those of unreserved characters (RFC 3986 §2.3).
 func normalizePercentEncoding(path string) (string, error) {
 	if !strings.Contains(path, "%") {
 		return path, nil
@@ -66,7 +66,7 @@ func normalizePercentEncoding(path string) (string, error) {
 	return b.String(), nil
 }
 
-// removeDotSegments is the algorithm of RFC 3986 section 5.2.4.
+// removeDotSegments is the algorithm of RFC 3986 §5.2.4.
 func removeDotSegments(path string) string {
 	if !strings.Contains(path, ".") {
 		return path

@@ -21,7 +21,7 @@ import (
 //
 // Fuzz workers are separate processes, so everything a seed depends on is
 // fixed: the keys, the clock and the seed tokens are josetest's fuzz
-// fixtures, and FuzzNestedToken's issuer is RFC 7520 section 6's key.
+// fixtures, and FuzzNestedToken's issuer is RFC 7520 §6's key.
 
 // updateFuzzSeeds rewrites testdata/fuzz from the seeds below.
 var updateFuzzSeeds = flag.Bool("update-fuzz-seeds", false, "rewrite the seed corpora in testdata/fuzz")
@@ -133,10 +133,10 @@ func FuzzVerifierHeader(f *testing.F) {
 }
 
 // fuzzAudience is the audience FuzzNestedToken's verifier accepts; its
-// issuer is RFC 7520 section 6's signing key (kid hobbiton.example).
+// issuer is RFC 7520 §6's signing key (kid hobbiton.example).
 const fuzzAudience = "https://mcp.example.com"
 
-// fuzzIssuerKey returns the RFC 7520 section 6 signing key.
+// fuzzIssuerKey returns the RFC 7520 §6 signing key.
 func fuzzIssuerKey(t testing.TB) gojose.JSONWebKey {
 	t.Helper()
 	var vec rfcNestedVector
@@ -172,7 +172,7 @@ func fuzzNestedSeeds(t testing.TB) map[string]string {
 
 // FuzzNestedToken fuzzes the nested JWS of a signed token: the fuzzed bytes
 // are the plaintext of a JWE genuinely encrypted to the fixed RSA key, and
-// the verifier trusts RFC 7520 section 6's signing key (issuer_keys). Never
+// the verifier trusts RFC 7520 §6's signing key (issuer_keys). Never
 // a panic; nothing accepted that go-jose does not verify with that key.
 func FuzzNestedToken(f *testing.F) {
 	k := josetest.LoadFuzzKeys(f, rfc7520Dir)

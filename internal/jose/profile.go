@@ -9,7 +9,7 @@ import (
 
 // tokenTypes are the media types a JWE's cty and a nested JWS's typ may
 // name: a JWT, or an RFC 9068 access token. Media types are compared without
-// regard to case, and "application/" may be left out (RFC 7515 section 4.1.9).
+// regard to case, and "application/" may be left out (RFC 7515 §4.1.9).
 var tokenTypes = []string{"jwt", "at+jwt"}
 
 // checkTokenType accepts a header whose member name (cty or typ) is absent

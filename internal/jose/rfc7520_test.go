@@ -21,12 +21,12 @@ import (
 // rfc7520Dir holds the JSON copies of the vectors.
 const rfc7520Dir = "testdata/rfc7520"
 
-// rfcJWEVector is one JWE example of RFC 7520 section 5.
+// rfcJWEVector is one JWE example of RFC 7520 §5.
 type rfcJWEVector struct {
 	Input struct {
 		Plaintext string          `json:"plaintext"`
 		Key       json.RawMessage `json:"key"`
-		Alg       json.RawMessage `json:"alg"` // a list in section 5.13
+		Alg       json.RawMessage `json:"alg"` // a list in §5.13
 		Enc       string          `json:"enc"`
 	} `json:"input"`
 	Output struct {
@@ -36,7 +36,7 @@ type rfcJWEVector struct {
 	} `json:"output"`
 }
 
-// rfcNestedVector is RFC 7520 section 6: a signed JWT, then encrypted.
+// rfcNestedVector is RFC 7520 §6: a signed JWT, then encrypted.
 type rfcNestedVector struct {
 	Sign struct {
 		Input struct {
@@ -190,8 +190,8 @@ func TestRFC7520Section6(t *testing.T) {
 
 }
 
-// nestedWithRFCKeys signs payload with the section 6 signing key (PS256) and
-// encrypts it to the section 6 encryption key (RSA-OAEP, A128GCM), with go-jose.
+// nestedWithRFCKeys signs payload with the §6 signing key (PS256) and
+// encrypts it to the §6 encryption key (RSA-OAEP, A128GCM), with go-jose.
 func nestedWithRFCKeys(t *testing.T, vec *rfcNestedVector, payload string) string {
 	t.Helper()
 	signer := rfcJOSEKey(t, vec.Sign.Input.Key)
@@ -201,7 +201,7 @@ func nestedWithRFCKeys(t *testing.T, vec *rfcNestedVector, payload string) strin
 }
 
 // TestRFC7520Refused sends the forms the module must refuse, each before
-// any private-key operation, to a verifier holding the section 5.2 key.
+// any private-key operation, to a verifier holding the §5.2 key.
 func TestRFC7520Refused(t *testing.T) {
 	var key rfcJWEVector
 	josetest.ReadRFC7520(t, rfc7520Dir, "5_2", &key)

@@ -17,7 +17,7 @@ type VerifiedToken struct {
 	Claims map[string]json.RawMessage
 	// Payload is the payload's own members, each as compact JSON: the same
 	// as Claims unless the claims sit in data. The OAuth scope claims
-	// (scope, scp) are read from here only (RFC 9068 section 2.2.3), never
+	// (scope, scp) are read from here only (RFC 9068 §2.2.3), never
 	// from data. Retain does not keep it.
 	Payload map[string]json.RawMessage
 	// ClaimsJSON is the compact JSON of the whole claims object, numbers

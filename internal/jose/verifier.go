@@ -194,7 +194,7 @@ func (v *Verifier) Inspect(token string) (*SealedToken, error) {
 }
 
 // checkEncryptedKey requires the JWE encrypted-key part (the second) to be
-// empty for direct ECDH-ES (RFC 7516 section 5.2), which jwx would ignore,
+// empty for direct ECDH-ES (RFC 7516 §5.2), which jwx would ignore,
 // so that a token has one spelling only and cannot be re-spelt endlessly to
 // fill the cache; every other algorithm wraps a key and needs the part.
 func checkEncryptedKey(token string, alg jwa.KeyEncryptionAlgorithm) error {

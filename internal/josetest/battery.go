@@ -586,7 +586,7 @@ func checkEncodedHeader(t *testing.T, seen http.Header, name, want string) {
 
 // CheckRefusal checks a 401 answer to a request for base + "/mcp":
 // body, content type and challenge, which names the metadata URL of that
-// resource (RFC 9728 section 5.1; README "Answers").
+// resource (RFC 9728 §5.1; README "Answers").
 func CheckRefusal(t *testing.T, status int, header http.Header, body, base string, noToken bool) {
 	t.Helper()
 	metadata := base + "/.well-known/oauth-protected-resource/mcp"

@@ -15,18 +15,18 @@ import (
 
 // The fixtures of the fuzz targets of the handler and of the token core.
 // Fuzz workers are separate processes, so everything a seed depends on is
-// fixed: the keys are the public ones of RFC 7520 (section 5.1's 2048-bit
-// RSA key, section 5.4's P-384 key) and the clock stands still at FuzzNow.
+// fixed: the keys are the public ones of RFC 7520 (§5.1's 2048-bit
+// RSA key, §5.4's P-384 key) and the clock stands still at FuzzNow.
 
 // FuzzNow is the fixed clock of the fuzz targets.
 var FuzzNow = time.Date(2030, time.January, 1, 0, 0, 0, 0, time.UTC)
 
 // FuzzKeys are the fixed decryption keys of the fuzz targets.
 type FuzzKeys struct {
-	// RSA is RFC 7520 section 5.1's 2048-bit RSA key; RSAKID its kid.
+	// RSA is RFC 7520 §5.1's 2048-bit RSA key; RSAKID its kid.
 	RSA    *rsa.PrivateKey
 	RSAKID string
-	// EC is RFC 7520 section 5.4's P-384 key; ECKID its kid.
+	// EC is RFC 7520 §5.4's P-384 key; ECKID its kid.
 	EC    *ecdsa.PrivateKey
 	ECKID string
 	// KeyFile is a JWKS file holding both keys, for key_file.
@@ -45,7 +45,7 @@ func LoadFuzzKeys(t testing.TB, vectors string) *FuzzKeys {
 
 // ReadRFC7520 decodes into v the vector file in vectors (the JSON copies of
 // RFC 7520's examples) whose name starts with section and a dot ("5_1."
-// for section 5.1).
+// for §5.1).
 func ReadRFC7520(t testing.TB, vectors, section string, v any) {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(vectors, section+".*.json"))

@@ -117,7 +117,7 @@ func WriteFile(t testing.TB, dir, name string, data []byte) string {
 	return path
 }
 
-// CertificateThumbprint is a certificate's x5t#S256 (RFC 8705 section 3.1).
+// CertificateThumbprint is a certificate's x5t#S256 (RFC 8705 §3.1).
 func CertificateThumbprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return B64(sum[:])

@@ -94,7 +94,7 @@ func skipOWS(s string, i int) int {
 	return i
 }
 
-// isTokenChar reports whether c is a tchar of RFC 9110 section 5.6.2.
+// isTokenChar reports whether c is a tchar of RFC 9110 §5.6.2.
 func isTokenChar(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
