@@ -5,84 +5,24 @@ package mcpjweauth
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile/regularfiletest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
-
-// hangBound is how long a load, check or cleanup may take before a test
-// calls it blocked: far longer than any of them takes, so it only detects
-// hanging.
-const hangBound = 10 * time.Second
-
-// withinHangBound runs f and fails the test when it has not returned
-// within hangBound.
-func withinHangBound(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(hangBound):
-		t.Fatalf("%s blocked", what)
-	}
-}
-
-// specialFiles makes a FIFO, a listening unix socket and symlinks to
-// /dev/zero and /dev/null, and returns their paths by name.
-func specialFiles(t *testing.T) map[string]string {
-	t.Helper()
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo.json")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// A socket path must be short; the test's directory can be long.
-	sockDir, err := os.MkdirTemp("", "mj")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	sock := filepath.Join(sockDir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	files := map[string]string{"fifo": fifo, "socket": sock}
-	for name, target := range map[string]string{"zero": "/dev/zero", "null": "/dev/null"} {
-		link := filepath.Join(dir, name+".json")
-		if err := os.Symlink(target, link); err != nil {
-			t.Fatal(err)
-		}
-		files[name] = link
-	}
-	return files
-}
-
-// kindOf is how an error describes each of specialFiles.
-var kindOf = map[string]string{
-	"fifo": "a named pipe (FIFO)", "socket": "a socket", "zero": "a character device", "null": "a character device",
-}
 
 // TestSpecialKeyFilesAtLoad: a key file, issuer_keys file or issuer_keys_ca
 // that is a FIFO, a device or a socket stops the config at once with an
 // error that names the path and what it is.
 func TestSpecialKeyFilesAtLoad(t *testing.T) {
-	files := specialFiles(t)
+	files := regularfiletest.Special(t)
 	private := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(josetest.RSAKey(t, 0), "k1", "RSA-OAEP", "enc"))
 	for name, path := range files {
 		for _, setting := range []string{"key_file", "issuer_keys", "issuer_keys_ca"} {
@@ -99,7 +39,7 @@ func TestSpecialKeyFilesAtLoad(t *testing.T) {
 				ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 				defer cancel()
 				var err error
-				withinHangBound(t, "Provision", func() { err = h.Provision(ctx) })
+				regularfiletest.WithinHangBound(t, "Provision", func() { err = h.Provision(ctx) })
 				if err == nil {
 					_ = h.Cleanup()
 					t.Fatal("Provision succeeded")
@@ -108,7 +48,7 @@ func TestSpecialKeyFilesAtLoad(t *testing.T) {
 				if label == "" {
 					label = setting
 				}
-				for _, want := range []string{label, path, kindOf[name], "not a regular file"} {
+				for _, want := range []string{label, path, regularfiletest.Kinds[name], "not a regular file"} {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("error %q does not contain %q", err, want)
 					}
@@ -144,12 +84,12 @@ func TestKeyFileSwappedToSpecialFile(t *testing.T) {
 	tokenA := f.token(t, f.keyA, "a", nil)
 	wantStatus(t, h, tokenA, http.StatusOK)
 
-	files := specialFiles(t)
+	files := regularfiletest.Special(t)
 	order := []string{"fifo", "zero", "socket", "null"} // each differs from the one before
 	for i, name := range order {
 		swap(files[name])
 		var err error
-		withinHangBound(t, "checking "+name, func() { err = check(t, h, 0) })
+		regularfiletest.WithinHangBound(t, "checking "+name, func() { err = check(t, h, 0) })
 		if err == nil {
 			t.Fatalf("%s was applied", name)
 		}
@@ -166,8 +106,8 @@ func TestKeyFileSwappedToSpecialFile(t *testing.T) {
 	for i, entry := range entries {
 		fields := entry.ContextMap()
 		reason := fmt.Sprint(fields["reason"])
-		if fields[keyFileKind] != link || !strings.Contains(reason, link) || !strings.Contains(reason, kindOf[order[i]]) {
-			t.Fatalf("failure logged as %v; want the path and a reason naming it and %q", fields, kindOf[order[i]])
+		if fields[keyFileKind] != link || !strings.Contains(reason, link) || !strings.Contains(reason, regularfiletest.Kinds[order[i]]) {
+			t.Fatalf("failure logged as %v; want the path and a reason naming it and %q", fields, regularfiletest.Kinds[order[i]])
 		}
 	}
 
@@ -180,5 +120,5 @@ func TestKeyFileSwappedToSpecialFile(t *testing.T) {
 	wantStatus(t, h, tokenA, http.StatusUnauthorized)
 
 	swap(files["fifo"])
-	withinHangBound(t, "Cleanup", func() { _ = h.Cleanup() })
+	regularfiletest.WithinHangBound(t, "Cleanup", func() { _ = h.Cleanup() })
 }

@@ -4,36 +4,14 @@ package filewatch
 
 import (
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile"
+	"github.com/fhswf/caddy-mcp-jwe-auth/internal/regularfile/regularfiletest"
 )
-
-// hangBound is how long a check or a Stop may take before the test calls it
-// blocked: far longer than any check of a small file, so it only detects
-// hanging.
-const hangBound = 10 * time.Second
-
-// bounded runs f and fails the test when it has not returned within
-// hangBound.
-func bounded(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(hangBound):
-		t.Fatalf("%s blocked", what)
-	}
-}
 
 // swapLink points the symlink link at target, atomically, as a Secret
 // volume swaps its "..data" link.
@@ -56,21 +34,7 @@ func TestSpecialFilesAreReadErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "v1.json")
 	writeFile(t, good, `{"v":1}`)
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sockDir, err := os.MkdirTemp("", "fw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	sock := filepath.Join(sockDir, "s")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	special := regularfiletest.Special(t)
 
 	path := filepath.Join(dir, "keys.json")
 	if err := os.Symlink(good, path); err != nil {
@@ -78,10 +42,10 @@ func TestSpecialFilesAreReadErrors(t *testing.T) {
 	}
 	w, rec := newWatcher(t, path, `{"v":1}`)
 	// Each differs from the one before, so each is reported.
-	for i, target := range []string{fifo, "/dev/zero", sock, "/dev/null"} {
+	for i, target := range []string{special["fifo"], special["zero"], special["socket"], special["null"]} {
 		swapLink(t, target, path)
 		var err error
-		bounded(t, "checking "+target, func() { _, err = w.Check() })
+		regularfiletest.WithinHangBound(t, "checking "+target, func() { _, err = w.Check() })
 		var rerr *ReadError
 		if !errors.As(err, &rerr) || !errors.Is(err, regularfile.ErrNotRegular) {
 			t.Fatalf("check of %s: error %v; want a *ReadError for a file that is not regular", target, err)
@@ -99,13 +63,8 @@ func TestSpecialFilesAreReadErrors(t *testing.T) {
 // TestStopWithAFIFOInPlace polls a path that points at a FIFO without a
 // writer: Stop still returns, because no check waits on the FIFO.
 func TestStopWithAFIFOInPlace(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "keys.json")
-	if err := os.Symlink(fifo, path); err != nil {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	if err := os.Symlink(regularfiletest.Special(t)["fifo"], path); err != nil {
 		t.Fatal(err)
 	}
 	reported := make(chan error, 1)
@@ -128,5 +87,5 @@ func TestStopWithAFIFOInPlace(t *testing.T) {
 	if err := <-reported; !errors.Is(err, regularfile.ErrNotRegular) {
 		t.Fatalf("reported %v; want a file that is not regular", err)
 	}
-	bounded(t, "Stop", w.Stop)
+	regularfiletest.WithinHangBound(t, "Stop", w.Stop)
 }
