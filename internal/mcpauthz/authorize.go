@@ -128,7 +128,7 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 	if r.Body == nil { // a server request always has one; a hand-made one may not
 		r.Body = http.NoBody
 	}
-	body, err := ReadBody(r.Body, limit)
+	body, err := ReadBody(r.Body, r.ContentLength, limit)
 	var tooLong *http.MaxBytesError // a request_body limit in front
 	switch {
 	case errors.Is(err, ErrTooLarge) || errors.As(err, &tooLong):

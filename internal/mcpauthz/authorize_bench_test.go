@@ -22,6 +22,7 @@ func BenchmarkAuthorizeToolsCall(b *testing.B) {
 	} {
 		r.Header.Set(h[0], h[1])
 	}
+	r.ContentLength = int64(len(body))
 	allowed := grants("mcp")
 	reader := bytes.NewReader(body)
 	b.SetBytes(int64(len(body)))

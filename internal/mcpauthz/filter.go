@@ -46,8 +46,8 @@ import (
 // (see privateCacheControl): what it shows depends on the token.
 func (rs *RuleSet) Filter(w http.ResponseWriter, r *http.Request, allowed func(scopes []string) bool,
 	maxEntryBytes int, next func(http.ResponseWriter, *http.Request) error) (err error) {
-	r.Header.Del("Accept-Encoding")
-	r.Header.Del("Upgrade")
+	delete(r.Header, "Accept-Encoding") // the header keys here are canonical
+	delete(r.Header, "Upgrade")
 	aw := answerWriters.Get().(*answerWriter)
 	aw.w, aw.private = w, r.Method == http.MethodPost || r.Method == http.MethodGet
 	aw.filter.init(r.Context(), rs, allowed, maxEntryBytes)
@@ -86,7 +86,7 @@ func privateCacheControl(h http.Header) {
 		return
 	}
 	var kept []string
-	for _, v := range h.Values("Cache-Control") {
+	for _, v := range h["Cache-Control"] {
 		for d := range strings.SplitSeq(v, ",") {
 			d = strings.TrimSpace(d)
 			name, _, _ := strings.Cut(d, "=")
@@ -99,7 +99,7 @@ func privateCacheControl(h http.Header) {
 			kept = append(kept, d)
 		}
 	}
-	h.Set("Cache-Control", strings.Join(append([]string{"private"}, kept...), ", "))
+	h["Cache-Control"] = []string{strings.Join(append([]string{"private"}, kept...), ", ")}
 }
 
 // The media types the filter tells apart.
@@ -114,7 +114,7 @@ const (
 // a lenient client (several values, odd bytes, a charset other than
 // UTF-8): such an answer may have no body.
 func answerMedia(h http.Header) (media int, clean bool) {
-	values := h.Values("Content-Type")
+	values := h["Content-Type"]
 	if len(values) == 0 {
 		return mediaOther, true
 	}
@@ -127,8 +127,10 @@ func answerMedia(h http.Header) (media int, clean bool) {
 	case base == "application/json" || strings.HasSuffix(base, "+json"):
 		media = mediaJSON
 	}
-	lower := strings.ToLower(strings.Join(values, ","))
-	suspect := strings.Contains(lower, "json") || strings.Contains(lower, "event-stream")
+	suspect := false
+	for _, v := range values {
+		suspect = suspect || containsFold(v, "json") || containsFold(v, "event-stream")
+	}
 	clean = len(values) == 1 && utf8Charset(params)
 	if media == mediaOther {
 		return mediaOther, !suspect
@@ -156,8 +158,19 @@ func utf8Charset(params string) bool {
 
 // isEncoded reports whether h gives the answer a content coding.
 func isEncoded(h http.Header) bool {
-	for _, v := range h.Values("Content-Encoding") {
+	for _, v := range h["Content-Encoding"] {
 		if v = strings.TrimSpace(v); v != "" && !strings.EqualFold(v, "identity") {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains sub (lower-case ASCII) in any
+// letter case.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package mcpauthz
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/jsonnames"
@@ -19,15 +20,23 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// stringEnd returns the index just past the JSON string that starts at i.
+// stringEnd returns the index just past the JSON string that starts at i:
+// past the first quote after it that an even run of backslashes precedes.
 func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	for i++; i < len(b); {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			break
 		}
+		quote := i + j
+		run := quote
+		for run > i && b[run-1] == '\\' {
+			run--
+		}
+		if (quote-run)%2 == 0 {
+			return quote + 1
+		}
+		i = quote + 1
 	}
 	return len(b)
 }

@@ -68,3 +68,15 @@ func TestStringValue(t *testing.T) {
 		}
 	}
 }
+
+func TestStringEnd(t *testing.T) {
+	for _, s := range []string{`""`, `"a"`, `"\""`, `"\\"`, `"a\\\"b"`, `"\\\\"`, `"x\\\\\"y\""`, `"\u0022"`} {
+		doc := s + `,"next"`
+		if end := stringEnd([]byte(doc), 0); end != len(s) {
+			t.Errorf("%s: ends at %d, want %d", doc, end, len(s))
+		}
+	}
+	if end := stringEnd([]byte(`"cut \"`), 0); end != len(`"cut \"`) {
+		t.Errorf("an unterminated string ends at %d", end)
+	}
+}

@@ -190,9 +190,13 @@ func (f *listFilter) end() error {
 	return nil
 }
 
-// emit sends b where the current value's bytes go.
-func (f *listFilter) emit(b ...byte) error {
-	return f.emitBytes(b)
+// emit sends c where the current value's bytes go.
+func (f *listFilter) emit(c byte) error {
+	if f.sink == sinkOut {
+		f.out = append(f.out, c)
+		return nil
+	}
+	return f.emitBytes([]byte{c})
 }
 
 // emitBytes sends p where the current value's bytes go.

@@ -70,15 +70,35 @@ const (
 const metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
 
 // ReadBody reads all of r when it holds at most limit bytes, and returns
-// ErrTooLarge without reading further when it holds more.
-func ReadBody(r io.Reader, limit int64) ([]byte, error) {
+// ErrTooLarge without reading further when it holds more. size is the
+// length the request announced (-1: unknown), so that the body is read
+// into one buffer of its size.
+func ReadBody(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > limit {
+		return nil, ErrTooLarge
+	}
 	n := limit
 	if n < math.MaxInt64 {
 		n++
 	}
-	body, err := io.ReadAll(io.LimitReader(r, n))
-	if err != nil {
-		return nil, fmt.Errorf("reading request body: %w", err)
+	capacity := int64(512)
+	if size > 0 {
+		capacity = size + 1 // the extra byte sees the end
+	}
+	body := make([]byte, 0, capacity)
+	lr := io.LimitedReader{R: r, N: n}
+	for {
+		if len(body) == cap(body) {
+			body = append(body, 0)[:len(body)]
+		}
+		m, err := lr.Read(body[len(body):cap(body)])
+		body = body[:len(body)+m]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading request body: %w", err)
+		}
 	}
 	if int64(len(body)) > limit {
 		return nil, ErrTooLarge
@@ -104,24 +124,19 @@ func ParseRequestBody(body []byte) ([]Message, error) {
 // parseBody is ParseRequestBody that also reports whether the body is a
 // batch.
 func parseBody(body []byte) ([]Message, bool, error) {
-	if !utf8.Valid(body) {
+	verdict, repeated := scanStrict(body)
+	if verdict == scanUnsure {
+		verdict, repeated = fullCheck(body)
+	}
+	switch {
+	case verdict == scanInvalid && !utf8.Valid(body):
 		return nil, false, fmt.Errorf("%w: not valid UTF-8", ErrParse)
-	}
-	if !json.Valid(body) {
+	case verdict == scanInvalid:
 		return nil, false, fmt.Errorf("%w: not a single JSON value", ErrParse)
-	}
-	i := skipSpace(body, 0)
-	repeated, decided := repeatedName(body, i, 0)
-	if !decided {
-		rep, err := jsonnames.Repeated(body)
-		if err != nil {
-			return nil, false, fmt.Errorf("%w: not a single JSON value", ErrParse)
-		}
-		repeated = rep != nil
-	}
-	if repeated {
+	case repeated:
 		return nil, false, fmt.Errorf("%w: an object repeats a member name", ErrParse)
 	}
+	i := skipSpace(body, 0)
 	switch body[i] {
 	case '{':
 		return []Message{parseMessage(body, i)}, false, nil
@@ -138,6 +153,19 @@ func parseBody(body []byte) ([]Message, bool, error) {
 		return msgs, true, nil
 	}
 	return []Message{{fault: codeInvalidRequest}}, false, nil
+}
+
+// fullCheck is scanStrict without its limits, for the bodies it gives up
+// on: deep, wide, or with names that only Unicode case folding compares.
+func fullCheck(body []byte) (verdict scanVerdict, repeated bool) {
+	if !utf8.Valid(body) || !json.Valid(body) {
+		return scanInvalid, false
+	}
+	rep, err := jsonnames.Repeated(body)
+	if err != nil {
+		return scanInvalid, false
+	}
+	return scanValid, rep != nil
 }
 
 // parseMessage reads the message whose object starts at obj in a body

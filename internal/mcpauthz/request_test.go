@@ -121,27 +121,39 @@ func TestParseErrorBody(t *testing.T) {
 func TestReadBody(t *testing.T) {
 	for _, tc := range []struct {
 		body  string
+		size  int64 // the announced length; -1: unknown
 		limit int64
 		err   error
 	}{
-		{"", 0, nil},
-		{"abc", 3, nil},
-		{"abcd", 3, ErrTooLarge},
-		{"a", 0, ErrTooLarge},
+		{"", -1, 0, nil},
+		{"", 0, 0, nil},
+		{"abc", -1, 3, nil},
+		{"abc", 3, 3, nil},
+		{"abcd", -1, 3, ErrTooLarge},
+		{"abcd", 4, 3, ErrTooLarge},
+		{"a", -1, 0, ErrTooLarge},
+		{"abcdef", 2, 10, nil}, // a length that is wrong does not cut the body
+		{"ab", 6, 10, nil},
+		{strings.Repeat("x", 2000), -1, 4096, nil}, // past the first buffer
 	} {
-		got, err := ReadBody(strings.NewReader(tc.body), tc.limit)
+		got, err := ReadBody(strings.NewReader(tc.body), tc.size, tc.limit)
 		if !errors.Is(err, tc.err) || (err == nil && string(got) != tc.body) {
-			t.Errorf("%q limit %d: got %q, %v", tc.body, tc.limit, got, err)
+			t.Errorf("%q size %d limit %d: got %q, %v", tc.body, tc.size, tc.limit, got, err)
 		}
 	}
 	failure := errors.New("connection reset")
-	if _, err := ReadBody(iotest.ErrReader(failure), 10); !errors.Is(err, failure) {
+	if _, err := ReadBody(iotest.ErrReader(failure), -1, 10); !errors.Is(err, failure) {
 		t.Errorf("a read error: got %v", err)
 	}
-	// The reader is not read past limit+1 bytes.
+	// The reader is not read past limit+1 bytes, nor at all when the
+	// announced length is over the limit.
 	r := bytes.NewReader(make([]byte, 100))
-	if _, err := ReadBody(r, 10); !errors.Is(err, ErrTooLarge) || r.Len() != 89 {
+	if _, err := ReadBody(r, -1, 10); !errors.Is(err, ErrTooLarge) || r.Len() != 89 {
 		t.Errorf("got %v with %d bytes left", err, r.Len())
+	}
+	r = bytes.NewReader(make([]byte, 100))
+	if _, err := ReadBody(r, 100, 10); !errors.Is(err, ErrTooLarge) || r.Len() != 100 {
+		t.Errorf("announced over the limit: got %v with %d bytes left", err, r.Len())
 	}
 }
 

@@ -87,12 +87,12 @@ func (aw *answerWriter) WriteHeader(status int) {
 	case media == mediaStream:
 		aw.mode = modeStream
 		aw.sse = sseFilter{json: aw.filter, name: aw.sse.name[:0], eventType: aw.sse.eventType[:0]}
-		h.Del("Content-Length")
+		delete(h, "Content-Length")
 		aw.commit()
 		aw.flush()
 	case media == mediaJSON:
 		aw.mode = modeJSON
-		h.Del("Content-Length")
+		delete(h, "Content-Length")
 	case clean && status >= 300:
 		aw.mode = modePass
 		aw.commit()
@@ -191,7 +191,7 @@ func (aw *answerWriter) push(end bool) error {
 			return nil
 		}
 		if end {
-			aw.w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+			aw.w.Header()["Content-Length"] = []string{strconv.Itoa(len(out))}
 		}
 		aw.commit()
 	}

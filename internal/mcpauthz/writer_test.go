@@ -79,6 +79,8 @@ func TestFilterRefusesBeforeAnythingWasSent(t *testing.T) {
 		{"a success without a media type", answer{chunks: []string{listResponse}}},
 		{"a media type a lenient client reads as JSON", answer{header: http.Header{"Content-Type": {"\xa0application/json"}}, status: 404, chunks: []string{listResponse}}},
 		{"JSON in another charset", answer{header: http.Header{"Content-Type": {"application/json; charset=utf-7"}}, chunks: []string{listResponse}}},
+		{"two media types, one JSON in capitals", answer{header: http.Header{"Content-Type": {"text/plain", "Application/JSON"}}, status: 404, chunks: []string{listResponse}}},
+		{"an event stream in capitals behind another type", answer{header: http.Header{"Content-Type": {"text/plain; x=\"TEXT/EVENT-STREAM\""}}, status: 500, chunks: []string{listResponse}}},
 		{"a protocol switch", answer{status: http.StatusSwitchingProtocols}},
 		{"a JSON text cut short", answer{header: jsonHeader(), chunks: []string{listResponse[:40]}}},
 	} {
