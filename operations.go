@@ -123,7 +123,8 @@ func (h *Handler) readsRequests() bool {
 // is answered here and never reaches next; every other request goes on
 // through passOn.
 func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler) error {
-	req, err := h.rules.Authorize(r, h.maxMCPBodyBytes(), id.grants)
+	grants := id.grants // one closure for Authorize and Filter
+	req, err := h.rules.Authorize(r, h.maxMCPBodyBytes(), grants)
 	if req != nil {
 		for _, d := range req.Decisions {
 			h.logOperation(d)
@@ -150,7 +151,7 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 		return caddyhttp.Error(http.StatusBadRequest, err)
 	}
 	h.metrics.request(outcomeAccepted)
-	return h.passOn(w, r, id, next, req)
+	return h.passOn(w, r, id, grants, next, req)
 }
 
 // passOn hands a request that passed every check on a route that reads
@@ -160,15 +161,15 @@ func (h *Handler) serveOperations(w http.ResponseWriter, r *http.Request, id *id
 // read is refused (mcpauthz.RuleSet.Filter); the answer is read by its
 // content, whatever the request. A refused answer is logged at warn
 // level, without its content; the client got a 502 or a cut stream, so
-// the error goes no further.
-func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, next caddyhttp.Handler, req *mcpauthz.Request) error {
+// the error goes no further. grants is id.grants, made once per request.
+func (h *Handler) passOn(w http.ResponseWriter, r *http.Request, id *identity, grants func([]string) bool, next caddyhttp.Handler, req *mcpauthz.Request) error {
 	if err := h.pass(r, id, req); err != nil {
 		return err
 	}
 	if !h.rules.HasRules() {
 		return next.ServeHTTP(w, r)
 	}
-	err := h.rules.Filter(w, r, id.grants, 4*int(h.maxMCPBodyBytes()), next.ServeHTTP)
+	err := h.rules.Filter(w, r, grants, 4*int(h.maxMCPBodyBytes()), next.ServeHTTP)
 	if errors.Is(err, mcpauthz.ErrUnreadableAnswer) {
 		if ce := h.logger.Check(zapcore.WarnLevel, "answer refused"); ce != nil {
 			ce.Write(zap.Error(err))

@@ -21,6 +21,11 @@ type Request struct {
 	Batch bool
 	// Modern reports a POST of the 2026-07-28 era.
 	Modern bool
+
+	// oneMessage and oneDecision hold the message and decision of a body
+	// that is one message, so that such a request takes one allocation.
+	oneMessage  [1]Message
+	oneDecision [1]Decision
 }
 
 // Decision is the outcome of one operation.
@@ -136,12 +141,13 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 	case err != nil:
 		return nil, err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	msgs, batch, err := parseBody(body)
+	r.Body = &bodyReader{Reader: bytes.NewReader(body)}
+	req := new(Request)
+	msgs, batch, err := parseBody(body, &req.oneMessage)
 	if err != nil {
 		return nil, parseError
 	}
-	req := &Request{Messages: msgs, Batch: batch, Modern: isModern(r.Header, msgs)}
+	req.Messages, req.Batch, req.Modern = msgs, batch, isModern(r.Header, msgs)
 	if refusal := req.checkShape(batch); refusal != nil {
 		return nil, refusal
 	}
@@ -152,6 +158,15 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 	}
 	return rs.decide(req, r.Header, allowed)
 }
+
+// bodyReader is the body of a request once Authorize has read it: the same
+// bytes again.
+type bodyReader struct {
+	*bytes.Reader
+}
+
+// Close does nothing: the bytes are in memory.
+func (*bodyReader) Close() error { return nil }
 
 // bodyIsEmpty reports whether a GET or DELETE has no body: none announced,
 // or an empty one (a chunked body that ends at once). It reads at most one
@@ -196,7 +211,10 @@ func (req *Request) checkShape(batch bool) *Refusal {
 // decide finds the scopes of every operation, then decides them in
 // order; the first one the token may not send refuses the request.
 func (rs *RuleSet) decide(req *Request, header http.Header, allowed func([]string) bool) (*Request, error) {
-	req.Decisions = make([]Decision, 0, len(req.Messages))
+	req.Decisions = req.oneDecision[:0]
+	if len(req.Messages) > 1 {
+		req.Decisions = make([]Decision, 0, len(req.Messages))
+	}
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		if !m.HasMethod {

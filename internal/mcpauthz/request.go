@@ -117,13 +117,13 @@ func ReadBody(r io.Reader, size, limit int64) ([]byte, error) {
 // ("Method" is the method), since a server may read them so. Whether the
 // messages are well-formed JSON-RPC is Authorize's question.
 func ParseRequestBody(body []byte) ([]Message, error) {
-	msgs, _, err := parseBody(body)
+	msgs, _, err := parseBody(body, new([1]Message))
 	return msgs, err
 }
 
 // parseBody is ParseRequestBody that also reports whether the body is a
-// batch.
-func parseBody(body []byte) ([]Message, bool, error) {
+// batch; a body that is one message is read into one.
+func parseBody(body []byte, one *[1]Message) ([]Message, bool, error) {
 	verdict, repeated := scanStrict(body)
 	if verdict == scanUnsure {
 		verdict, repeated = fullCheck(body)
@@ -139,7 +139,8 @@ func parseBody(body []byte) ([]Message, bool, error) {
 	i := skipSpace(body, 0)
 	switch body[i] {
 	case '{':
-		return []Message{parseMessage(body, i)}, false, nil
+		one[0] = parseMessage(body, i)
+		return one[:], false, nil
 	case '[':
 		var msgs []Message
 		eachElement(body, i, func(start, _ int) bool {
@@ -177,8 +178,11 @@ func parseMessage(body []byte, obj int) Message {
 	eachMember(body, obj, func(name []byte, start, end int) bool {
 		switch {
 		case nameIs(name, "jsonrpc"):
-			v, ok := stringValue(body[start:end])
-			jsonrpcOK = ok && v == "2.0"
+			raw := body[start:end]
+			if jsonrpcOK = string(raw) == `"2.0"`; !jsonrpcOK {
+				v, ok := stringValue(raw) // an escaped spelling
+				jsonrpcOK = ok && v == "2.0"
+			}
 		case nameIs(name, "method"):
 			methodSeen = true
 			m.Method, m.HasMethod = stringValue(body[start:end])
