@@ -33,6 +33,7 @@ var scenarioNames = [scenarios + 1]string{
 // round is what one round measured.
 type round struct {
 	raw     float64               // raw private-key operations per second, around (3)
+	signRaw float64               // raw Ed25519 signatures per second, around (11)
 	probes  []float64             // raw rates between the scenarios (see runRound)
 	tallies [scenarios + 1]*tally // per scenario; for (4) and (5) the valid client's
 	floods  [scenarios + 1]*tally // the flooding clients of (4) and (5)
@@ -55,6 +56,7 @@ type bench struct {
 	key, unknown, rssKey *serverKey
 	issuer               *issuerKey // nil: encrypted-only tokens
 	rawOp                func() error
+	rawSign              func() error // the raw signature of an assertion of (11)
 
 	cachedToken  string
 	toolsToken   string   // the cached token of (6) and (7), granting toolsScope
