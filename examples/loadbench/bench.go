@@ -106,8 +106,8 @@ func (b *bench) run(ctx context.Context) error {
 	return nil
 }
 
-// runRounds runs the rounds of (1) to (7) and reads the peak RSS of their
-// Caddy.
+// runRounds runs the rounds of (1) to (7) and (11) and reads the peak RSS
+// of their Caddy.
 func (b *bench) runRounds(ctx context.Context) error {
 	for r := range b.cfg.rounds {
 		if err := b.runRound(ctx, r); err != nil {

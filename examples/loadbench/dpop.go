@@ -53,8 +53,8 @@ func (r dpopRound) ratio() float64 {
 	return harmonicShare(r.dpop.rate(), r.cached.rate(), r.proofs)
 }
 
-// rawRatio is (10) over 1/(1/(2) + 1/raw), for reference: what of the
-// rest of a DPoP request costs more than a bare signature verification.
+// rawRatio is (10) over 1/(1/(2) + 1/raw), for reference: against it,
+// what a proof's checks cost beyond its signature counts too.
 func (r dpopRound) rawRatio() float64 {
 	return harmonicShare(r.dpop.rate(), r.cached.rate(), r.raw)
 }
@@ -156,10 +156,10 @@ func (b *bench) runDPoPPhase(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// inProcessRates measures the rate of each of ops with rawRate for d, one
-// after the other: around (10) the proof verification and the bare ES256
-// verification, in reverse order after it, so that both are measured
-// equally near it on average.
+// inProcessRates measures the rates of first and second, with rawRate for
+// d each, one after the other. Before (10) the proof verification goes
+// first, after it the bare ES256 verification, so that on average both
+// are measured equally near (10).
 func inProcessRates(ctx context.Context, first, second func() error, d time.Duration) ([2]float64, error) {
 	var rates [2]float64
 	for i, op := range []func() error{first, second} {
