@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -44,27 +43,6 @@ type operation struct {
 	target          string // params.name or params.uri, by kind
 	resource        bool   // the target is a uri
 	argumentsSHA256 string // "" without arguments
-}
-
-// assertionClaims are the claims of an identity assertion.
-type assertionClaims struct {
-	Iss      string `json:"iss"`
-	Aud      string `json:"aud"`
-	Iat      int64  `json:"iat"`
-	Exp      int64  `json:"exp"`
-	Jti      string `json:"jti"`
-	Sub      string `json:"sub,omitempty"`
-	ClientID string `json:"client_id,omitempty"`
-	Scope    string `json:"scope,omitempty"`
-	MCP      any    `json:"mcp,omitempty"` // an mcpClaim, or a []mcpClaim for a batch
-}
-
-// mcpClaim is one message of the mcp claim.
-type mcpClaim struct {
-	Method          string `json:"method"`
-	Name            string `json:"name,omitempty"`
-	URI             string `json:"uri,omitempty"`
-	ArgumentsSHA256 string `json:"arguments_sha256,omitempty"`
 }
 
 // newPrincipal reads the principal of a verified token: the user id as the
@@ -189,46 +167,25 @@ func (h *Handler) pass(r *http.Request, id *identity, req *mcpauthz.Request) err
 
 // sign makes the assertion of one request.
 func (a *asserter) sign(r *http.Request, p principal, ops []operation, batch bool) (string, error) {
-	var jti [16]byte
-	if _, err := rand.Read(jti[:]); err != nil {
+	claims := assertionClaims{
+		iss:      a.issuer(r),
+		aud:      a.audience,
+		sub:      p.userID,
+		clientID: p.clientID,
+		scope:    p.scope,
+		ops:      ops,
+		batch:    batch,
+	}
+	if _, err := rand.Read(claims.jti[:]); err != nil {
 		return "", fmt.Errorf("making a jti: %v", err)
 	}
 	now := a.now()
-	claims := assertionClaims{
-		Iss:      a.issuer(r),
-		Aud:      a.audience,
-		Iat:      now.Unix(),
-		Exp:      now.Add(a.ttl).Unix(),
-		Jti:      base64.RawURLEncoding.EncodeToString(jti[:]),
-		Sub:      p.userID,
-		ClientID: p.clientID,
-		Scope:    p.scope,
-		MCP:      mcpMember(ops, batch),
+	claims.iat, claims.exp = now.Unix(), now.Add(a.ttl).Unix()
+	buf := claimsBuffers.Get().(*[]byte)
+	*buf = claims.appendJSON((*buf)[:0])
+	assertion, err := a.keys.Load().Sign(*buf)
+	if cap(*buf) <= maxPooledClaims {
+		claimsBuffers.Put(buf)
 	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("encoding the assertion: %v", err)
-	}
-	return a.keys.Load().Sign(payload)
-}
-
-// mcpMember is the mcp claim: one object for a single message, an array
-// for a batch, nil when no message has a method.
-func mcpMember(ops []operation, batch bool) any {
-	if len(ops) == 0 {
-		return nil
-	}
-	claims := make([]mcpClaim, len(ops))
-	for i, op := range ops {
-		claims[i] = mcpClaim{Method: op.method, ArgumentsSHA256: op.argumentsSHA256}
-		if op.resource {
-			claims[i].URI = op.target
-		} else {
-			claims[i].Name = op.target
-		}
-	}
-	if batch {
-		return claims
-	}
-	return claims[0]
+	return assertion, err
 }

@@ -3,7 +3,6 @@ package mcpjweauth
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -136,16 +135,16 @@ func TestOperationsOf(t *testing.T) {
 	if got := operationsOf(msgs); !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
-	single, err := json.Marshal(mcpMember(want[:1], false))
-	if err != nil || string(single) != `{"method":"tools/call","name":"weather","arguments_sha256":"`+want[0].argumentsSHA256+`"}` {
-		t.Fatalf("single: %s %v", single, err)
+	single := string(appendMCPMember(nil, want[:1], false))
+	if single != `,"mcp":{"method":"tools/call","name":"weather","arguments_sha256":"`+want[0].argumentsSHA256+`"}` {
+		t.Fatalf("single: %s", single)
 	}
-	batch, err := json.Marshal(mcpMember(want, true))
-	if err != nil || !strings.HasPrefix(string(batch), `[{"method":"tools/call"`) || !strings.Contains(string(batch), `{"method":"resources/read","uri":"file:///a"},{"method":"notifications/initialized"}]`) {
-		t.Fatalf("batch: %s %v", batch, err)
+	batch := string(appendMCPMember(nil, want, true))
+	if !strings.HasPrefix(batch, `,"mcp":[{"method":"tools/call"`) || !strings.HasSuffix(batch, `{"method":"resources/read","uri":"file:///a"},{"method":"notifications/initialized"}]`) {
+		t.Fatalf("batch: %s", batch)
 	}
-	if none := mcpMember(nil, true); none != nil {
-		t.Fatalf("no message with a method: %v", none)
+	if none := appendMCPMember(nil, nil, true); len(none) != 0 {
+		t.Fatalf("no message with a method: %s", none)
 	}
 }
 

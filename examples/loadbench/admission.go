@@ -68,10 +68,11 @@ func (c config) selected(s int) bool {
 	return len(c.only) == 0 || slices.Contains(c.only, s)
 }
 
-// runsRounds reports whether the rounds of (1) to (7) run: without -only,
-// or when it names one of them (they are measured in pairs, so all run).
+// runsRounds reports whether the rounds of (1) to (7) and (11) run:
+// without -only, or when it names one of them (they are measured in pairs,
+// so all run).
 func (c config) runsRounds() bool {
-	return len(c.only) == 0 || slices.ContainsFunc(c.only, func(s int) bool { return s < scenarioAfterBad })
+	return len(c.only) == 0 || slices.ContainsFunc(c.only, func(s int) bool { return s < scenarioAfterBad || s == scenarioIdentity })
 }
 
 // runAdmissionPhase runs (8) and (9), as selected, on a new Caddy.

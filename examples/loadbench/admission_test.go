@@ -28,6 +28,9 @@ func TestParseOnly(t *testing.T) {
 	if c := (config{only: []int{3}}); !c.runsRounds() || c.selected(8) {
 		t.Error("-only 3 should run the rounds and not (8)")
 	}
+	if c := (config{only: []int{scenarioIdentity}}); !c.runsRounds() || c.selected(8) {
+		t.Error("-only 11 should run the rounds and not (8)")
+	}
 	if c := (config{}); !c.runsRounds() || !c.selected(8) || !c.selected(9) {
 		t.Error("without -only everything runs")
 	}

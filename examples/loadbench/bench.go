@@ -33,6 +33,7 @@ var scenarioNames = [scenarios + 1]string{
 // round is what one round measured.
 type round struct {
 	raw     float64               // raw private-key operations per second, around (3)
+	signRaw float64               // raw Ed25519 signatures per second, around (11)
 	probes  []float64             // raw rates between the scenarios (see runRound)
 	tallies [scenarios + 1]*tally // per scenario; for (4) and (5) the valid client's
 	floods  [scenarios + 1]*tally // the flooding clients of (4) and (5)
@@ -55,6 +56,7 @@ type bench struct {
 	key, unknown, rssKey *serverKey
 	issuer               *issuerKey // nil: encrypted-only tokens
 	rawOp                func() error
+	rawSign              func() error // the raw signature of an assertion of (11)
 
 	cachedToken  string
 	toolsToken   string   // the cached token of (6) and (7), granting toolsScope
@@ -104,8 +106,8 @@ func (b *bench) run(ctx context.Context) error {
 	return nil
 }
 
-// runRounds runs the rounds of (1) to (7) and reads the peak RSS of their
-// Caddy.
+// runRounds runs the rounds of (1) to (7) and (11) and reads the peak RSS
+// of their Caddy.
 func (b *bench) runRounds(ctx context.Context) error {
 	for r := range b.cfg.rounds {
 		if err := b.runRound(ctx, r); err != nil {

@@ -14,18 +14,22 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	modjose "github.com/fhswf/caddy-mcp-jwe-auth/internal/jose"
 )
 
 // scenarioDPoP is (10), the DPoP phase.
 const scenarioDPoP = 10
 
-// dpopTarget is the target of (10): the medians of the per-round ratios of
+// dpopTarget is the target of (10): the median of the per-round ratios of
 // (10) to the harmonic combination of (2) and the raw proof verification
-// rate, 1/(1/(2) + 1/raw): a DPoP request with a cached token costs what a
-// cached Bearer request costs plus one signature verification, and no more.
+// rate, 1/(1/(2) + 1/proofs): a DPoP request with a cached token costs
+// what a cached Bearer request costs plus the verification of one proof
+// by the module's own verifier, and no more.
 const dpopTarget = 0.85
 
 // dpopPhase is what scenario (10) measured, round by round.
@@ -35,27 +39,43 @@ type dpopPhase struct {
 }
 
 // dpopRound is one round of (10): the rate of (2) on the DPoP Caddy, of
-// (10), and the raw proof verifications per second around (10).
+// (10), and, in process around (10), the proofs of (10) verified per
+// second by the module's proof verifier and the bare ES256 signature
+// verifications per second.
 type dpopRound struct {
 	cached, dpop *tally
-	raw          float64
+	proofs       float64 // in-process proof verifications per second
+	raw          float64 // bare ES256 verifications per second
 }
 
-// ratio is (10) over 1/(1/(2) + 1/raw).
+// ratio is (10) over 1/(1/(2) + 1/proofs), the ratio with the target.
 func (r dpopRound) ratio() float64 {
-	cached, dpop := r.cached.rate(), r.dpop.rate()
-	if cached == 0 || r.raw == 0 {
+	return harmonicShare(r.dpop.rate(), r.cached.rate(), r.proofs)
+}
+
+// rawRatio is (10) over 1/(1/(2) + 1/raw), for reference: against it,
+// what a proof's checks cost beyond its signature counts too.
+func (r dpopRound) rawRatio() float64 {
+	return harmonicShare(r.dpop.rate(), r.cached.rate(), r.raw)
+}
+
+// harmonicShare is rate over the harmonic combination of a and b,
+// 1/(1/a + 1/b): the rate of work that costs one of each. It is 0 when a
+// or b is 0.
+func harmonicShare(rate, a, b float64) float64 {
+	if a == 0 || b == 0 {
 		return 0
 	}
-	return dpop * (1/cached + 1/r.raw)
+	return rate * (1/a + 1/b)
 }
 
 // runDPoPPhase is scenario (10), on a Caddy of its own whose only site has
 // the auth site's settings (dpop allowed, the default): per round, (2)
 // (the cached Bearer token) and (10) (a cached token bound to a DPoP key,
 // with a fresh ES256 proof on every request, signed before the clock
-// starts), in alternating order, and the raw ES256 verification rate in
-// process right before and after (10).
+// starts), in alternating order; right before and after (10), in process,
+// the rate of the module's proof verifier checking the proofs of the
+// round, and the bare ES256 verification rate.
 func (b *bench) runDPoPPhase(ctx context.Context) error {
 	if !b.cfg.selected(scenarioDPoP) {
 		return nil
@@ -77,7 +97,7 @@ func (b *bench) runDPoPPhase(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	token, err := b.boundToken(ctx, &key.PublicKey)
+	token, jkt, err := b.boundToken(ctx, &key.PublicKey)
 	if err != nil {
 		return err
 	}
@@ -86,6 +106,7 @@ func (b *bench) runDPoPPhase(ctx context.Context) error {
 		return err
 	}
 	htu := s.url() + "/"
+	req := modjose.DPoPRequest{Method: "GET", URL: htu, AccessToken: token, JKT: jkt}
 	phase := &dpopPhase{}
 	b.dpopRun = phase
 	for r := range b.cfg.rounds {
@@ -93,7 +114,11 @@ func (b *bench) runDPoPPhase(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		proofs, err := signProofs(ctx, key, htu, token, int(math.Ceil(estimate*b.cfg.duration.Seconds()*1.5))+b.cfg.conns+1)
+		// A proof verification includes a bare one, so estimate bounds
+		// both the HTTP and the in-process rate; should the machine
+		// speed up, an in-process measurement stops when they run out.
+		span := max(b.cfg.duration, b.cfg.rawDuration).Seconds()
+		proofs, err := signProofs(ctx, key, htu, token, int(math.Ceil(estimate*span*1.5))+b.cfg.conns+1)
 		if err != nil {
 			return err
 		}
@@ -101,14 +126,14 @@ func (b *bench) runDPoPPhase(ctx context.Context) error {
 		phase.warmups = append(phase.warmups, runClients(ctx, time.Now().Add(b.cfg.duration), warm)[0])
 		var round dpopRound
 		runDPoP := func() error {
-			before, err := rawRate(ctx, raw, b.cfg.rawDuration)
+			before, err := inProcessRates(ctx, proofVerification(proofs, req), raw, b.cfg.rawDuration)
 			if err != nil {
 				return err
 			}
 			until := time.Now().Add(b.cfg.duration)
 			round.dpop = runClients(ctx, until, client{addr: s.addr(), conns: b.cfg.conns, reqs: newDPoPRequests(s.addr(), token, proofs[1:])})[0]
-			after, err := rawRate(ctx, raw, b.cfg.rawDuration)
-			round.raw = (before + after) / 2
+			after, err := inProcessRates(ctx, raw, proofVerification(proofs, req), b.cfg.rawDuration)
+			round.proofs, round.raw = (before[0]+after[1])/2, (before[1]+after[0])/2
 			return err
 		}
 		runCached := func() error {
@@ -125,36 +150,55 @@ func (b *bench) runDPoPPhase(ctx context.Context) error {
 			}
 		}
 		phase.rounds = append(phase.rounds, round)
-		b.printf("DPoP round %d: (2) %.0f/s, (10) %.0f/s, raw ES256 verifications %.0f/s, (10)/harmonic %.3f\n",
-			r+1, round.cached.rate(), round.dpop.rate(), round.raw, round.ratio())
+		b.printf("DPoP round %d: (2) %.0f/s, (10) %.0f/s, in process: proofs verified %.0f/s, bare ES256 verifications %.0f/s; (10)/harmonic((2), proofs) %.3f, (10)/harmonic((2), bare ES256) %.3f\n",
+			r+1, round.cached.rate(), round.dpop.rate(), round.proofs, round.raw, round.ratio(), round.rawRatio())
 	}
 	return ctx.Err()
 }
 
+// inProcessRates measures the rates of first and second, with rawRate for
+// d each, one after the other. Before (10) the proof verification goes
+// first, after it the bare ES256 verification, so that on average both
+// are measured equally near (10).
+func inProcessRates(ctx context.Context, first, second func() error, d time.Duration) ([2]float64, error) {
+	var rates [2]float64
+	for i, op := range []func() error{first, second} {
+		rate, err := rawRate(ctx, op, d)
+		if err != nil {
+			return rates, err
+		}
+		rates[i] = rate
+	}
+	return rates, nil
+}
+
 // boundToken mints the cached token of (10): the token of (2), bound to the
-// DPoP key public (cnf.jkt, its RFC 7638 thumbprint).
-func (b *bench) boundToken(ctx context.Context, public *ecdsa.PublicKey) (string, error) {
+// DPoP key public. It returns the token and the binding, cnf.jkt: the
+// key's RFC 7638 thumbprint.
+func (b *bench) boundToken(ctx context.Context, public *ecdsa.PublicKey) (token, jkt string, err error) {
 	jwk := jose.JSONWebKey{Key: public}
 	thumbprint, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	jkt = base64.RawURLEncoding.EncodeToString(thumbprint)
 	now := time.Now()
 	tokens, err := mintMany(ctx, 1, func() (*minter, error) {
 		m, err := newMinter(b.key, b.issuer, now)
 		if m != nil {
-			m.bulk = map[string]any{"cnf": map[string]string{"jkt": base64.RawURLEncoding.EncodeToString(thumbprint)}}
+			m.bulk = map[string]any{"cnf": map[string]string{"jkt": jkt}}
 		}
 		return m, err
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return tokens[0], nil
+	return tokens[0], jkt, nil
 }
 
-// rawVerification is the signature verification one proof needs, done
-// directly with the standard library: ecdsa.VerifyASN1 of a SHA-256 digest.
+// rawVerification is the bare signature verification one proof needs,
+// done directly with the standard library: ecdsa.VerifyASN1 of a SHA-256
+// digest.
 func rawVerification(key *ecdsa.PrivateKey) (func() error, error) {
 	digest := sha256.Sum256([]byte("a DPoP proof's signing input"))
 	signature, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
@@ -167,6 +211,30 @@ func rawVerification(key *ecdsa.PrivateKey) (func() error, error) {
 		}
 		return nil
 	}, nil
+}
+
+// proofVerification is the raw proof verification of (10): a new proof
+// verifier of the module, made as the handler makes it for dpop allowed,
+// checks proofs in turn, each once, against req (the method, htu, access
+// token and cnf.jkt of the requests of (10)), as the handler calls it; a
+// new one, because a verifier accepts no jti twice. Once every proof was
+// checked it returns errRanOut.
+func proofVerification(proofs []string, req modjose.DPoPRequest) func() error {
+	verifier, err := modjose.NewDPoPVerifier(modjose.DPoPConfig{})
+	var next atomic.Int64
+	return func() error {
+		if err != nil {
+			return fmt.Errorf("making a proof verifier: %v", err)
+		}
+		i := next.Add(1) - 1
+		if i >= int64(len(proofs)) {
+			return errRanOut
+		}
+		if _, err := verifier.Verify(proofs[i], req); err != nil {
+			return fmt.Errorf("proof verification in process: %v", err)
+		}
+		return nil
+	}
 }
 
 // signProofs signs n distinct DPoP proofs (ES256, go-jose) for GET htu with
@@ -228,14 +296,17 @@ func (p *dpopPhase) report(b *bench) {
 	if p == nil || len(p.rounds) == 0 {
 		return
 	}
-	var cached, dpop, raw, ratios []float64
+	var cached, dpop, proofs, raw, ratios, rawRatios []float64
 	for _, r := range p.rounds {
-		cached, dpop, raw, ratios = append(cached, r.cached.rate()), append(dpop, r.dpop.rate()), append(raw, r.raw), append(ratios, r.ratio())
+		cached, dpop = append(cached, r.cached.rate()), append(dpop, r.dpop.rate())
+		proofs, raw = append(proofs, r.proofs), append(raw, r.raw)
+		ratios, rawRatios = append(ratios, r.ratio()), append(rawRatios, r.rawRatio())
 	}
-	b.printf("DPoP phase, medians of %d rounds: (2) %.0f/s, (10) %.0f/s, raw ES256 verifications %.0f/s\n",
-		len(p.rounds), median(cached), median(dpop), median(raw))
+	b.printf("DPoP phase, medians of %d rounds: (2) %.0f/s, (10) %.0f/s; in process: proofs verified %.0f/s, bare ES256 verifications %.0f/s\n",
+		len(p.rounds), median(cached), median(dpop), median(proofs), median(raw))
 	value := median(ratios)
-	b.printf("target (10)/harmonic((2), raw) >= %.2f: %s (%.3f)\n", dpopTarget, verdict(value >= dpopTarget), value)
+	b.printf("  (10)/harmonic((2), bare ES256) %.3f   no target (the proof's parsing and checks over a bare signature verification count against it)\n", median(rawRatios))
+	b.printf("target (10)/harmonic((2), proofs) >= %.2f: %s (%.3f)\n", dpopTarget, verdict(value >= dpopTarget), value)
 }
 
 // problems are the answers of (10) and its (2) that were not 200.

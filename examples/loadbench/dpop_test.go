@@ -9,10 +9,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"math"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -70,16 +73,82 @@ func TestDPoPRequests(t *testing.T) {
 	}
 }
 
-// TestDPoPRatio: (10) is compared with 1/(1/(2) + 1/raw).
+// TestProofVerification: the raw proof verification of (10) is the
+// module's proof verifier accepting each proof once, against the requests
+// of (10); a new one accepts the same proofs again, a wrong binding
+// refuses them, and rawRate stops when the proofs run out.
+func TestProofVerification(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const htu, token = "http://127.0.0.1:1/", "eyJ.a.b.c.d"
+	proofs, err := signProofs(context.Background(), key, htu, token, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := jose.JSONWebKey{Key: &key.PublicKey}
+	thumbprint, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := modjose.DPoPRequest{Method: "GET", URL: htu, AccessToken: token, JKT: base64.RawURLEncoding.EncodeToString(thumbprint)}
+	for run := range 2 {
+		verify := proofVerification(proofs, req)
+		for i := range proofs {
+			if err := verify(); err != nil {
+				t.Fatalf("verifier %d, proof %d: %v", run+1, i+1, err)
+			}
+		}
+		if err := verify(); !errors.Is(err, errRanOut) {
+			t.Fatalf("verifier %d after the last proof: %v, want errRanOut", run+1, err)
+		}
+	}
+	if err := proofVerification(proofs[:1], modjose.DPoPRequest{Method: "GET", URL: htu, AccessToken: token, JKT: "other"})(); err == nil || errors.Is(err, errRanOut) {
+		t.Errorf("a proof for another binding: %v, want a refusal", err)
+	}
+	twice := proofVerification([]string{proofs[0], proofs[1], proofs[0]}, req)
+	for i := range 2 {
+		if err := twice(); err != nil {
+			t.Fatalf("proof %d: %v", i+1, err)
+		}
+	}
+	if err := twice(); err == nil || errors.Is(err, errRanOut) {
+		t.Errorf("a proof checked twice by one verifier: %v, want a refusal", err)
+	}
+	var checked atomic.Int64
+	verify := proofVerification(proofs, req)
+	rate, err := rawRate(context.Background(), func() error {
+		err := verify()
+		if err == nil {
+			checked.Add(1)
+		}
+		return err
+	}, time.Hour)
+	if err != nil || rate <= 0 || checked.Load() != int64(len(proofs)) {
+		t.Errorf("rawRate over %d proofs: %v/s, %v, %d checked", len(proofs), rate, err, checked.Load())
+	}
+}
+
+// TestDPoPRatio: (10) is compared with 1/(1/(2) + 1/proofs), and, for
+// reference, with 1/(1/(2) + 1/raw).
 func TestDPoPRatio(t *testing.T) {
 	rate := func(n int64) *tally {
 		return &tally{statuses: map[int]int64{200: n}, elapsed: 1e9}
 	}
-	r := dpopRound{cached: rate(6000), dpop: rate(2000), raw: 3000}
+	r := dpopRound{cached: rate(6000), dpop: rate(2000), proofs: 3000, raw: 12000}
 	if got := r.ratio(); math.Abs(got-1) > 1e-9 {
 		t.Fatalf("ratio %v, want 1 (harmonic of 6000 and 3000 is 2000)", got)
 	}
-	if got := (dpopRound{cached: rate(0), dpop: rate(10), raw: 1}).ratio(); got != 0 {
-		t.Fatalf("ratio without (2): %v", got)
+	if got := r.rawRatio(); math.Abs(got-0.5) > 1e-9 {
+		t.Fatalf("raw ratio %v, want 0.5 (harmonic of 6000 and 12000 is 4000)", got)
+	}
+	for _, r := range []dpopRound{
+		{cached: rate(0), dpop: rate(10), proofs: 1, raw: 1},
+		{cached: rate(10), dpop: rate(10), proofs: 0, raw: 0},
+	} {
+		if got, raw := r.ratio(), r.rawRatio(); got != 0 || raw != 0 {
+			t.Fatalf("ratios without (2) or the in-process rates: %v, %v", got, raw)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -42,7 +43,13 @@ func rawOperation(key *serverKey) (func() error, error) {
 	}, nil
 }
 
-// rawRate runs op on every core for d and returns the operations per second.
+// errRanOut is what an operation of a limited supply returns once it is
+// used up (the proofs of proofVerification): rawRate stops there and
+// counts the operations done until then.
+var errRanOut = errors.New("ran out")
+
+// rawRate runs op on every core for d, or until op returns errRanOut, and
+// returns the operations per second.
 func rawRate(ctx context.Context, op func() error, d time.Duration) (float64, error) {
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -55,7 +62,11 @@ func rawRate(ctx context.Context, op func() error, d time.Duration) (float64, er
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil && time.Now().Before(until) {
-				if err := op(); err != nil {
+				err := op()
+				if errors.Is(err, errRanOut) {
+					return
+				}
+				if err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}

@@ -35,6 +35,8 @@ func scenarioList() []int {
 // each: probes[i] and probes[i+1] are taken right before and after
 // order[i]. Those around (3) are the rate (3) is compared with; all of them
 // probe how much of the machine other processes left to the benchmark.
+// Between (11) and the probes around it, the raw signing rate of (11)'s key
+// is measured right before and after it (rawSigningAround).
 func (b *bench) runRound(ctx context.Context, r int) error {
 	result := round{order: roundOrder(r)}
 	probe := func() error {
@@ -46,7 +48,14 @@ func (b *bench) runRound(ctx context.Context, r int) error {
 		return err
 	}
 	for i, s := range result.order {
-		if err := b.runScenario(ctx, r, s, &result); err != nil {
+		run := func() error { return b.runScenario(ctx, r, s, &result) }
+		var err error
+		if s == scenarioIdentity {
+			result.signRaw, err = b.rawSigningAround(ctx, run)
+		} else {
+			err = run()
+		}
+		if err != nil {
 			return err
 		}
 		if err := probe(); err != nil {

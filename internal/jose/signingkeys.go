@@ -156,11 +156,12 @@ func (s *SigningKeys) useForSigning(key jwk.Key, alg jwa.SignatureAlgorithm, thu
 
 // Sign returns the compact JWS of payload, signed with the set's first
 // key: protected header {"alg", "kid" (the key's RFC 7638 thumbprint),
-// "typ": "JWT"}.
+// "typ": "JWT"}. It keeps no reference to payload. The JWS is written in a
+// borrowed buffer and copied once, into the string returned.
 func (s *SigningKeys) Sign(payload []byte) (string, error) {
-	input := make([]byte, 0, len(s.header)+1+base64.RawURLEncoding.EncodedLen(len(payload))+1+150)
-	input = append(input, s.header...)
-	input = append(input, '.')
+	buf := byteBuffers.Get().(*[]byte)
+	defer byteBuffers.Put(buf)
+	input := append(append((*buf)[:0], s.header...), '.')
 	input = base64.RawURLEncoding.AppendEncode(input, payload)
 	signature, err := s.signer.Sign(input, s.raw)
 	if err != nil {
@@ -168,6 +169,7 @@ func (s *SigningKeys) Sign(payload []byte) (string, error) {
 	}
 	input = append(input, '.')
 	input = base64.RawURLEncoding.AppendEncode(input, signature)
+	*buf = input
 	return string(input), nil
 }
 
