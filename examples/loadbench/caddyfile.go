@@ -15,7 +15,7 @@ type site struct {
 	// per-operation rules (mcp_tool, mcp_argument, ...), one Caddyfile line each.
 	oauthScopes string
 	rules       []string
-	upstream    string // host:port to reverse_proxy to; "": respond (toolsCallResult with oauthScopes, else "ok")
+	upstream    string // host:port to reverse_proxy to; "": respond (toolsCallResult after reading the body with oauthScopes, else "ok")
 	// identityKeyFile is the signing key of the site's identity_assertion
 	// ("" for none).
 	identityKeyFile string
@@ -65,8 +65,11 @@ func renderCaddyfile(sites ...site) string {
 		case s.upstream != "":
 			fmt.Fprintf(&b, "\treverse_proxy %s\n}\n", s.upstream)
 		case s.oauthScopes != "":
-			// An MCP answer: a route with rules passes only JSON-RPC.
-			fmt.Fprintf(&b, "\theader Content-Type application/json\n\trespond `%s` 200\n}\n", toolsCallResult)
+			// An MCP server: it reads the call (the {http.request.body}
+			// placeholder reads the whole body, as a server or
+			// reverse_proxy does) and answers JSON-RPC, the only answer a
+			// route with rules passes.
+			fmt.Fprintf(&b, "\theader Content-Type application/json\n\troute {\n\t\tvars request_body {http.request.body}\n\t\trespond `%s` 200\n\t}\n}\n", toolsCallResult)
 		default:
 			b.WriteString("\trespond \"ok\" 200\n}\n")
 		}

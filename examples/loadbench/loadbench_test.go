@@ -87,7 +87,8 @@ func TestCaddyfileStaysOnLoopback(t *testing.T) {
 }
 
 // TestCaddyfileToolsSites: the sites of (6) and (7) require the tools
-// scope and differ in nothing but their address and the rules of (7).
+// scope, read the body before they answer, and differ in nothing but
+// their address and the rules of (7).
 func TestCaddyfileToolsSites(t *testing.T) {
 	tools := site{port: 6, keyFile: "/k.json", issuerFile: "/i.json", cacheSize: -1, oauthScopes: toolsScope}
 	rules := tools
@@ -95,6 +96,10 @@ func TestCaddyfileToolsSites(t *testing.T) {
 	without, with := renderCaddyfile(tools), renderCaddyfile(rules)
 	if !strings.Contains(without, "\t\toauth_scopes "+toolsScope+"\n") || strings.Contains(without, "mcp_tool") {
 		t.Errorf("site of (6):\n%s", without)
+	}
+	// Both answer as an MCP server does: after reading the call.
+	if !strings.Contains(without, "\troute {\n\t\tvars request_body {http.request.body}\n\t\trespond `"+toolsCallResult+"` 200\n\t}\n") {
+		t.Errorf("the site of (6) does not read the body before it answers:\n%s", without)
 	}
 	block := with[strings.Index(with, "mcp_jwe_auth {"):strings.Index(with, "\t}\n")]
 	for _, rule := range toolRules {

@@ -8,8 +8,9 @@
 //
 //	bare   respond "ok"
 //	auth   mcp_jwe_auth + respond "ok", with the key under test (-key)
-//	tools  the auth site's settings with oauth_scopes mcp:tools, answering
-//	       a JSON-RPC tools/call result (application/json)
+//	tools  the auth site's settings with oauth_scopes mcp:tools, reading
+//	       the request body (as an MCP server or reverse_proxy does) and
+//	       answering a JSON-RPC tools/call result (application/json)
 //	rules  the tools site's settings with three per-operation rules,
 //	       mcp_tool admin_* mcp:admin, mcp_tool * mcp:tools and
 //	       mcp_argument whoami region eu-* mcp:admin
