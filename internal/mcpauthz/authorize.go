@@ -26,6 +26,8 @@ type Request struct {
 	// that is one message, so that such a request takes one allocation.
 	oneMessage  [1]Message
 	oneDecision [1]Decision
+	// body is the request body Authorize put back.
+	body bodyReader
 }
 
 // Decision is the outcome of one operation.
@@ -141,8 +143,9 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 	case err != nil:
 		return nil, err
 	}
-	r.Body = &bodyReader{Reader: bytes.NewReader(body)}
 	req := new(Request)
+	req.body.Reset(body)
+	r.Body = &req.body
 	msgs, batch, err := parseBody(body, &req.oneMessage)
 	if err != nil {
 		return nil, parseError
@@ -162,7 +165,7 @@ func (rs *RuleSet) Authorize(r *http.Request, limit int64, allowed func(scopes [
 // bodyReader is the body of a request once Authorize has read it: the same
 // bytes again.
 type bodyReader struct {
-	*bytes.Reader
+	bytes.Reader
 }
 
 // Close does nothing: the bytes are in memory.

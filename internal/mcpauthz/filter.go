@@ -73,7 +73,11 @@ func (aw *answerWriter) recycle() {
 		f.out = nil
 	}
 	*f = listFilter{out: f.out[:0], stack: f.stack[:0], capture: f.capture[:0], held: f.held[:0]}
-	*aw = answerWriter{filter: f, sse: sseFilter{name: aw.sse.name[:0], eventType: aw.sse.eventType[:0]}}
+	whole := aw.whole[:0]
+	if cap(whole) > commitBytes {
+		whole = nil
+	}
+	*aw = answerWriter{filter: f, sse: sseFilter{name: aw.sse.name[:0], eventType: aw.sse.eventType[:0]}, whole: whole}
 	answerWriters.Put(aw)
 }
 

@@ -505,14 +505,7 @@ func (f *listFilter) memberRole(fr *frame) error {
 			fr.next = roleResult
 		}
 	case roleResult:
-		for i, l := range listings {
-			if f.filtered[i] && nameIs(name, l.member) {
-				fr.next, fr.nextLi = roleListing, int8(i)
-			}
-		}
-		if f.private && nameIs(name, "cachescope") {
-			fr.next = roleCacheScope
-		}
+		fr.next, fr.nextLi = f.resultMemberRole(name)
 	case roleEntry:
 		if nameIs(name, listings[fr.li].key) {
 			if fr.ok {
@@ -522,6 +515,22 @@ func (f *listFilter) memberRole(fr *frame) error {
 		}
 	}
 	return nil
+}
+
+// resultMemberRole is the role of the value of a result's member whose
+// quoted name is name: a listing the rules filter (and which), the
+// cacheScope when listings are filtered, or nothing to the filter.
+func (f *listFilter) resultMemberRole(name []byte) (role, int8) {
+	r, li := roleOther, int8(0)
+	for i, l := range listings {
+		if f.filtered[i] && nameIs(name, l.member) {
+			r, li = roleListing, int8(i)
+		}
+	}
+	if f.private && nameIs(name, "cachescope") {
+		r = roleCacheScope
+	}
+	return r, li
 }
 
 // scalarByte reads byte c of a string, number or literal.

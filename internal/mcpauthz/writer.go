@@ -44,6 +44,13 @@ type answerWriter struct {
 	status    int
 	committed bool  // the status went to w
 	err       error // why the answer was refused, or w's first error
+
+	// whole holds an application/json answer as it came, until it is
+	// complete (then one the filter would pass unchanged goes out as it
+	// is) or outgrows commitBytes (then the filter reads it, and the rest
+	// as it comes: streaming).
+	whole     []byte
+	streaming bool
 }
 
 // Header returns the header map of the wrapped writer.
@@ -167,7 +174,11 @@ func (aw *answerWriter) write(p []byte) (int, error) {
 		aw.refuse(unreadable("a successful answer that is neither JSON nor an event stream"))
 		return 0, aw.err
 	case modeJSON:
-		err = aw.filter.write(p)
+		if !aw.streaming && len(aw.whole)+len(p) <= commitBytes {
+			aw.whole = append(aw.whole, p...)
+			return len(p), nil
+		}
+		err = aw.readJSON(p)
 	case modeStream:
 		err = aw.sse.write(p)
 	}
@@ -179,6 +190,20 @@ func (aw *answerWriter) write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// readJSON has the filter read what whole holds, then p: from then on
+// the answer streams through the filter.
+func (aw *answerWriter) readJSON(p []byte) error {
+	if !aw.streaming {
+		aw.streaming = true
+		err := aw.filter.write(aw.whole)
+		aw.whole = aw.whole[:0]
+		if err != nil {
+			return err
+		}
+	}
+	return aw.filter.write(p)
 }
 
 // push sends what the filter let through: at once for an event stream,
@@ -239,7 +264,15 @@ func (aw *answerWriter) finish() error {
 			aw.commit()
 		}
 	case modeJSON:
-		if err := aw.filter.end(); err != nil {
+		if !aw.streaming && aw.filter.passesUnchanged(aw.whole) {
+			aw.filter.out = append(aw.filter.out[:0], aw.whole...)
+			return aw.push(true)
+		}
+		err := aw.readJSON(nil)
+		if err == nil {
+			err = aw.filter.end()
+		}
+		if err != nil {
 			aw.refuse(err)
 			return err
 		}
