@@ -154,13 +154,21 @@ func (s *SigningKeys) useForSigning(key jwk.Key, alg jwa.SignatureAlgorithm, thu
 	return nil
 }
 
+// maxPooledSigningInput is the largest signing buffer Sign gives back to
+// byteBuffers.
+const maxPooledSigningInput = 64 << 10
+
 // Sign returns the compact JWS of payload, signed with the set's first
 // key: protected header {"alg", "kid" (the key's RFC 7638 thumbprint),
 // "typ": "JWT"}. It keeps no reference to payload. The JWS is written in a
 // borrowed buffer and copied once, into the string returned.
 func (s *SigningKeys) Sign(payload []byte) (string, error) {
 	buf := byteBuffers.Get().(*[]byte)
-	defer byteBuffers.Put(buf)
+	defer func() {
+		if cap(*buf) <= maxPooledSigningInput { // a huge batch's is left to the collector
+			byteBuffers.Put(buf)
+		}
+	}()
 	input := append(append((*buf)[:0], s.header...), '.')
 	input = base64.RawURLEncoding.AppendEncode(input, payload)
 	signature, err := s.signer.Sign(input, s.raw)

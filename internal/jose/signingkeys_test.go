@@ -30,6 +30,14 @@ func TestSigningKeysSign(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A large payload first: its buffer is not kept for the next.
+			large := []byte(`{"pad":"` + strings.Repeat("x", 2*maxPooledSigningInput) + `"}`)
+			if compact, err := set.Sign(large); err != nil {
+				t.Fatal(err)
+			} else if jws, err := gojose.ParseSigned(compact, []gojose.SignatureAlgorithm{tc.alg}); err != nil ||
+				string(jws.UnsafePayloadWithoutVerification()) != string(large) {
+				t.Fatalf("the large payload: %v", err)
+			}
 			payload := []byte(`{"sub":"ada","n":1}`)
 			compact, err := set.Sign(payload)
 			if err != nil {
