@@ -11,7 +11,7 @@ import (
 // snake_case names, scopes as a list, claim_header as a map, leeway in
 // nanoseconds, cache_size 0 kept, a route that is off as "off".
 func TestAdaptFull(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
+	assertAdaptsToRoute(t, `:8080 {
 	mcp_jwe_auth {
 		key_file /etc/mcp/mcp-private.json
 		scopes name email
@@ -36,71 +36,44 @@ func TestAdaptFull(t *testing.T) {
 	}
 	reverse_proxy 127.0.0.1:9000
 }
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"algorithms": [
-										"RSA-OAEP-256",
-										"ECDH-ES+A256KW"
-									],
-									"audience": [
-										"https://mcp.example.com"
-									],
-									"authorization_servers": [
-										"https://login.example.com"
-									],
-									"cache_size": 0,
-									"claim_header": {
-										"name": "X-User-Name"
-									},
-									"claims_header": "X-User-Claims",
-									"encryptions": [
-										"A256GCM",
-										"A256CBC-HS512"
-									],
-									"forward_authorization": true,
-									"handler": "mcp_jwe_auth",
-									"issuer": "https://mcp.example.com",
-									"issuer_keys": "/etc/mcp/issuer-jwks.json",
-									"jwks_path": "/keys/jwks.json",
-									"key_file": "/etc/mcp/mcp-private.json",
-									"key_reload": "30s",
-									"leeway": 45000000000,
-									"max_token_bytes": 8192,
-									"openid_configuration_path": "/oidc",
-									"resource_metadata_path": "/.well-known/oauth-protected-resource",
-									"scopes": [
-										"name",
-										"email"
-									],
-									"scopes_path": "off",
-									"user_id_claim": "email"
-								},
-								{
-									"handler": "reverse_proxy",
-									"upstreams": [
-										{
-											"dial": "127.0.0.1:9000"
-										}
-									]
-								}
-							]
-						}
-					]
-				}
-			}
-		}
-	}
-}`)
+`, `{
+	"algorithms": [
+		"RSA-OAEP-256",
+		"ECDH-ES+A256KW"
+	],
+	"audience": [
+		"https://mcp.example.com"
+	],
+	"authorization_servers": [
+		"https://login.example.com"
+	],
+	"cache_size": 0,
+	"claim_header": {
+		"name": "X-User-Name"
+	},
+	"claims_header": "X-User-Claims",
+	"encryptions": [
+		"A256GCM",
+		"A256CBC-HS512"
+	],
+	"forward_authorization": true,
+	"handler": "mcp_jwe_auth",
+	"issuer": "https://mcp.example.com",
+	"issuer_keys": "/etc/mcp/issuer-jwks.json",
+	"jwks_path": "/keys/jwks.json",
+	"key_file": "/etc/mcp/mcp-private.json",
+	"key_reload": "30s",
+	"leeway": 45000000000,
+	"max_token_bytes": 8192,
+	"openid_configuration_path": "/oidc",
+	"resource_metadata_path": "/.well-known/oauth-protected-resource",
+	"scopes": [
+		"name",
+		"email"
+	],
+	"scopes_path": "off",
+	"user_id_claim": "email"
+}`, reverseProxyHandler)
 }
 
 // TestAdaptOrder shows that the directive needs no global order option: it
@@ -188,7 +161,7 @@ func TestAdaptOrder(t *testing.T) {
 // TestAdaptMCPRules pins the JSON of the rule subdirectives: one list of
 // {pattern, scopes} per kind.
 func TestAdaptMCPRules(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
+	assertAdaptsToRoute(t, `:8080 {
 	mcp_jwe_auth {
 		key_file /etc/mcp/mcp-private.json
 		scopes sub
@@ -203,82 +176,55 @@ func TestAdaptMCPRules(t *testing.T) {
 	}
 	reverse_proxy 127.0.0.1:9000
 }
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"allow_unsigned": true,
-									"handler": "mcp_jwe_auth",
-									"key_file": "/etc/mcp/mcp-private.json",
-									"max_mcp_body_bytes": 65536,
-									"mcp_method": [
-										{
-											"pattern": "logging/*",
-											"scopes": [
-												"mcp:admin"
-											]
-										}
-									],
-									"mcp_prompt": [
-										{
-											"pattern": "draft_*",
-											"scopes": [
-												"mcp:drafts"
-											]
-										}
-									],
-									"mcp_resource": [
-										{
-											"pattern": "file:///private/*",
-											"scopes": [
-												"mcp:private",
-												"mcp:admin"
-											]
-										}
-									],
-									"mcp_tool": [
-										{
-											"pattern": "admin_*",
-											"scopes": [
-												"mcp:admin"
-											]
-										},
-										{
-											"pattern": "*",
-											"scopes": [
-												"mcp:tools"
-											]
-										}
-									],
-									"oauth_scopes": [
-										"mcp"
-									],
-									"scopes": [
-										"sub"
-									]
-								},
-								{
-									"handler": "reverse_proxy",
-									"upstreams": [
-										{
-											"dial": "127.0.0.1:9000"
-										}
-									]
-								}
-							]
-						}
-					]
-				}
-			}
+`, `{
+	"allow_unsigned": true,
+	"handler": "mcp_jwe_auth",
+	"key_file": "/etc/mcp/mcp-private.json",
+	"max_mcp_body_bytes": 65536,
+	"mcp_method": [
+		{
+			"pattern": "logging/*",
+			"scopes": [
+				"mcp:admin"
+			]
 		}
-	}
-}`)
+	],
+	"mcp_prompt": [
+		{
+			"pattern": "draft_*",
+			"scopes": [
+				"mcp:drafts"
+			]
+		}
+	],
+	"mcp_resource": [
+		{
+			"pattern": "file:///private/*",
+			"scopes": [
+				"mcp:private",
+				"mcp:admin"
+			]
+		}
+	],
+	"mcp_tool": [
+		{
+			"pattern": "admin_*",
+			"scopes": [
+				"mcp:admin"
+			]
+		},
+		{
+			"pattern": "*",
+			"scopes": [
+				"mcp:tools"
+			]
+		}
+	],
+	"oauth_scopes": [
+		"mcp"
+	],
+	"scopes": [
+		"sub"
+	]
+}`, reverseProxyHandler)
 }

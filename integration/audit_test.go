@@ -2,13 +2,11 @@ package integration
 
 import (
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // TestAdaptIdentityAssertion pins the JSON of identity_assertion and audit.
 func TestAdaptIdentityAssertion(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
+	assertAdaptsToRoute(t, `:8080 {
 	mcp_jwe_auth {
 		key_file /k/private.json
 		scopes sub
@@ -23,39 +21,20 @@ func TestAdaptIdentityAssertion(t *testing.T) {
 		}
 	}
 }
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"allow_unsigned": true,
-									"audit": true,
-									"handler": "mcp_jwe_auth",
-									"identity_assertion": {
-										"audience": "https://backend.example",
-										"header": "X-Caller",
-										"jwks_path": "/keys/caller.json",
-										"key_file": "/k/signing.json",
-										"ttl": 120000000000
-									},
-									"key_file": "/k/private.json",
-									"scopes": [
-										"sub"
-									]
-								}
-							]
-						}
-					]
-				}
-			}
-		}
-	}
+`, `{
+	"allow_unsigned": true,
+	"audit": true,
+	"handler": "mcp_jwe_auth",
+	"identity_assertion": {
+		"audience": "https://backend.example",
+		"header": "X-Caller",
+		"jwks_path": "/keys/caller.json",
+		"key_file": "/k/signing.json",
+		"ttl": 120000000000
+	},
+	"key_file": "/k/private.json",
+	"scopes": [
+		"sub"
+	]
 }`)
 }

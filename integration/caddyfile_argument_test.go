@@ -2,14 +2,12 @@ package integration
 
 import (
 	"testing"
-
-	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // TestAdaptMCPArgument pins the JSON of mcp_argument: a list of
 // {tool, path, value, scopes}.
 func TestAdaptMCPArgument(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
+	assertAdaptsToRoute(t, `:8080 {
 	mcp_jwe_auth {
 		key_file /etc/mcp/mcp-private.json
 		scopes sub
@@ -18,49 +16,22 @@ func TestAdaptMCPArgument(t *testing.T) {
 	}
 	reverse_proxy 127.0.0.1:9000
 }
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"allow_unsigned": true,
-									"handler": "mcp_jwe_auth",
-									"key_file": "/etc/mcp/mcp-private.json",
-									"mcp_argument": [
-										{
-											"path": "region",
-											"scopes": [
-												"mcp:eu"
-											],
-											"tool": "forecast",
-											"value": "eu-*"
-										}
-									],
-									"scopes": [
-										"sub"
-									]
-								},
-								{
-									"handler": "reverse_proxy",
-									"upstreams": [
-										{
-											"dial": "127.0.0.1:9000"
-										}
-									]
-								}
-							]
-						}
-					]
-				}
-			}
+`, `{
+	"allow_unsigned": true,
+	"handler": "mcp_jwe_auth",
+	"key_file": "/etc/mcp/mcp-private.json",
+	"mcp_argument": [
+		{
+			"path": "region",
+			"scopes": [
+				"mcp:eu"
+			],
+			"tool": "forecast",
+			"value": "eu-*"
 		}
-	}
-}`)
+	],
+	"scopes": [
+		"sub"
+	]
+}`, reverseProxyHandler)
 }

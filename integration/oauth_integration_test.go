@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
@@ -182,7 +181,7 @@ func TestOAuthResourceServerThroughCaddy(t *testing.T) {
 // TestAdaptResourceServer pins the JSON of the resource-server
 // subdirectives.
 func TestAdaptResourceServer(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
+	assertAdaptsToRoute(t, `:8080 {
 	mcp_jwe_auth {
 		scopes sub
 		issuer_keys https://login.example.com/jwks
@@ -191,38 +190,19 @@ func TestAdaptResourceServer(t *testing.T) {
 		token_issuers https://login.example.com
 	}
 }
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"handler": "mcp_jwe_auth",
-									"issuer_keys": "https://login.example.com/jwks",
-									"oauth_scopes": [
-										"mcp:tools",
-										"mcp:read"
-									],
-									"resource": "https://mcp.example.com/mcp",
-									"scopes": [
-										"sub"
-									],
-									"token_issuers": [
-										"https://login.example.com"
-									]
-								}
-							]
-						}
-					]
-				}
-			}
-		}
-	}
+`, `{
+	"handler": "mcp_jwe_auth",
+	"issuer_keys": "https://login.example.com/jwks",
+	"oauth_scopes": [
+		"mcp:tools",
+		"mcp:read"
+	],
+	"resource": "https://mcp.example.com/mcp",
+	"scopes": [
+		"sub"
+	],
+	"token_issuers": [
+		"https://login.example.com"
+	]
 }`)
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
 	gojose "github.com/go-jose/go-jose/v4"
 )
@@ -117,7 +116,7 @@ func TestScopeHierarchyThroughCaddy(t *testing.T) {
 // TestAdaptScopeHierarchy pins the JSON of oauth_scope_implies: an object
 // from each scope to the scopes it implies, lines of one scope joined.
 func TestAdaptScopeHierarchy(t *testing.T) {
-	caddytest.AssertAdapt(t, `:8080 {
+	assertAdaptsToRoute(t, `:8080 {
 	mcp_jwe_auth {
 		allow_unsigned
 		oauth_scopes mcp:read
@@ -126,39 +125,20 @@ func TestAdaptScopeHierarchy(t *testing.T) {
 		oauth_scope_implies mcp:admin mcp:prompts
 	}
 }
-`, "caddyfile", `{
-	"apps": {
-		"http": {
-			"servers": {
-				"srv0": {
-					"listen": [
-						":8080"
-					],
-					"routes": [
-						{
-							"handle": [
-								{
-									"allow_unsigned": true,
-									"handler": "mcp_jwe_auth",
-									"oauth_scope_implies": {
-										"mcp:admin": [
-											"mcp:tools",
-											"mcp:prompts"
-										],
-										"mcp:tools": [
-											"mcp:read"
-										]
-									},
-									"oauth_scopes": [
-										"mcp:read"
-									]
-								}
-							]
-						}
-					]
-				}
-			}
-		}
-	}
+`, `{
+	"allow_unsigned": true,
+	"handler": "mcp_jwe_auth",
+	"oauth_scope_implies": {
+		"mcp:admin": [
+			"mcp:tools",
+			"mcp:prompts"
+		],
+		"mcp:tools": [
+			"mcp:read"
+		]
+	},
+	"oauth_scopes": [
+		"mcp:read"
+	]
 }`)
 }
