@@ -32,12 +32,11 @@ type identitySite struct {
 func startIdentitySite(t *testing.T) *identitySite {
 	t.Helper()
 	dir := t.TempDir()
-	key := josetest.RSAKey(t, 0)
-	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	key := newSiteKey(t)
 	signingFile := josetest.WriteJWKS(t, dir, "signing.json", josetest.JWK(josetest.Ed25519Key(t), "", "", "sig"))
 	s := &identitySite{site: site{freePort(t)}, backend: newEchoBackend(t), auditLog: filepath.Join(dir, "audit.log")}
 	s.seal = func(claims map[string]any) string {
-		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return key.seal(t, claims)
 	}
 	global := fmt.Sprintf("\tlog audit {\n\t\toutput file %s\n\t\tinclude http.handlers.mcp_jwe_auth.audit\n\t}\n", s.auditLog)
 	newCaddyWithGlobal(t, global, fmt.Sprintf(`
@@ -59,7 +58,7 @@ func startIdentitySite(t *testing.T) *identitySite {
 	}
 	reverse_proxy 127.0.0.1:%d
 }
-`, s.url(""), keyFile, signingFile, s.backend.port()))
+`, s.url(""), key.file, signingFile, s.backend.port()))
 	return s
 }
 

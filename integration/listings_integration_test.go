@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
-	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -38,9 +36,7 @@ func startSDKRulesSite(t *testing.T, backend http.Handler) (site, string) {
 	t.Helper()
 	srv := httptest.NewServer(backend)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	key := josetest.RSAKey(t, 0)
-	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	key := newSiteKey(t)
 	s := site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`
 %s {
@@ -57,9 +53,8 @@ func startSDKRulesSite(t *testing.T, backend http.Handler) (site, string) {
 		flush_interval -1
 	}
 }
-`, s.url(""), keyFile, strings.TrimPrefix(srv.URL, "http://")))
-	token := josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "ann", "scope": "mcp"}),
-		gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+`, s.url(""), key.file, strings.TrimPrefix(srv.URL, "http://")))
+	token := key.seal(t, map[string]any{"sub": "ann", "scope": "mcp"})
 	return s, token
 }
 

@@ -11,17 +11,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
-	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // TestMetricsThroughCaddy sends known traffic through two handlers of one
 // config (so the collectors are shared) and reads the admin /metrics.
 func TestMetricsThroughCaddy(t *testing.T) {
-	dir := t.TempDir()
-	key := josetest.RSAKey(t, 0)
-	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	key := newSiteKey(t)
 	first, second := site{freePort(t)}, site{freePort(t)}
 	block := `
 	bind 127.0.0.1
@@ -32,10 +27,10 @@ func TestMetricsThroughCaddy(t *testing.T) {
 	}
 	respond "ok {http.auth.user.id}"`
 	newCaddy(t, fmt.Sprintf("%s {%s\n}\n%s {%s\n}\n",
-		first.url(""), fmt.Sprintf(block, keyFile), second.url(""), fmt.Sprintf(block, keyFile)))
+		first.url(""), fmt.Sprintf(block, key.file), second.url(""), fmt.Sprintf(block, key.file)))
 
 	seal := func(claims map[string]any, now time.Time) string {
-		return josetest.Encrypt(t, josetest.Claims(t, now, claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return key.sealAt(t, now, claims)
 	}
 	good := seal(map[string]any{"sub": "ada", "name": "Ada", "email": "ada@example.com"}, time.Now())
 	noEmail := seal(map[string]any{"sub": "bob", "name": "Bob"}, time.Now())

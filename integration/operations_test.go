@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
-	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // rulesSite is a Caddy site with per-operation rules in front of an
@@ -30,12 +29,10 @@ type rulesSite struct {
 // Accept-Encoding the module passes on.
 func startRulesSite(t *testing.T) *rulesSite {
 	t.Helper()
-	dir := t.TempDir()
-	key := josetest.RSAKey(t, 0)
-	keyFile := josetest.WriteJWKS(t, dir, "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	key := newSiteKey(t)
 	s := &rulesSite{site: site{freePort(t)}, backend: newMCPBackend(t)}
 	s.seal = func(claims map[string]any) string {
-		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), claims), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return key.seal(t, claims)
 	}
 	newCaddy(t, fmt.Sprintf(`
 %s {
@@ -57,7 +54,7 @@ func startRulesSite(t *testing.T) *rulesSite {
 		}
 	}
 }
-`, s.url(""), keyFile, strings.TrimPrefix(s.backend.URL, "http://")))
+`, s.url(""), key.file, strings.TrimPrefix(s.backend.URL, "http://")))
 	return s
 }
 

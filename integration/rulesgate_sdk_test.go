@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
-	gojose "github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -85,10 +83,9 @@ func connectSDK(t *testing.T, ctx context.Context, endpoint, token, version stri
 // the SDK's server alone runs it for anyone.
 func TestRulesWithSDKServer(t *testing.T) {
 	backend := newSDKBackend(t)
-	key := josetest.RSAKey(t, 0)
-	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	key := newSiteKey(t)
 	seal := func(scope string) string {
-		return josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "bob", "scope": scope}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+		return key.seal(t, map[string]any{"sub": "bob", "scope": scope})
 	}
 	s := site{freePort(t)}
 	newCaddy(t, fmt.Sprintf(`
@@ -103,7 +100,7 @@ func TestRulesWithSDKServer(t *testing.T) {
 	}
 	reverse_proxy %s
 }
-`, s.url(""), keyFile, strings.TrimPrefix(backend.URL, "http://")))
+`, s.url(""), key.file, strings.TrimPrefix(backend.URL, "http://")))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 

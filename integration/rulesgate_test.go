@@ -17,9 +17,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
-
-	"github.com/fhswf/caddy-mcp-jwe-auth/internal/josetest"
-	gojose "github.com/go-jose/go-jose/v4"
 )
 
 // lenientBackend is a deliberately lenient MCP-like server: it takes any
@@ -151,10 +148,9 @@ func startGateSite(t *testing.T, rules ...string) *gateSite {
 	if len(rules) == 0 {
 		rules = []string{"mcp_tool admin_* mcp:admin"}
 	}
-	key := josetest.RSAKey(t, 0)
-	keyFile := josetest.WriteJWKS(t, t.TempDir(), "private.json", josetest.JWK(key, "rsa-1", "RSA-OAEP", "enc"))
+	key := newSiteKey(t)
 	s := &gateSite{site: site{freePort(t)}, backend: newLenientBackend(t)}
-	s.user = josetest.Encrypt(t, josetest.Claims(t, time.Now(), map[string]any{"sub": "bob", "scope": "mcp"}), gojose.RSA_OAEP, gojose.A256GCM, &key.PublicKey, "rsa-1", nil)
+	s.user = key.seal(t, map[string]any{"sub": "bob", "scope": "mcp"})
 	newCaddy(t, fmt.Sprintf(`
 %s {
 	bind 127.0.0.1
@@ -167,7 +163,7 @@ func startGateSite(t *testing.T, rules ...string) *gateSite {
 	}
 	reverse_proxy %s
 }
-`, s.url(""), keyFile, strings.Join(rules, "\n\t\t"), strings.TrimPrefix(s.backend.URL, "http://")))
+`, s.url(""), key.file, strings.Join(rules, "\n\t\t"), strings.TrimPrefix(s.backend.URL, "http://")))
 	return s
 }
 
