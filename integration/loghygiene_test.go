@@ -316,36 +316,19 @@ func TestLogHygiene(t *testing.T) {
 		secrets = append(secrets, sensitiveStrings(token)...)
 	}
 	claimValues := e.Secrets()
-	kinds := []struct {
-		what   string
-		values []string
-	}{{"a token", secrets}, {"a claim value", claimValues}, {"an identity header value", delivered}, {"a private key parameter", e.PrivateValues}}
+	kinds := []secretKind{{"a token", secrets}, {"a claim value", claimValues}, {"an identity header value", delivered}, {"a private key parameter", e.PrivateValues}}
 
 	reasons := map[string]bool{}
 	moduleLines, userIDs := 0, 0
 	for _, line := range lines {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Errorf("log line is not JSON: %v", err)
+		entry, userID := checkLogLine(t, line, kinds)
+		if entry == nil {
 			continue
 		}
-		logger, _ := entry["logger"].(string)
-		access := strings.HasPrefix(logger, "http.log.access")
-		if id, _ := entry["user_id"].(string); access && id != "" {
+		if userID {
 			userIDs++
 		}
-		for _, kind := range kinds {
-			for _, value := range kind.values {
-				if !strings.Contains(line, value) {
-					continue
-				}
-				fields := fieldsContaining(entry, value, "")
-				if access && len(fields) == 1 && fields[0] == "user_id" && kind.what != "a token" {
-					continue // the user id, which the module puts into the access log (user_id)
-				}
-				t.Errorf("%s appears in a log line of %v (%v), at %s", kind.what, logger, entry["msg"], fields)
-			}
-		}
+		logger, _ := entry["logger"].(string)
 		if strings.HasPrefix(logger, "http.handlers.mcp_jwe_auth") {
 			moduleLines++
 			if reason, ok := entry["reason"].(string); ok {
@@ -508,36 +491,19 @@ func TestLogHygieneIntegrationSuite(t *testing.T) {
 	if len(claimValues) == 0 {
 		t.Fatal("no claim value found in the suite's tokens")
 	}
-	kinds := []struct {
-		what   string
-		values []string
-	}{{"a token", secrets}, {"a claim value", claimValues}, {"a private key parameter", in.privateValues}}
+	kinds := []secretKind{{"a token", secrets}, {"a claim value", claimValues}, {"a private key parameter", in.privateValues}}
 
 	refused, lacking, userIDs := 0, 0, 0
 	known := refusalReasons(t)
 	for _, line := range readLogLines(t, logFile) {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Errorf("log line is not JSON: %v", err)
+		entry, userID := checkLogLine(t, line, kinds)
+		if entry == nil {
 			continue
 		}
-		logger, _ := entry["logger"].(string)
-		access := strings.HasPrefix(logger, "http.log.access")
-		if id, _ := entry["user_id"].(string); access && id != "" {
+		if userID {
 			userIDs++
 		}
-		for _, kind := range kinds {
-			for _, value := range kind.values {
-				if !strings.Contains(line, value) {
-					continue
-				}
-				fields := fieldsContaining(entry, value, "")
-				if access && len(fields) == 1 && fields[0] == "user_id" && kind.what != "a token" {
-					continue // the user id, which the module puts into the access log (user_id)
-				}
-				t.Errorf("%s appears in a log line of %v (%v), at %s", kind.what, logger, entry["msg"], fields)
-			}
-		}
+		logger, _ := entry["logger"].(string)
 		if !strings.HasPrefix(logger, "http.handlers.mcp_jwe_auth") {
 			continue
 		}
@@ -687,4 +653,39 @@ func refusalReasons(t *testing.T) []string {
 		}
 	}
 	return texts
+}
+
+// secretKind is one kind of value no log line may hold.
+type secretKind struct {
+	what   string
+	values []string
+}
+
+// checkLogLine reads one JSON log line and fails the test for every value
+// of kinds it holds, but for the user id in an access log line's user_id
+// field, which the module puts there (a token never may be). It returns
+// the entry (nil for a line that is not JSON) and whether it is an access
+// log line with a user id.
+func checkLogLine(t *testing.T, line string, kinds []secretKind) (entry map[string]any, accessUserID bool) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(line), &entry); err != nil {
+		t.Errorf("log line is not JSON: %v", err)
+		return nil, false
+	}
+	logger, _ := entry["logger"].(string)
+	access := strings.HasPrefix(logger, "http.log.access")
+	for _, kind := range kinds {
+		for _, value := range kind.values {
+			if !strings.Contains(line, value) {
+				continue
+			}
+			fields := fieldsContaining(entry, value, "")
+			if access && len(fields) == 1 && fields[0] == "user_id" && kind.what != "a token" {
+				continue
+			}
+			t.Errorf("%s appears in a log line of %v (%v), at %s", kind.what, logger, entry["msg"], fields)
+		}
+	}
+	id, _ := entry["user_id"].(string)
+	return entry, access && id != ""
 }
