@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -74,16 +73,7 @@ func startAssertionStack(t *testing.T) *assertionStack {
 // counts reads the demo server's counters.
 func (s *assertionStack) counts(t *testing.T) countersJSON {
 	t.Helper()
-	resp, err := http.Get(s.whoamiURL + requestsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var c countersJSON
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return readCounters(t, s.whoamiURL)
 }
 
 // TestEndToEndIdentityAssertion: through Caddy, the whoami tool answers

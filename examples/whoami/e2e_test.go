@@ -200,16 +200,7 @@ func (s *stack) token(t *testing.T, claims string, sign bool) string {
 // requests reads the demo server's request counter.
 func (s *stack) requests(t *testing.T) int64 {
 	t.Helper()
-	resp, err := http.Get(s.whoamiURL + requestsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var c countersJSON
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c.Requests
+	return readCounters(t, s.whoamiURL).Requests
 }
 
 // connectThroughCaddy connects the SDK's MCP client to siteURL/mcp, sending

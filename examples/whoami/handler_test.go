@@ -11,10 +11,10 @@ import (
 	"testing"
 )
 
-// readCounters fetches GET /requests from srv.
-func readCounters(t *testing.T, srv *httptest.Server) countersJSON {
+// readCounters fetches GET /requests from the demo server at baseURL.
+func readCounters(t *testing.T, baseURL string) countersJSON {
 	t.Helper()
-	resp, err := srv.Client().Get(srv.URL + requestsPath)
+	resp, err := http.Get(baseURL + requestsPath)
 	if err != nil {
 		t.Fatalf("GET %s: %v", requestsPath, err)
 	}
@@ -90,7 +90,7 @@ func TestRefusedRequestsNeverReachMCPHandler(t *testing.T) {
 			if resp.StatusCode != tt.status || body != tt.body {
 				t.Errorf("answer = %d %q, want %d %q", resp.StatusCode, body, tt.status, tt.body)
 			}
-			if got, want := readCounters(t, srv), (countersJSON{Requests: wantRequests, Refused: wantRefused}); got != want {
+			if got, want := readCounters(t, srv.URL), (countersJSON{Requests: wantRequests, Refused: wantRefused}); got != want {
 				t.Errorf("counters = %+v, want %+v", got, want)
 			}
 			if got := served.Load(); got != wantServed {
@@ -126,7 +126,7 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("%s %s: status %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
 		}
 	}
-	if got := readCounters(t, srv); got != (countersJSON{Requests: 1, Refused: 1}) {
+	if got := readCounters(t, srv.URL); got != (countersJSON{Requests: 1, Refused: 1}) {
 		t.Errorf("counters = %+v, want only GET %s counted", got, mcpPath)
 	}
 }

@@ -123,16 +123,7 @@ func (s *oauthStack) resourceMetadata(t *testing.T) oauthex.ProtectedResourceMet
 // counters reads the demo server's request counters.
 func (s *oauthStack) counters(t *testing.T) countersJSON {
 	t.Helper()
-	resp, err := http.Get(s.whoamiURL + requestsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var c countersJSON
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return readCounters(t, s.whoamiURL)
 }
 
 // bearerChallenge returns the parameters of the Bearer challenge in h.

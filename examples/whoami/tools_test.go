@@ -176,7 +176,7 @@ func TestAdminStatsInBothAnswerFormats(t *testing.T) {
 			if !slices.ContainsFunc(tools.Tools, func(tool *mcp.Tool) bool { return tool.Name == adminToolName }) {
 				t.Errorf("tools/list lacks %s", adminToolName)
 			}
-			before := readCounters(t, srv)
+			before := readCounters(t, srv.URL)
 			got, res := callText(t, ctx, session, adminToolName, nil)
 			// The call itself is the one request between the two readings.
 			want := countersJSON{Requests: before.Requests + 1, Refused: before.Refused}
@@ -213,7 +213,7 @@ func TestClientWithoutIdentityCannotConnect(t *testing.T) {
 		session.Close()
 		t.Fatal("a client without identity headers initialized a session")
 	}
-	if got := readCounters(t, srv); got.Requests == 0 || got.Requests != got.Refused {
+	if got := readCounters(t, srv.URL); got.Requests == 0 || got.Requests != got.Refused {
 		t.Errorf("counters = %+v, want every request refused", got)
 	}
 }
