@@ -108,6 +108,47 @@ func TestFilterEndsAnAnswerAlreadyUnderWay(t *testing.T) {
 	}
 }
 
+// TestFilterJSONAnswerWhole: an answer the filter would pass as it is
+// goes out byte for byte, with the same headers as any filtered answer;
+// one with white space is still compacted, and one past commitBytes
+// streams through the filter.
+func TestFilterJSONAnswerWhole(t *testing.T) {
+	result := `{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"a  b"}]}}`
+	spaced := "{\"jsonrpc\": \"2.0\", \"id\": 7, \"result\": {}}\n"
+	long := `{"jsonrpc":"2.0","id":7,"result":{"text":"` + strings.Repeat("x", commitBytes) + `"}}`
+	for _, tc := range []struct {
+		name   string
+		chunks []string
+		want   string
+	}{
+		{"compact, in two writes", []string{result[:20], result[20:]}, result},
+		{"with white space", []string{spaced}, `{"jsonrpc":"2.0","id":7,"result":{}}`},
+		{"past commitBytes", []string{long[:commitBytes-5], long[commitBytes-5:]}, long},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := filterAnswer(t, http.MethodPost, answer{
+				header: jsonHeader("Content-Length", "999", "Cache-Control", "public, max-age=60"),
+				status: http.StatusOK,
+				chunks: tc.chunks,
+			})
+			if err != nil || rec.status != http.StatusOK || rec.body.String() != tc.want {
+				t.Fatalf("%d %.80q %v", rec.status, rec.body.String(), err)
+			}
+			h := rec.header
+			wantLength := strconv.Itoa(len(tc.want))
+			if len(tc.want) > commitBytes {
+				wantLength = "" // sent before its end was known
+			}
+			if h.Get("Content-Length") != wantLength {
+				t.Errorf("Content-Length %q, want %q", h.Get("Content-Length"), wantLength)
+			}
+			if h.Get("Cache-Control") != "private, max-age=60" {
+				t.Errorf("Cache-Control %q", h.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
 func TestFilterPassesWhatHasNoListing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
