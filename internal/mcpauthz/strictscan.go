@@ -141,19 +141,14 @@ func (s *strictScan) object(i int) (int, bool) {
 		if i, ok = s.value(skipSpace(b, i+1)); !ok {
 			return i, false
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
+		var more bool
+		if i, more, ok = s.separator(i, '}'); !ok {
 			return i, false
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
+		if !more {
 			s.nNames = int(s.opens[level-1])
 			s.depth--
-			return i + 1, true
-		default:
-			return i, false
+			return i, true
 		}
 	}
 }
@@ -190,24 +185,34 @@ func (s *strictScan) array(i int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		var ok bool
+		var ok, more bool
 		if i, ok = s.value(i); !ok {
 			return i, false
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
+		if i, more, ok = s.separator(i, ']'); !ok {
 			return i, false
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
+		if !more {
 			s.depth--
-			return i + 1, true
-		default:
-			return i, false
+			return i, true
 		}
 	}
+}
+
+// separator reads what follows an element of a container that closer
+// ends: a comma (more follows; i is then at the next element) or closer
+// (i is then past it).
+func (s *strictScan) separator(i int, closer byte) (next int, more, ok bool) {
+	i = skipSpace(s.b, i)
+	switch {
+	case i >= len(s.b):
+		return i, false, false
+	case s.b[i] == ',':
+		return skipSpace(s.b, i+1), true, true
+	case s.b[i] == closer:
+		return i + 1, false, true
+	}
+	return i, false, false
 }
 
 // str reads the string at i (its opening quote) and returns the index
